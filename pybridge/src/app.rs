@@ -1,0 +1,231 @@
+//! Loading a user's `app.py` into the attached interpreter: import it, call
+//! `application_setup(args)`, and split the description it returns into the plain
+//! [`Topology`] and this interpreter's callables ([`AppObjects`]).
+
+use crate::api_package;
+use crate::subinterpreter::{discard, error_text, PyObj};
+use crate::topology::{
+    ChainSpec, HeaderDecoding, SinkSpec, SourceSpec, StateResult, StateSpec, StepKind, StepSpec, Topology,
+};
+use crate::value::ValueCodec;
+use protocol::LengthWidth;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyModule};
+use std::ffi::CString;
+use std::path::Path;
+
+/// The Python callables of one interpreter, indexed like the [`Topology`].
+pub struct AppObjects {
+    pub decoders: Vec<DecoderObjects>,
+    pub steps: Vec<Vec<StepObjects>>,
+    pub encoders: Vec<PyObj>,
+    pub state_builders: Vec<PyObj>,
+}
+
+pub struct DecoderObjects {
+    pub payload_length: PyObj,
+    pub decode: PyObj,
+}
+
+pub struct StepObjects {
+    pub call: PyObj,
+    pub partition: Option<PyObj>,
+}
+
+/// Imports the app and builds its topology in the attached interpreter.
+/// `args` is what `application_setup` receives: the app path, then the app's arguments.
+pub fn load(py: Python<'_>, app_path: &Path, args: &[String]) -> Result<(Topology, AppObjects), String> {
+    api_package::install(py)?;
+    let shown = app_path.display().to_string();
+    let source = std::fs::read_to_string(app_path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let module = import_app(py, app_path, &source, args).map_err(|e| format!("{shown}: failed to load:\n{}", error_text(py, e)))?;
+    let setup = match module.getattr("application_setup") {
+        Ok(setup) if setup.is_callable() => setup,
+        Ok(_) => return Err(format!("{shown}: application_setup is not a function")),
+        Err(e) => {
+            discard(py, e);
+            return Err(format!("{shown}: no application_setup(args) function"));
+        }
+    };
+    let description = setup
+        .call1((PyList::new(py, args).map_err(|e| error_text(py, e))?,))
+        .map_err(|e| format!("{shown}: application_setup failed:\n{}", error_text(py, e)))?;
+    let description = description
+        .cast_into::<PyDict>()
+        .map_err(|_| format!("{shown}: application_setup must return ApplicationBuilder.build() (or build_application(...))"))?;
+    let parsed = Description { py, codec: ValueCodec::new(py)? }.parse(&description);
+    let (topology, objects) = parsed.map_err(|e| format!("{shown}: {e}"))?;
+    topology.validate().map_err(|e| format!("{shown}: {e}"))?;
+    Ok((topology, objects))
+}
+
+/// Runs the app file as a module named after it (so pickle finds its classes by module name
+/// in every interpreter), with its folder on sys.path for its own imports.
+fn import_app<'py>(py: Python<'py>, app_path: &Path, source: &str, args: &[String]) -> PyResult<Bound<'py, PyModule>> {
+    let sys = py.import("sys")?;
+    let folder = app_path.parent().map(|p| p.display().to_string()).unwrap_or_default();
+    sys.getattr("path")?.call_method1("insert", (0, if folder.is_empty() { ".".to_string() } else { folder }))?;
+    sys.setattr("argv", PyList::new(py, args)?)?;
+    let name = app_path.file_stem().map(|s| s.to_string_lossy().replace(['-', '.', ' '], "_")).unwrap_or_default();
+    let to_c = |text: &str| CString::new(text).map_err(|_| pyo3::exceptions::PyValueError::new_err("NUL byte in app source"));
+    PyModule::from_code(py, &to_c(source)?, &to_c(&app_path.display().to_string())?, &to_c(&name)?)
+}
+
+/// Reads the description dict (see python/roo/topology.py for its shape).
+struct Description<'py> {
+    py: Python<'py>,
+    codec: ValueCodec,
+}
+
+impl<'py> Description<'py> {
+    fn parse(&self, app: &Bound<'py, PyDict>) -> Result<(Topology, AppObjects), String> {
+        let mut objects = AppObjects { decoders: vec![], steps: vec![], encoders: vec![], state_builders: vec![] };
+        let mut sources = vec![];
+        for source in self.list(app, "sources")? {
+            let decoder = self.dict(&source, "decoder")?;
+            let payload_length = self.callable(&decoder, "payload_length")?;
+            let header_length = self.usize(&decoder, "header_length")?;
+            sources.push(SourceSpec {
+                name: self.string(&source, "name")?,
+                host: self.string(&source, "host")?,
+                port: self.string(&source, "port")?,
+                chain: self.usize(&source, "chain")?,
+                header: probe_header(self.py, payload_length.bind(self.py), header_length),
+            });
+            objects.decoders.push(DecoderObjects { payload_length, decode: self.callable(&decoder, "decode")? });
+        }
+        let mut chains = vec![];
+        for chain in self.list(app, "chains")? {
+            let mut steps = vec![];
+            let mut step_objects = vec![];
+            for step in self.list(&chain, "steps")? {
+                let (spec, objs) = self.step(&step)?;
+                steps.push(spec);
+                step_objects.push(objs);
+            }
+            let next = self.item(&chain, "next")?;
+            chains.push(ChainSpec {
+                name: self.string(&chain, "name")?,
+                steps,
+                next: if next.is_none() { None } else { Some(self.extract_usize(&next, "next")?) },
+                sinks: self.list(&chain, "sinks")?.iter().map(|s| self.extract_usize(s, "sinks")).collect::<Result<_, _>>()?,
+            });
+            objects.steps.push(step_objects);
+        }
+        let mut sinks = vec![];
+        for sink in self.list(app, "sinks")? {
+            sinks.push(SinkSpec { host: self.string(&sink, "host")?, port: self.string(&sink, "port")? });
+            objects.encoders.push(self.callable(&sink, "encode")?);
+        }
+        let mut states = vec![];
+        for state in self.list(app, "states")? {
+            let keys = self.list(&state, "keys")?.iter().map(|k| self.codec.to_value(k)).collect::<Result<_, _>>()?;
+            states.push(StateSpec { name: self.string(&state, "name")?, keys });
+            objects.state_builders.push(self.callable(&state, "build")?);
+        }
+        let topology = Topology { name: self.string(app, "name")?, sources, chains, sinks, states };
+        Ok((topology, objects))
+    }
+
+    fn step(&self, step: &Bound<'py, PyAny>) -> Result<(StepSpec, StepObjects), String> {
+        let name = self.string(step, "name")?;
+        let kind = match self.string(step, "kind")?.as_str() {
+            "stateless" => StepKind::Stateless,
+            "state" => StepKind::State,
+            other => return Err(format!("step '{name}' has unknown kind '{other}'")),
+        };
+        let state = self.item(step, "state")?;
+        let partition = self.item(step, "partition")?;
+        let partition = if partition.is_none() { None } else { Some(self.callable(step, "partition")?) };
+        let result = match self.string(step, "result")?.as_str() {
+            "tuple_or_value" => StateResult::TupleOrValue,
+            _ => StateResult::Tuple,
+        };
+        let spec = StepSpec {
+            kind,
+            multi: self.bool(step, "multi")?,
+            parallel: self.bool(step, "parallel")?,
+            location: self.string(step, "where")?,
+            state: if state.is_none() { None } else { Some(self.extract_usize(&state, "state")?) },
+            partitioned: partition.is_some(),
+            result,
+            name,
+        };
+        Ok((spec, StepObjects { call: self.callable(step, "call")?, partition }))
+    }
+
+    fn item(&self, container: &Bound<'py, PyAny>, key: &str) -> Result<Bound<'py, PyAny>, String> {
+        container.get_item(key).map_err(|e| {
+            discard(self.py, e);
+            format!("application description has no '{key}'")
+        })
+    }
+
+    fn list(&self, container: &Bound<'py, PyAny>, key: &str) -> Result<Vec<Bound<'py, PyAny>>, String> {
+        let item = self.item(container, key)?;
+        let list = item.cast::<PyList>().map_err(|_| format!("application description: '{key}' is not a list"))?;
+        Ok(list.iter().collect())
+    }
+
+    fn dict(&self, container: &Bound<'py, PyAny>, key: &str) -> Result<Bound<'py, PyAny>, String> {
+        let item = self.item(container, key)?;
+        match item.is_instance_of::<PyDict>() {
+            true => Ok(item),
+            false => Err(format!("application description: '{key}' is not a dict")),
+        }
+    }
+
+    fn string(&self, container: &Bound<'py, PyAny>, key: &str) -> Result<String, String> {
+        Ok(self.item(container, key)?.to_string())
+    }
+
+    fn bool(&self, container: &Bound<'py, PyAny>, key: &str) -> Result<bool, String> {
+        Ok(self.item(container, key)?.is_truthy().unwrap_or(false))
+    }
+
+    fn usize(&self, container: &Bound<'py, PyAny>, key: &str) -> Result<usize, String> {
+        self.extract_usize(&self.item(container, key)?, key)
+    }
+
+    fn extract_usize(&self, item: &Bound<'py, PyAny>, key: &str) -> Result<usize, String> {
+        item.extract::<usize>().map_err(|e| {
+            discard(self.py, e);
+            format!("application description: '{key}' is not a non-negative int")
+        })
+    }
+
+    fn callable(&self, container: &Bound<'py, PyAny>, key: &str) -> Result<PyObj, String> {
+        let item = self.item(container, key)?;
+        match item.is_callable() {
+            true => Ok(PyObj::new(item)),
+            false => Err(format!("application description: '{key}' is not callable")),
+        }
+    }
+}
+
+/// Finds out whether `payload_length` reads a plain big-endian length, by asking it about a
+/// few headers; if so, Roo frames that source natively (no Python call per frame).
+fn probe_header(py: Python<'_>, payload_length: &Bound<'_, PyAny>, header_length: usize) -> HeaderDecoding {
+    let python = HeaderDecoding::Python { header_length };
+    let Some(width) = LengthWidth::from_header_length(header_length) else {
+        return python;
+    };
+    let ascending: Vec<u8> = (1..=header_length as u8).collect();
+    let mut small = vec![0u8; header_length];
+    small[header_length - 1] = 5;
+    let mut two_bytes = vec![0u8; header_length];
+    two_bytes[header_length - 2] = 1;
+    for header in [ascending, small, two_bytes] {
+        let expected = header.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+        let answer = payload_length.call1((PyBytes::new(py, &header),)).and_then(|n| n.extract::<u64>());
+        match answer {
+            Ok(n) if n == expected => {}
+            Ok(_) => return python,
+            Err(e) => {
+                discard(py, e);
+                return python;
+            }
+        }
+    }
+    HeaderDecoding::BigEndian(width)
+}

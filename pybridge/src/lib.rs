@@ -1,0 +1,23 @@
+//! pybridge: everything Roo does with Python.
+//!
+//! - [`subinterpreter`]: the only unsafe code — interpreters per core, attaching, object
+//!   ownership ([`PyObj`]) and exception text.
+//! - [`api_package`]: the `roo`/`wallaroo` Python package, embedded.
+//! - [`app`]: importing `app.py` and reading the topology it builds.
+//! - [`worker`]: running batches of messages through the steps of one core.
+//! - [`value`]: converting messages that move between cores.
+
+pub mod api_package;
+pub mod app;
+pub mod clock;
+pub mod error_log;
+pub mod subinterpreter;
+pub mod topology;
+pub mod value;
+pub mod worker;
+
+pub use error_log::ErrorLog;
+pub use subinterpreter::{GilKind, Interpreter, PyObj, PythonMode};
+pub use topology::{HeaderDecoding, Topology};
+pub use value::{Value, ValueCodec};
+pub use worker::{Meta, Outputs, Placement, Routed, Worker, WorkerStats};

@@ -1,0 +1,147 @@
+//! The application's shape as plain Rust data: what every interpreter must agree on, and
+//! what the engine needs to listen, connect and route. Built from the description the
+//! Python API returns (see `python/roo/topology.py`), validated here.
+
+use crate::value::Value;
+use protocol::LengthWidth;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Topology {
+    pub name: String,
+    pub sources: Vec<SourceSpec>,
+    pub chains: Vec<ChainSpec>,
+    pub sinks: Vec<SinkSpec>,
+    pub states: Vec<StateSpec>,
+}
+
+/// How a source finds the payload length in a frame header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeaderDecoding {
+    /// The decoder's payload_length() was found to read a big-endian unsigned integer of
+    /// the whole header, so Roo parses it natively and never calls Python for headers.
+    BigEndian(LengthWidth),
+    /// Anything else: payload_length() is called for every header of this many bytes.
+    Python { header_length: usize },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SourceSpec {
+    pub name: String,
+    pub host: String,
+    pub port: String,
+    /// The chain its decoded messages enter.
+    pub chain: usize,
+    pub header: HeaderDecoding,
+}
+
+/// A run of steps. Messages leaving the last step go to every sink listed and on into
+/// `next` (several chains joining one `next` is how a merge looks).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChainSpec {
+    pub name: String,
+    pub steps: Vec<StepSpec>,
+    pub next: Option<usize>,
+    pub sinks: Vec<usize>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepKind {
+    Stateless,
+    State,
+}
+
+/// What a state computation returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StateResult {
+    /// Wallaroo 0.5: always `(output, persist_flag)`.
+    Tuple,
+    /// Wallaroo 0.6 decorators: `(output, bool)` or just the output.
+    TupleOrValue,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepSpec {
+    pub name: String,
+    pub kind: StepKind,
+    /// compute_multi: the step returns a list, each element continues separately.
+    pub multi: bool,
+    /// to_parallel: may run on any core, no order guarantee.
+    pub parallel: bool,
+    /// `file:line` of the user's class or function.
+    pub location: String,
+    /// For state steps: the state group, and whether a partition function picks the key
+    /// (otherwise the whole state is one partition, as with to_stateful).
+    pub state: Option<usize>,
+    pub partitioned: bool,
+    pub result: StateResult,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SinkSpec {
+    pub host: String,
+    pub port: String,
+}
+
+impl SinkSpec {
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+}
+
+impl SourceSpec {
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct StateSpec {
+    pub name: String,
+    /// Keys the app listed up front (spread evenly over cores); others are placed by hash.
+    pub keys: Vec<Value>,
+}
+
+impl Topology {
+    /// Checks the cross references the Python side could get wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.sources.is_empty() {
+            return Err(format!("application '{}' has no source", self.name));
+        }
+        for source in &self.sources {
+            if source.chain >= self.chains.len() {
+                return Err(format!("source '{}' feeds a pipeline that does not exist", source.name));
+            }
+        }
+        for chain in &self.chains {
+            if chain.next.is_some_and(|next| next >= self.chains.len()) {
+                return Err(format!("pipeline '{}' continues into a pipeline that does not exist", chain.name));
+            }
+            if let Some(sink) = chain.sinks.iter().find(|&&sink| sink >= self.sinks.len()) {
+                return Err(format!("pipeline '{}' names sink {sink}, which does not exist", chain.name));
+            }
+            for step in &chain.steps {
+                if step.kind == StepKind::State && !step.state.is_some_and(|s| s < self.states.len()) {
+                    return Err(format!("step '{}' in pipeline '{}' has no state", step.name, chain.name));
+                }
+            }
+        }
+        self.check_acyclic()
+    }
+
+    /// A `next` cycle would send messages around forever.
+    fn check_acyclic(&self) -> Result<(), String> {
+        for start in 0..self.chains.len() {
+            let mut chain = start;
+            for _ in 0..=self.chains.len() {
+                match self.chains[chain].next {
+                    Some(next) if next == start => {
+                        return Err(format!("pipeline '{}' feeds back into itself", self.chains[start].name))
+                    }
+                    Some(next) => chain = next,
+                    None => break,
+                }
+            }
+        }
+        Ok(())
+    }
+}

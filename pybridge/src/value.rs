@@ -1,0 +1,258 @@
+//! Values that cross from one core's interpreter to another's.
+//!
+//! Python objects never leave their interpreter: a message routed to another core is
+//! converted to a [`Value`] (plain Rust data, `Send`) and rebuilt on arrival. The common
+//! types have a native form; anything else goes through `pickle`, which works because every
+//! interpreter imported the same application module.
+
+use crate::subinterpreter::{discard, error_text, str_utf8, PyObj};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyNone, PyString, PyTuple};
+use std::hash::{Hash, Hasher};
+
+/// Nesting deeper than this is pickled whole rather than converted natively.
+const MAX_NATIVE_DEPTH: usize = 32;
+
+/// A Python value as plain data. Exact builtin types only: a subclass of `str` is pickled
+/// so that it arrives as the same subclass.
+#[derive(Clone, Debug)]
+pub enum Value {
+    None,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Bytes(Vec<u8>),
+    Tuple(Vec<Value>),
+    List(Vec<Value>),
+    Dict(Vec<(Value, Value)>),
+    /// `pickle.dumps` of anything else (app classes, big ints, sets, ...).
+    Pickled(Vec<u8>),
+}
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Value) -> bool {
+        use Value::*;
+        match (self, other) {
+            (None, None) => true,
+            (Bool(a), Bool(b)) => a == b,
+            (Int(a), Int(b)) => a == b,
+            (Float(a), Float(b)) => a.to_bits() == b.to_bits(),
+            (Str(a), Str(b)) => a == b,
+            (Bytes(a), Bytes(b)) | (Pickled(a), Pickled(b)) => a == b,
+            (Tuple(a), Tuple(b)) | (List(a), List(b)) => a == b,
+            (Dict(a), Dict(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// Keys compare by content (floats by bits), so a `Value` can key a state map.
+impl Eq for Value {}
+
+impl Hash for Value {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        std::mem::discriminant(self).hash(state);
+        match self {
+            Value::None => {}
+            Value::Bool(b) => b.hash(state),
+            Value::Int(i) => i.hash(state),
+            Value::Float(f) => f.to_bits().hash(state),
+            Value::Str(s) => s.hash(state),
+            Value::Bytes(b) | Value::Pickled(b) => b.hash(state),
+            Value::Tuple(items) | Value::List(items) => items.hash(state),
+            Value::Dict(pairs) => pairs.hash(state),
+        }
+    }
+}
+
+impl Value {
+    /// A hash that is the same on every core and in every run (unlike `std`'s RandomState),
+    /// used to place keys on cores.
+    pub fn stable_hash(&self) -> u64 {
+        let mut hasher = Fnv1a::default();
+        self.hash(&mut hasher);
+        hasher.finish()
+    }
+}
+
+impl std::fmt::Display for Value {
+    /// Python-like text, for error messages that name a key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::None => f.write_str("None"),
+            Value::Bool(b) => f.write_str(if *b { "True" } else { "False" }),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Float(x) => write!(f, "{x:?}"),
+            Value::Str(s) => write!(f, "{s:?}"),
+            Value::Bytes(b) => write!(f, "b{:?}", String::from_utf8_lossy(b)),
+            Value::Tuple(items) | Value::List(items) => {
+                let (open, close) = if matches!(self, Value::Tuple(_)) { ("(", ")") } else { ("[", "]") };
+                f.write_str(open)?;
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{item}")?;
+                }
+                f.write_str(close)
+            }
+            Value::Dict(pairs) => write!(f, "<dict of {}>", pairs.len()),
+            Value::Pickled(b) => write!(f, "<pickled, {} bytes>", b.len()),
+        }
+    }
+}
+
+/// 64-bit FNV-1a: tiny, deterministic, good enough to spread keys over partitions.
+struct Fnv1a(u64);
+
+impl Default for Fnv1a {
+    fn default() -> Self {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv1a {
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 = (self.0 ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Converts between Python objects and [`Value`]s inside one interpreter (holds that
+/// interpreter's `pickle.dumps`/`pickle.loads`).
+pub struct ValueCodec {
+    dumps: PyObj,
+    loads: PyObj,
+}
+
+impl ValueCodec {
+    pub fn new(py: Python<'_>) -> Result<ValueCodec, String> {
+        let pickle = py.import("pickle").map_err(|e| error_text(py, e))?;
+        let get = |name: &str| pickle.getattr(name).map(PyObj::new).map_err(|e| error_text(py, e));
+        Ok(ValueCodec { dumps: get("dumps")?, loads: get("loads")? })
+    }
+
+    /// Plain-data form of `object`; Err carries the Python traceback when it cannot be pickled.
+    pub fn to_value(&self, object: &Bound<'_, PyAny>) -> Result<Value, String> {
+        self.to_value_at(object, 0)
+    }
+
+    fn to_value_at(&self, object: &Bound<'_, PyAny>, depth: usize) -> Result<Value, String> {
+        if let Some(value) = self.native(object, depth)? {
+            return Ok(value);
+        }
+        let py = object.py();
+        let pickled = self.dumps.bind(py).call1((object,)).map_err(|e| error_text(py, e))?;
+        match pickled.cast::<PyBytes>() {
+            Ok(bytes) => Ok(Value::Pickled(bytes.as_bytes().to_vec())),
+            Err(_) => Err("pickle.dumps did not return bytes".into()),
+        }
+    }
+
+    /// The native form, or None when the object must be pickled.
+    fn native(&self, object: &Bound<'_, PyAny>, depth: usize) -> Result<Option<Value>, String> {
+        if depth > MAX_NATIVE_DEPTH {
+            return Ok(None);
+        }
+        let py = object.py();
+        if object.is_none() {
+            return Ok(Some(Value::None));
+        }
+        if object.is_exact_instance_of::<PyString>() {
+            return Ok(str_utf8(object).map(|s| Value::Str(s.to_owned())));
+        }
+        if object.is_exact_instance_of::<PyInt>() {
+            return Ok(match object.extract::<i64>() {
+                Ok(i) => Some(Value::Int(i)),
+                Err(overflow) => {
+                    discard(py, overflow);
+                    None
+                }
+            });
+        }
+        if let Ok(b) = object.cast_exact::<PyBool>() {
+            return Ok(Some(Value::Bool(b.is_true())));
+        }
+        if let Ok(x) = object.cast_exact::<PyFloat>() {
+            return Ok(Some(Value::Float(x.value())));
+        }
+        if let Ok(bytes) = object.cast_exact::<PyBytes>() {
+            return Ok(Some(Value::Bytes(bytes.as_bytes().to_vec())));
+        }
+        if let Ok(tuple) = object.cast_exact::<PyTuple>() {
+            return self.native_items(tuple.iter(), depth).map(|v| v.map(Value::Tuple));
+        }
+        if let Ok(list) = object.cast_exact::<PyList>() {
+            return self.native_items(list.iter(), depth).map(|v| v.map(Value::List));
+        }
+        if let Ok(dict) = object.cast_exact::<PyDict>() {
+            let mut pairs = Vec::with_capacity(dict.len());
+            for (k, v) in dict.iter() {
+                match (self.native(&k, depth + 1)?, self.native(&v, depth + 1)?) {
+                    (Some(k), Some(v)) => pairs.push((k, v)),
+                    _ => return Ok(None),
+                }
+            }
+            return Ok(Some(Value::Dict(pairs)));
+        }
+        Ok(None)
+    }
+
+    fn native_items<'py>(
+        &self,
+        items: impl ExactSizeIterator<Item = Bound<'py, PyAny>>,
+        depth: usize,
+    ) -> Result<Option<Vec<Value>>, String> {
+        let mut values = Vec::with_capacity(items.len());
+        for item in items {
+            match self.native(&item, depth + 1)? {
+                Some(value) => values.push(value),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(values))
+    }
+
+    /// Rebuilds the Python object in the attached interpreter.
+    pub fn to_python<'py>(&self, py: Python<'py>, value: &Value) -> Result<Bound<'py, PyAny>, String> {
+        let object = match value {
+            Value::None => PyNone::get(py).to_owned().into_any(),
+            Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
+            Value::Int(i) => PyInt::new(py, *i).into_any(),
+            Value::Float(x) => PyFloat::new(py, *x).into_any(),
+            Value::Str(s) => PyString::new(py, s).into_any(),
+            Value::Bytes(b) => PyBytes::new(py, b).into_any(),
+            Value::Tuple(items) => {
+                let items = self.python_items(py, items)?;
+                PyTuple::new(py, items).map_err(|e| error_text(py, e))?.into_any()
+            }
+            Value::List(items) => {
+                let items = self.python_items(py, items)?;
+                PyList::new(py, items).map_err(|e| error_text(py, e))?.into_any()
+            }
+            Value::Dict(pairs) => {
+                let dict = PyDict::new(py);
+                for (k, v) in pairs {
+                    dict.set_item(self.to_python(py, k)?, self.to_python(py, v)?)
+                        .map_err(|e| error_text(py, e))?;
+                }
+                dict.into_any()
+            }
+            Value::Pickled(bytes) => self
+                .loads
+                .bind(py)
+                .call1((PyBytes::new(py, bytes),))
+                .map_err(|e| error_text(py, e))?,
+        };
+        Ok(object)
+    }
+
+    fn python_items<'py>(&self, py: Python<'py>, items: &[Value]) -> Result<Vec<Bound<'py, PyAny>>, String> {
+        items.iter().map(|item| self.to_python(py, item)).collect()
+    }
+}

@@ -1,0 +1,452 @@
+//! One core's Python side: its interpreter, its copy of the app, the state partitions it
+//! owns, and the code that runs a batch of messages through the steps.
+//!
+//! A message stays a Python object while it moves through steps on this core. Before a
+//! state step its key is computed; if another core owns that key the message leaves as a
+//! [`Routed`] (plain data), and that core carries on from the same step.
+
+use crate::app::{self, AppObjects};
+use crate::clock;
+use crate::error_log::ErrorLog;
+use crate::subinterpreter::{discard, error_text, str_utf8, GilKind, Interpreter, PyObj, PythonMode};
+use crate::topology::{StateResult, StepKind, Topology};
+use crate::value::{Value, ValueCodec};
+use bytes::{Bytes, BytesMut};
+use hdrhistogram::Histogram;
+use protocol::{FrameDecoder, FrameError};
+use pyo3::prelude::*;
+use pyo3::types::{PyByteArray, PyBytes, PyList, PyTuple};
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+use std::path::Path;
+
+/// Which core owns a key of a state (the engine's partition table).
+pub trait Placement {
+    fn owner(&self, state: usize, key: &Value) -> usize;
+}
+
+/// Where a message came from and when, carried to the sink for latency.
+#[derive(Clone, Copy, Debug)]
+pub struct Meta {
+    /// Index of the source it entered by (its pipeline, for per-pipeline latency).
+    pub source: u32,
+    pub ingest_ns: u64,
+}
+
+/// A message on its way to the core that owns its state partition.
+#[derive(Debug)]
+pub struct Routed {
+    pub chain: u32,
+    /// The state step to run on arrival.
+    pub step: u32,
+    pub key: Value,
+    pub value: Value,
+    pub meta: Meta,
+}
+
+/// What a batch produced, for the engine to write out and send on.
+pub struct Outputs {
+    /// Encoder output per sink, in order.
+    pub sinks: Vec<BytesMut>,
+    /// Messages for other cores, per destination core.
+    pub routed: Vec<Vec<Routed>>,
+    /// Ingest-to-encode latency in ns, per source (pipeline).
+    pub latency: Vec<Histogram<u64>>,
+    /// Messages written to sinks.
+    pub sunk: u64,
+}
+
+impl Outputs {
+    pub fn new(topology: &Topology, cores: usize) -> Outputs {
+        let histogram = || Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("valid histogram bounds");
+        Outputs {
+            sinks: topology.sinks.iter().map(|_| BytesMut::with_capacity(64 * 1024)).collect(),
+            routed: (0..cores).map(|_| Vec::new()).collect(),
+            latency: topology.sources.iter().map(|_| histogram()).collect(),
+            sunk: 0,
+        }
+    }
+}
+
+/// Counters of one core's Python work.
+#[derive(Default, Clone, Debug)]
+pub struct WorkerStats {
+    pub decoded: u64,
+    pub routed_out: u64,
+    pub routed_in: u64,
+}
+
+type StateMap = HashMap<Value, PyObj, BuildHasherDefault<std::collections::hash_map::DefaultHasher>>;
+
+/// The Python objects of this core, dropped only while the interpreter is attached.
+struct CoreApp {
+    objects: AppObjects,
+    codec: ValueCodec,
+    /// Per state group: the partitions this core owns, created on first use.
+    states: Vec<StateMap>,
+}
+
+pub struct Worker {
+    core: usize,
+    topology: Topology,
+    app: Option<CoreApp>,
+    stats: WorkerStats,
+    errors: ErrorLog,
+    interpreter: Interpreter,
+}
+
+impl Worker {
+    /// Creates this thread's interpreter and loads the app into it.
+    pub fn start(core: usize, mode: PythonMode, app_path: &Path, args: &[String]) -> Result<Worker, String> {
+        let interpreter = Interpreter::new(mode)?;
+        let loaded = interpreter.with(|py| -> Result<_, String> {
+            let (topology, objects) = app::load(py, app_path, args)?;
+            let states = topology.states.iter().map(|_| StateMap::default()).collect();
+            Ok((topology, CoreApp { objects, codec: ValueCodec::new(py)?, states }))
+        });
+        let (topology, app) = match loaded {
+            Ok(loaded) => loaded,
+            Err(message) => {
+                // Objects created before the failure were dropped inside `with`.
+                return Err(message);
+            }
+        };
+        Ok(Worker { core, topology, app: Some(app), stats: WorkerStats::default(), errors: ErrorLog::new(core), interpreter })
+    }
+
+    pub fn topology(&self) -> &Topology {
+        &self.topology
+    }
+
+    pub fn gil_kind(&self) -> GilKind {
+        self.interpreter.kind()
+    }
+
+    pub fn stats(&self) -> &WorkerStats {
+        &self.stats
+    }
+
+    pub fn errors(&self) -> &ErrorLog {
+        &self.errors
+    }
+
+    /// Counts (and, within the log budget, logs) an error found outside Python, such as a
+    /// framing error, with this core's other errors.
+    pub fn record_error(&mut self, place: &str, detail: &str) {
+        self.errors.record(place, || detail.to_string());
+    }
+
+    /// Cuts every complete frame out of `decoder` into `frames`, calling the source's
+    /// payload_length() only when its header is not a plain big-endian length.
+    pub fn take_frames(&mut self, source: usize, decoder: &mut FrameDecoder, frames: &mut Vec<Bytes>) -> Result<(), FrameError> {
+        match self.topology.sources[source].header {
+            crate::topology::HeaderDecoding::BigEndian(_) => {
+                while let Some(frame) = decoder.next_frame()? {
+                    frames.push(frame);
+                }
+                Ok(())
+            }
+            crate::topology::HeaderDecoding::Python { header_length } => {
+                let Worker { interpreter, app, .. } = self;
+                let payload_length = &app.as_ref().expect("app loaded").objects.decoders[source].payload_length;
+                interpreter.with(|py| {
+                    let mut ask = |header: &[u8]| match payload_length.bind(py).call1((PyBytes::new(py, header),)) {
+                        Ok(n) => n.extract::<usize>().map_err(|e| {
+                            discard(py, e);
+                            format!("payload_length() returned {n}, not a length")
+                        }),
+                        Err(e) => Err(format!("payload_length() raised:\n{}", error_text(py, e))),
+                    };
+                    while let Some(frame) = decoder.next_frame_with(header_length, &mut ask)? {
+                        frames.push(frame);
+                    }
+                    Ok(())
+                })
+            }
+        }
+    }
+
+    /// Decodes frames of `source` and runs them through the steps, in order.
+    pub fn run_frames(&mut self, source: usize, frames: &[Bytes], meta: Meta, placement: &dyn Placement, out: &mut Outputs) {
+        self.batch(placement, out, |run| {
+            for frame in frames {
+                run.frame(source, frame, meta);
+            }
+        });
+    }
+
+    /// Runs messages that other cores routed here, each from its state step on.
+    pub fn run_routed(&mut self, batch: Vec<Routed>, placement: &dyn Placement, out: &mut Outputs) {
+        self.stats.routed_in += batch.len() as u64;
+        self.batch(placement, out, |run| {
+            for routed in batch {
+                run.arrived(routed);
+            }
+        });
+    }
+
+    /// Attaches once for a whole batch.
+    fn batch(&mut self, placement: &dyn Placement, out: &mut Outputs, body: impl for<'a, 'py> FnOnce(&mut Run<'a, 'py>)) {
+        let Worker { core, topology, app, stats, errors, interpreter } = self;
+        let app = app.as_mut().expect("app loaded");
+        interpreter.with(|py| {
+            let mut run = Run {
+                py,
+                core: *core,
+                topology,
+                objects: &app.objects,
+                codec: &app.codec,
+                states: &mut app.states,
+                placement,
+                out,
+                stats,
+                errors,
+            };
+            body(&mut run);
+        });
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let app = self.app.take();
+        self.interpreter.with(|_| drop(app));
+    }
+}
+
+/// One batch's view of the core: everything a message needs on its way through.
+struct Run<'a, 'py> {
+    py: Python<'py>,
+    core: usize,
+    topology: &'a Topology,
+    objects: &'a AppObjects,
+    codec: &'a ValueCodec,
+    states: &'a mut Vec<StateMap>,
+    placement: &'a dyn Placement,
+    out: &'a mut Outputs,
+    stats: &'a mut WorkerStats,
+    errors: &'a mut ErrorLog,
+}
+
+impl<'py> Run<'_, 'py> {
+    fn frame(&mut self, source: usize, frame: &[u8], meta: Meta) {
+        let decode = self.objects.decoders[source].decode.bind(self.py);
+        match decode.call1((PyBytes::new(self.py, frame),)) {
+            Ok(message) => {
+                self.stats.decoded += 1;
+                self.continue_chain(self.topology.sources[source].chain, 0, message, meta);
+            }
+            Err(err) => {
+                let spec = &self.topology.sources[source];
+                let place = format!("decoder of source '{}' of pipeline '{}'", spec.name, self.topology.chains[spec.chain].name);
+                self.python_error(&place, None, err);
+            }
+        }
+    }
+
+    fn arrived(&mut self, routed: Routed) {
+        match self.codec.to_python(self.py, &routed.value) {
+            Ok(value) => self.apply_state(routed.chain as usize, routed.step as usize, routed.key, value, routed.meta),
+            Err(text) => {
+                let place = self.step_place(routed.chain as usize, routed.step as usize);
+                self.error(&place, Some(&routed.key), text);
+            }
+        }
+    }
+
+    /// Runs `value` through chain `chain` from step `from` to its sinks.
+    fn continue_chain(&mut self, chain: usize, from: usize, mut value: Bound<'py, PyAny>, meta: Meta) {
+        let objects = self.objects;
+        let steps = &self.topology.chains[chain].steps;
+        for (index, step) in steps.iter().enumerate().skip(from) {
+            let callables = &objects.steps[chain][index];
+            if step.kind == StepKind::State {
+                let state = step.state.expect("validated: state steps have a state");
+                let key = match &callables.partition {
+                    None => Value::None,
+                    Some(partition) => match self.key(chain, index, partition, &value) {
+                        Some(key) => key,
+                        None => return,
+                    },
+                };
+                let owner = self.placement.owner(state, &key);
+                if owner != self.core {
+                    self.route(owner, chain, index, key, &value, meta);
+                } else {
+                    self.apply_state(chain, index, key, value, meta);
+                }
+                return;
+            }
+            let result = match callables.call.bind(self.py).call1((&value,)) {
+                Ok(result) => result,
+                Err(err) => return self.python_error(&self.step_place(chain, index), None, err),
+            };
+            if step.multi {
+                return self.each_output(chain, index, None, result, meta);
+            }
+            if result.is_none() {
+                return;
+            }
+            value = result;
+        }
+        self.emit(chain, value, meta);
+    }
+
+    /// The partition key for `value`, or None (counted) when the function fails.
+    fn key(&mut self, chain: usize, step: usize, partition: &PyObj, value: &Bound<'py, PyAny>) -> Option<Value> {
+        let place = || format!("partition function of {}", self.step_place(chain, step));
+        match partition.bind(self.py).call1((value,)) {
+            Ok(key) => match self.codec.to_value(&key) {
+                Ok(key) => Some(key),
+                Err(text) => {
+                    self.error(&place(), None, format!("key {key} cannot be used: {text}"));
+                    None
+                }
+            },
+            Err(err) => {
+                self.python_error(&place(), None, err);
+                None
+            }
+        }
+    }
+
+    fn route(&mut self, owner: usize, chain: usize, step: usize, key: Value, value: &Bound<'py, PyAny>, meta: Meta) {
+        match self.codec.to_value(value) {
+            Ok(value) => {
+                self.stats.routed_out += 1;
+                self.out.routed[owner].push(Routed { chain: chain as u32, step: step as u32, key, value, meta });
+            }
+            Err(text) => {
+                let place = self.step_place(chain, step);
+                self.error(&place, Some(&key), format!("message cannot be sent to core {owner}: {text}"));
+            }
+        }
+    }
+
+    /// Runs state step `step` on the partition `key` (owned by this core).
+    fn apply_state(&mut self, chain: usize, step: usize, key: Value, value: Bound<'py, PyAny>, meta: Meta) {
+        let spec = &self.topology.chains[chain].steps[step];
+        let state_id = spec.state.expect("validated: state steps have a state");
+        let state = match self.states[state_id].get(&key) {
+            Some(state) => state.to_bound(self.py),
+            None => match self.objects.state_builders[state_id].bind(self.py).call0() {
+                Ok(state) => {
+                    self.states[state_id].insert(key.clone(), PyObj::new(state.clone()));
+                    state
+                }
+                Err(err) => {
+                    let place = format!("state builder of state '{}'", self.topology.states[state_id].name);
+                    return self.python_error(&place, Some(&key), err);
+                }
+            },
+        };
+        let result = match self.objects.steps[chain][step].call.bind(self.py).call1((&value, &state)) {
+            Ok(result) => result,
+            Err(err) => return self.python_error(&self.step_place(chain, step), Some(&key), err),
+        };
+        let output = match (spec.result, result.cast::<PyTuple>()) {
+            (_, Ok(pair)) if pair.len() == 2 && (spec.result == StateResult::Tuple || pair.get_item(1).is_ok_and(|p| p.is_instance_of::<pyo3::types::PyBool>())) => {
+                pair.get_item(0).expect("tuple of two")
+            }
+            (StateResult::TupleOrValue, _) => result,
+            (StateResult::Tuple, _) => {
+                let text = format!("returned {}, expected a tuple (output, persist_flag)", type_name(&result));
+                return self.error(&self.step_place(chain, step), Some(&key), text);
+            }
+        };
+        if spec.multi {
+            return self.each_output(chain, step, Some(&key), output, meta);
+        }
+        if !output.is_none() {
+            self.continue_chain(chain, step + 1, output, meta);
+        }
+    }
+
+    /// compute_multi's list: each element continues after `step` on its own.
+    fn each_output(&mut self, chain: usize, step: usize, key: Option<&Value>, outputs: Bound<'py, PyAny>, meta: Meta) {
+        if outputs.is_none() {
+            return;
+        }
+        let Ok(list) = outputs.cast::<PyList>() else {
+            let text = format!("compute_multi returned {}, expected a list", type_name(&outputs));
+            return self.error(&self.step_place(chain, step), key, text);
+        };
+        for item in list.iter() {
+            if !item.is_none() {
+                self.continue_chain(chain, step + 1, item, meta);
+            }
+        }
+    }
+
+    /// End of a chain: encode for each sink, then on into the next chain.
+    fn emit(&mut self, chain: usize, value: Bound<'py, PyAny>, meta: Meta) {
+        let spec = &self.topology.chains[chain];
+        for &sink in &spec.sinks {
+            let encoded = match self.objects.encoders[sink].bind(self.py).call1((&value,)) {
+                Ok(encoded) => encoded,
+                Err(err) => {
+                    let place = format!("encoder of sink {} of pipeline '{}'", self.topology.sinks[sink].address(), spec.name);
+                    return self.python_error(&place, None, err);
+                }
+            };
+            if let Err(text) = append_encoded(&mut self.out.sinks[sink], &encoded) {
+                let place = format!("encoder of sink {} of pipeline '{}'", self.topology.sinks[sink].address(), spec.name);
+                return self.error(&place, None, text);
+            }
+            self.out.sunk += 1;
+            let latency = clock::now_ns().saturating_sub(meta.ingest_ns).max(1);
+            self.out.latency[meta.source as usize].saturating_record(latency);
+        }
+        if let Some(next) = spec.next {
+            self.continue_chain(next, 0, value, meta);
+        }
+    }
+
+    fn step_place(&self, chain: usize, step: usize) -> String {
+        let chain = &self.topology.chains[chain];
+        let step = &chain.steps[step];
+        format!("step '{}' ({}) of pipeline '{}'", step.name, step.location, chain.name)
+    }
+
+    /// A Python exception in a user hook: the message is dropped, counted and (rate-limited) logged.
+    fn python_error(&mut self, place: &str, key: Option<&Value>, err: PyErr) {
+        if self.errors.count(place) {
+            let text = error_text(self.py, err);
+            self.errors.log(place, &with_key(key, &text));
+        } else {
+            discard(self.py, err);
+        }
+    }
+
+    fn error(&mut self, place: &str, key: Option<&Value>, text: String) {
+        self.errors.record(place, || with_key(key, &text));
+    }
+}
+
+fn with_key(key: Option<&Value>, text: &str) -> String {
+    match key {
+        Some(key) => format!("key {key}: message dropped:\n{text}"),
+        None => format!("message dropped:\n{text}"),
+    }
+}
+
+fn type_name(object: &Bound<'_, PyAny>) -> String {
+    object.get_type().name().map(|n| n.to_string()).unwrap_or_else(|e| {
+        discard(object.py(), e);
+        "?".into()
+    })
+}
+
+/// An encoder may return bytes, bytearray or str (written as UTF-8).
+fn append_encoded(out: &mut BytesMut, encoded: &Bound<'_, PyAny>) -> Result<(), String> {
+    if let Ok(bytes) = encoded.cast::<PyBytes>() {
+        out.extend_from_slice(bytes.as_bytes());
+    } else if let Some(text) = str_utf8(encoded) {
+        out.extend_from_slice(text.as_bytes());
+    } else if let Ok(array) = encoded.cast::<PyByteArray>() {
+        out.extend_from_slice(&array.to_vec());
+    } else {
+        return Err(format!("encode returned {}, expected bytes or str", type_name(encoded)));
+    }
+    Ok(())
+}

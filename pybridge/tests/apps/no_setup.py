@@ -1,0 +1,4 @@
+import wallaroo
+
+def setup(args):
+    return None

@@ -1,0 +1,4 @@
+import wallaroo
+
+def application_setup(args)
+    return None

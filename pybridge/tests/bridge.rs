@@ -1,0 +1,198 @@
+//! Loading apps into 1 and 2 interpreters and running messages through every element of
+//! the ApplicationBuilder API.
+
+mod common;
+
+use common::{frame, sorted_lines, total_errors, Cluster};
+use pybridge::{Interpreter, PythonMode, Value, ValueCodec};
+use pyo3::prelude::*;
+
+const COUNTING_ARGS: &[&str] = &["--in", "127.0.0.1:7000,127.0.0.1:7001", "--out", "127.0.0.1:7002"];
+
+/// Every (word, count-so-far) line a correct word count emits for `words`.
+fn expected_counts(words: &[&str]) -> Vec<String> {
+    let mut seen = std::collections::HashMap::new();
+    let mut lines: Vec<String> = words
+        .iter()
+        .map(|w| {
+            let n = seen.entry(*w).or_insert(0);
+            *n += 1;
+            format!("{w}={n}")
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+fn le_frame(payload: &str) -> Vec<u8> {
+    let mut out = (payload.len() as u16).to_le_bytes().to_vec();
+    out.extend_from_slice(payload.as_bytes());
+    out
+}
+
+fn counting_run(cores: usize, mode: PythonMode) {
+    let cluster = Cluster::start("counting.py", COUNTING_ARGS, cores, mode).unwrap();
+    let lines = ["apple banana cherry", "avocado skip apple", "", "banana  date", "zebra apple"];
+    let mut bytes = vec![];
+    for line in lines {
+        bytes.extend(frame(line));
+    }
+    // Split across calls at an awkward point, as a socket would.
+    let (first, second) = bytes.split_at(7);
+    cluster.send(0, 0, first.to_vec());
+    cluster.send(0, 0, second.to_vec());
+    // The second pipeline (little-endian u16 headers) shares the "tallies" state.
+    cluster.send(cores - 1, 1, [le_frame("banana"), le_frame("egg")].concat());
+    let reports = cluster.finish();
+    let words = ["apple", "banana", "cherry", "avocado", "apple", "banana", "date", "zebra", "apple", "banana", "egg"];
+    let mut from_both: Vec<String> = sorted_lines(&reports, 0).into_iter().chain(sorted_lines(&reports, 1)).collect();
+    from_both.sort();
+    assert_eq!(from_both, expected_counts(&words));
+    assert!(total_errors(&reports).is_empty(), "{:?}", total_errors(&reports));
+    if cores > 1 {
+        assert!(reports.iter().map(|r| r.routed_out).sum::<u64>() > 0, "nothing crossed cores");
+        assert_eq!(
+            reports.iter().map(|r| r.routed_out).sum::<u64>(),
+            reports.iter().map(|r| r.routed_in).sum::<u64>()
+        );
+    }
+}
+
+#[test]
+fn word_counting_on_one_interpreter() {
+    counting_run(1, PythonMode::Subinterpreters);
+}
+
+#[test]
+fn word_counting_across_two_interpreters() {
+    counting_run(2, PythonMode::Subinterpreters);
+}
+
+#[test]
+fn word_counting_on_the_main_interpreter_from_two_cores() {
+    counting_run(2, PythonMode::Main);
+}
+
+#[test]
+fn an_error_in_each_hook_drops_only_that_message() {
+    let cluster = Cluster::start("counting.py", COUNTING_ARGS, 2, PythonMode::Subinterpreters).unwrap();
+    let inputs = [
+        "boom-decode",
+        "boom-split",
+        "not-a-list",
+        "bee boom-partition",
+        "boom-state bee",
+        "no-tuple",
+        "boom-encode",
+        "int-encode",
+        "bee",
+    ];
+    cluster.send(0, 0, inputs.iter().flat_map(|i| frame(i)).collect());
+    let reports = cluster.finish();
+    assert_eq!(sorted_lines(&reports, 0), vec!["bee=1", "bee=2", "bee=3"]);
+    let errors = total_errors(&reports);
+    let count = |needle: &str| errors.iter().filter(|(place, _)| place.contains(needle)).map(|(_, n)| n).sum::<u64>();
+    assert_eq!(count("decoder of source 'words'"), 1, "{errors:?}");
+    assert_eq!(count("step 'split'"), 2, "{errors:?}"); // raised, and returned a str
+    assert_eq!(count("partition function of step 'count word'"), 1, "{errors:?}");
+    assert_eq!(count("step 'count word'") - count("partition function"), 2, "{errors:?}"); // raised, no tuple
+    assert_eq!(count("encoder of sink 127.0.0.1:7002"), 2, "{errors:?}"); // raised, returned int
+    assert_eq!(errors.values().sum::<u64>(), 8, "{errors:?}");
+    for (place, _) in &errors {
+        assert!(place.contains("pipeline 'words'"), "place without pipeline: {place}");
+    }
+}
+
+#[test]
+fn u64_keys_lazy_states_and_a_single_state() {
+    let numbers: Vec<u64> = (1..=50).map(|i| i * 37 % 2500).collect();
+    for cores in [1, 2] {
+        let cluster = Cluster::start("u64_keys.py", &[], cores, PythonMode::Subinterpreters).unwrap();
+        cluster.send(0, 0, numbers.iter().flat_map(|n| frame(&n.to_string())).collect());
+        let reports = cluster.finish();
+        // Per key (n % 1000) running sums; keys that are 0 are filtered (None output).
+        let mut sums = std::collections::HashMap::new();
+        let mut expected: Vec<String> = numbers
+            .iter()
+            .filter_map(|n| {
+                let total = sums.entry(n % 1000).or_insert(0);
+                *total += n;
+                (n % 1000 != 0).then(|| format!("{}:{}", n % 1000, total))
+            })
+            .collect();
+        expected.sort();
+        assert_eq!(sorted_lines(&reports, 0), expected, "cores={cores}");
+        assert!(total_errors(&reports).is_empty());
+    }
+}
+
+#[test]
+fn app_classes_cross_interpreters_by_pickle() {
+    let cluster = Cluster::start("pickled.py", &[], 2, PythonMode::Subinterpreters).unwrap();
+    let points: Vec<(i32, i32)> = (0..40).map(|i| (i % 7, i)).collect();
+    cluster.send(0, 0, points.iter().flat_map(|(x, y)| frame(&format!("{x},{y}"))).collect());
+    let reports = cluster.finish();
+    let mut per_x = std::collections::HashMap::new();
+    let mut expected: Vec<String> = points
+        .iter()
+        .map(|(x, y)| {
+            let n = per_x.entry(*x).or_insert(0);
+            *n += 1;
+            format!("{x}:{n}:{y}")
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(sorted_lines(&reports, 0), expected);
+    assert!(reports[1].routed_in > 0, "no Point crossed to core 1");
+    assert!(total_errors(&reports).is_empty(), "{:?}", total_errors(&reports));
+}
+
+#[test]
+fn values_round_trip_natively_or_by_pickle() {
+    let interpreter = Interpreter::new(PythonMode::Subinterpreters).unwrap();
+    interpreter.with(|py| {
+        let codec = ValueCodec::new(py).unwrap();
+        let cases = [
+            "None", "True", "-7", "2**70", "1.5", "'héllo'", "b'\\x00\\xff'", "(1, 'a', (None,))",
+            "[1, [2.5, b'x']]", "{'a': 1, 2: [3]}", "{1, 2}", "type('K', (), {})", "frozenset([1])",
+        ];
+        for case in cases {
+            let object = py.eval(&std::ffi::CString::new(case).unwrap(), None, None).unwrap();
+            let value = match codec.to_value(&object) {
+                Ok(value) => value,
+                // Classes made by type() in eval cannot be pickled by reference: a clear error.
+                Err(text) => {
+                    assert!(case.starts_with("type("), "{case}: {text}");
+                    assert!(text.contains("PicklingError") || text.contains("pickle"), "{text}");
+                    continue;
+                }
+            };
+            let back = codec.to_python(py, &value).unwrap();
+            assert!(pyo3::types::PyAnyMethods::eq(&back, &object).unwrap(), "{case} came back as {back}");
+            assert_eq!(back.get_type().name().unwrap().to_string(), object.get_type().name().unwrap().to_string());
+        }
+        assert!(matches!(codec.to_value(&py.eval(c"'x'", None, None).unwrap()).unwrap(), Value::Str(s) if s == "x"));
+        assert!(matches!(codec.to_value(&py.eval(c"2**70", None, None).unwrap()).unwrap(), Value::Pickled(_)));
+    });
+}
+
+fn startup_error(app: &str) -> String {
+    match Cluster::start(app, &[], 1, PythonMode::Subinterpreters) {
+        Ok(_) => panic!("{app} should not start"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn app_mistakes_fail_at_start_naming_file_line_or_step() {
+    let e = startup_error("no_setup.py");
+    assert!(e.contains("no_setup.py") && e.contains("no application_setup"), "{e}");
+    let e = startup_error("syntax_error.py");
+    assert!(e.contains("syntax_error.py") && e.contains("line 3") && e.contains("SyntaxError"), "{e}");
+    let e = startup_error("no_compute.py");
+    assert!(e.contains("'lazy step'") && e.contains("no_compute.py:") && e.contains("compute()"), "{e}");
+    let e = startup_error("no_sink.py");
+    assert!(e.contains("pipeline 'echo pipeline' has no sink"), "{e}");
+    let e = startup_error("does_not_exist.py");
+    assert!(e.contains("does_not_exist.py") && e.contains("cannot read"), "{e}");
+}

@@ -1,0 +1,90 @@
+"""The ApplicationBuilder API of Wallaroo 0.1-0.5."""
+
+from roo.topology import (
+    RooApplicationError,
+    Topology,
+    partition_callable,
+    state_step,
+    stateless_step,
+)
+
+
+class ApplicationBuilder:
+    """Builds an application as a set of pipelines, one at a time.
+
+    new_pipeline(name, source_config) opens a pipeline; to/to_parallel/
+    to_stateful/to_state_partition add steps; to_sink or done closes it.
+    """
+
+    def __init__(self, name):
+        self._topology = Topology(name)
+        self._chain = None
+
+    def _open_chain(self, call):
+        if self._chain is None:
+            raise RooApplicationError("%s() called before new_pipeline(...)" % call)
+        return self._chain
+
+    def new_pipeline(self, name, source_config):
+        if self._chain is not None:
+            chain = self._topology.chains[self._chain]
+            if chain["ends"] is None:
+                raise RooApplicationError(
+                    "pipeline '%s' has no sink: end it with to_sink(...) or done() "
+                    "before starting pipeline '%s'" % (chain["name"], name)
+                )
+        self._chain = self._topology.add_chain(name)
+        self._topology.add_source(source_config, self._chain)
+        return self
+
+    def to(self, computation):
+        self._topology.add_step(self._open_chain("to"), stateless_step(computation))
+        return self
+
+    def to_parallel(self, computation):
+        self._topology.add_step(
+            self._open_chain("to_parallel"), stateless_step(computation, parallel=True)
+        )
+        return self
+
+    def to_stateful(self, computation, state_builder, state_name):
+        state = self._topology.state(state_name, state_builder, [])
+        self._topology.add_step(
+            self._open_chain("to_stateful"), state_step(computation, state, None)
+        )
+        return self
+
+    def to_state_partition(
+        self, computation, state_builder, state_name, partition_function, partition_keys=()
+    ):
+        state = self._topology.state(state_name, state_builder, list(partition_keys or ()))
+        step = state_step(computation, state, partition_callable(partition_function))
+        self._topology.add_step(self._open_chain("to_state_partition"), step)
+        return self
+
+    def to_state_partition_u64(
+        self, computation, state_builder, state_name, partition_function, partition_keys=()
+    ):
+        for key in partition_keys or ():
+            if not isinstance(key, int) or key < 0 or key >= 1 << 64:
+                raise RooApplicationError(
+                    "to_state_partition_u64: key %r of state '%s' is not a u64" % (key, state_name)
+                )
+        return self.to_state_partition(
+            computation, state_builder, state_name, partition_function, partition_keys
+        )
+
+    def to_sink(self, sink_config):
+        chain = self._open_chain("to_sink")
+        self._topology.add_sink(sink_config, chain)
+        self._topology.chains[chain]["ends"] = "sink"
+        return self
+
+    def done(self):
+        chain = self._open_chain("done")
+        if self._topology.chains[chain]["ends"] is None:
+            self._topology.chains[chain]["ends"] = "done"
+        return self
+
+    def build(self):
+        return self._topology.describe()

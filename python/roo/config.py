@@ -1,0 +1,67 @@
+"""Source and sink configurations, and the command-line address helpers."""
+
+
+class TCPSourceConfig:
+    """A TCP source: Roo listens on host:port and frames input with the decoder.
+
+    Wallaroo 0.5 form: TCPSourceConfig(host, port, decoder).
+    Wallaroo 0.6 form: TCPSourceConfig(name, host, port, decoder).
+    """
+
+    def __init__(self, *args):
+        if len(args) == 3:
+            self.name = None
+            self.host, port, self.decoder = args
+        elif len(args) == 4:
+            self.name, self.host, port, self.decoder = args
+        else:
+            raise TypeError(
+                "TCPSourceConfig takes (host, port, decoder) or (name, host, port, decoder), "
+                "got %d arguments" % len(args)
+            )
+        self.port = str(port)
+
+
+class TCPSinkConfig:
+    """A TCP sink: every core connects to host:port and writes the encoder's output."""
+
+    def __init__(self, host, port, encoder):
+        self.host = host
+        self.port = str(port)
+        self.encoder = encoder
+
+
+def _split_address(text):
+    """'host:port' -> (host, port); 'name@host:port' -> (name, host, port)."""
+    name = None
+    if "@" in text:
+        name, text = text.split("@", 1)
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port:
+        raise ValueError("address %r is not of the form host:port or name@host:port" % text)
+    return (host, port) if name is None else (name, host, port)
+
+
+def _parse_addrs(args, long_flag, short_flag):
+    addrs = []
+    for i, arg in enumerate(args):
+        value = None
+        if arg in (long_flag, short_flag):
+            if i + 1 >= len(args):
+                raise ValueError("%s needs a value: host:port[,host:port]" % arg)
+            value = args[i + 1]
+        elif arg.startswith(long_flag + "="):
+            value = arg[len(long_flag) + 1 :]
+        if value is not None:
+            addrs.extend(_split_address(part) for part in value.split(",") if part)
+    return addrs
+
+
+def tcp_parse_input_addrs(args):
+    """The --in/-i addresses: a list of (host, port), or (name, host, port) for name@host:port."""
+    return _parse_addrs(args, "--in", "-i")
+
+
+def tcp_parse_output_addrs(args):
+    """The --out/-o addresses: a list of (host, port), or (name, host, port) for name@host:port."""
+    return _parse_addrs(args, "--out", "-o")

@@ -1,0 +1,232 @@
+"""The plain-data application description that every Roo API builds.
+
+Both the ApplicationBuilder API (Wallaroo 0.1-0.5) and the pipeline API
+(Wallaroo 0.6) end in `Topology.describe()`: a dict of lists and callables
+that the Rust side reads, validates and runs. User objects are normalised here
+to plain callables (bound methods), so the engine never looks up an attribute
+per message.
+
+Shape of the description:
+
+    {"name": str,
+     "sources": [{"name", "host", "port", "chain", "decoder": {
+                    "header_length": int, "payload_length": callable,
+                    "decode": callable, "length_fmt": str | None}}],
+     "chains":  [{"name", "steps": [step], "next": int | None,
+                  "sinks": [int], "ends": "sink" | "done"}],
+     "sinks":   [{"host", "port", "encode": callable}],
+     "states":  [{"name", "build": callable, "keys": list}]}
+    step = {"name", "kind": "stateless" | "state", "multi": bool,
+            "parallel": bool, "call": callable, "where": str,
+            "state": int | None, "partition": callable | None,
+            "result": "tuple" | "tuple_or_value" | "value"}
+
+A chain is a run of steps; messages leaving its last step go to every sink
+listed and, when `next` is set, on into the chain `next` (how merges join).
+"""
+
+import inspect
+
+
+class RooApplicationError(Exception):
+    """A mistake in how the application was built, reported at start-up."""
+
+
+def where(obj):
+    """`file:line` where the user's class or function is defined, for error messages."""
+    target = obj if inspect.isclass(obj) or inspect.isroutine(obj) else type(obj)
+    target = inspect.unwrap(target) if inspect.isroutine(target) else target
+    try:
+        path = inspect.getsourcefile(target) or inspect.getfile(target)
+        line = inspect.getsourcelines(target)[1]
+        return "%s:%d" % (path, line)
+    except (TypeError, OSError):
+        return getattr(target, "__module__", "?") or "?"
+
+
+def instance_of(obj, role):
+    """Accept a class (instantiated with no arguments) or an instance, as Wallaroo did."""
+    if inspect.isclass(obj):
+        try:
+            return obj()
+        except TypeError as err:
+            raise RooApplicationError(
+                "%s %s (%s) could not be created with no arguments: %s"
+                % (role, obj.__name__, where(obj), err)
+            ) from None
+    return obj
+
+
+def step_name(obj):
+    """The name a step reports: its name() method, else its class or function name."""
+    name = getattr(obj, "name", None)
+    if callable(name):
+        return str(name())
+    if isinstance(name, str):
+        return name
+    if inspect.isroutine(obj):
+        return obj.__name__
+    return type(obj).__name__
+
+
+def method(obj, attr, role, name=None):
+    """The bound method `attr` of `obj`, or a start-up error that names the step and file."""
+    bound = getattr(obj, attr, None)
+    if not callable(bound):
+        raise RooApplicationError(
+            "%s '%s' (%s) has no %s() method"
+            % (role, name or step_name(obj), where(obj), attr)
+        )
+    return bound
+
+
+def state_builder(builder, state_name):
+    """A no-argument callable that makes a fresh state: an object with build(), or a class/function."""
+    build = getattr(builder, "build", None)
+    if callable(build) and not inspect.isclass(builder):
+        return build
+    if callable(builder):
+        return builder
+    raise RooApplicationError(
+        "state builder for state '%s' (%s) has no build() method and is not callable"
+        % (state_name, where(builder))
+    )
+
+
+def decoder_description(decoder):
+    """Normalise a Wallaroo decoder object (header_length/payload_length/decode)."""
+    decoder = instance_of(decoder, "decoder")
+    header_length = method(decoder, "header_length", "decoder")()
+    if not isinstance(header_length, int) or header_length <= 0:
+        raise RooApplicationError(
+            "decoder (%s): header_length() must return a positive int, got %r"
+            % (where(decoder), header_length)
+        )
+    return {
+        "header_length": header_length,
+        "payload_length": method(decoder, "payload_length", "decoder"),
+        "decode": method(decoder, "decode", "decoder"),
+        "length_fmt": getattr(decoder, "length_fmt", None),
+    }
+
+
+def encoder_callable(encoder):
+    """Normalise a Wallaroo encoder object (or a plain function) to encode(data)."""
+    if inspect.isroutine(encoder):
+        return encoder
+    encoder = instance_of(encoder, "encoder")
+    return method(encoder, "encode", "encoder")
+
+
+class Topology:
+    """Accumulates sources, chains, sinks and states; shared by both APIs."""
+
+    def __init__(self, name):
+        self.name = str(name)
+        self.sources = []
+        self.chains = []
+        self.sinks = []
+        self.states = []
+        self._state_index = {}
+
+    def add_chain(self, name):
+        self.chains.append(
+            {"name": str(name), "steps": [], "next": None, "sinks": [], "ends": None}
+        )
+        return len(self.chains) - 1
+
+    def add_source(self, config, chain):
+        self.sources.append(
+            {
+                "name": config.name or self.chains[chain]["name"],
+                "host": config.host,
+                "port": config.port,
+                "decoder": decoder_description(config.decoder),
+                "chain": chain,
+            }
+        )
+
+    def add_sink(self, config, chain):
+        self.sinks.append(
+            {"host": config.host, "port": config.port, "encode": encoder_callable(config.encoder)}
+        )
+        self.chains[chain]["sinks"].append(len(self.sinks) - 1)
+
+    def state(self, state_name, builder, keys):
+        """Index of the state called `state_name`; the same name in two pipelines is one state."""
+        state_name = str(state_name)
+        if state_name in self._state_index:
+            index = self._state_index[state_name]
+            self.states[index]["keys"].extend(k for k in keys if k not in self.states[index]["keys"])
+            return index
+        self.states.append(
+            {"name": state_name, "build": state_builder(builder, state_name), "keys": list(keys)}
+        )
+        self._state_index[state_name] = len(self.states) - 1
+        return len(self.states) - 1
+
+    def add_step(self, chain, step):
+        self.chains[chain]["steps"].append(step)
+
+    def describe(self):
+        if not self.sources:
+            raise RooApplicationError("application '%s' has no source" % self.name)
+        for chain in self.chains:
+            if chain["ends"] is None and chain["next"] is None:
+                raise RooApplicationError(
+                    "pipeline '%s' has no sink: end it with to_sink(...) (or done() to drop its output)"
+                    % chain["name"]
+                )
+        return {
+            "name": self.name,
+            "sources": self.sources,
+            "chains": self.chains,
+            "sinks": self.sinks,
+            "states": self.states,
+        }
+
+
+def stateless_step(computation, parallel=False):
+    """A step for a computation class/instance with compute() or compute_multi()."""
+    computation = instance_of(computation, "computation")
+    name = step_name(computation)
+    multi = callable(getattr(computation, "compute_multi", None))
+    call = method(computation, "compute_multi" if multi else "compute", "computation", name)
+    return {
+        "name": name,
+        "kind": "stateless",
+        "multi": multi,
+        "parallel": bool(parallel),
+        "call": call,
+        "where": where(computation),
+        "state": None,
+        "partition": None,
+        "result": "value",
+    }
+
+
+def state_step(computation, state, partition, result="tuple"):
+    """A step for a state computation with compute(data, state) or compute_multi(data, state)."""
+    computation = instance_of(computation, "state computation")
+    name = step_name(computation)
+    multi = callable(getattr(computation, "compute_multi", None))
+    call = method(computation, "compute_multi" if multi else "compute", "state computation", name)
+    return {
+        "name": name,
+        "kind": "state",
+        "multi": multi,
+        "parallel": False,
+        "call": call,
+        "where": where(computation),
+        "state": state,
+        "partition": partition,
+        "result": result,
+    }
+
+
+def partition_callable(partition_function):
+    """A partition function object with partition(data), or a plain function."""
+    if inspect.isroutine(partition_function):
+        return partition_function
+    partition_function = instance_of(partition_function, "partition function")
+    return method(partition_function, "partition", "partition function")

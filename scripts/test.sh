@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The whole test suite: every crate with Python 3.13 (own-GIL subinterpreters), the Python
+# crates again with Python 3.11 (shared GIL), and clippy with warnings as errors.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY313=${PY313:-/root/.pyenv/versions/3.13.0/bin/python3.13}
+PY311=${PY311:-/root/.pyenv/versions/3.11.7/bin/python3.11}
+
+echo "== cargo test --workspace (Python 3.13: $PY313)"
+PYO3_PYTHON=$PY313 cargo test --workspace
+
+echo "== pybridge and engine tests (Python 3.11: $PY311)"
+PYO3_PYTHON=$PY311 CARGO_TARGET_DIR=target/py311 cargo test -p pybridge -p engine
+
+echo "== clippy"
+PYO3_PYTHON=$PY313 cargo clippy --workspace --all-targets -- -D warnings

@@ -1,0 +1,35 @@
+//! The `roo` command: run a Python stream application, or drive one with the load tools.
+
+mod receive;
+mod run;
+mod send;
+mod stamp;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "roo", version, about = "Thread-per-core stream processing for Python apps")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a Python application (Wallaroo API) on this machine's cores.
+    Run(run::RunArgs),
+    /// Send framed messages to one or more TCP addresses (load generator).
+    Send(send::SendArgs),
+    /// Receive framed or newline-delimited messages and report rates and latency.
+    Receive(receive::ReceiveArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run(args) => run::main(args),
+        Command::Send(args) => send::main(args),
+        Command::Receive(args) => receive::main(args),
+    }
+}

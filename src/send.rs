@@ -1,0 +1,680 @@
+//! `roo send`: a load generator (like Wallaroo's giles sender).
+//!
+//! Messages come from files (one message per line, or fixed-size binary
+//! records) or from a deterministic generator of Zipf-distributed words. They
+//! are spread over `--connections` TCP connections in order, message `i` on
+//! connection `i % N`, each connection writing from its own thread through a
+//! large reused buffer. Sending is open loop with `--rate` (paced in small
+//! batches, stamped with the schedule's time by `--stamp`) or as fast as the
+//! peers read. A peer that stops reading makes the sender block: nothing is
+//! ever dropped.
+
+use crate::stamp;
+use bytes::BytesMut;
+use clap::{Args, ValueEnum};
+use protocol::{encode_frame, encode_line, LengthWidth};
+use std::collections::HashSet;
+use std::io::Write;
+use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{mpsc, Arc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Bytes buffered per connection before a write to the socket.
+const WRITE_BUFFER: usize = 64 * 1024;
+/// Unpaced: messages between checks of the `--duration` deadline.
+const UNPACED_BATCH: usize = 1024;
+/// Pause between connection attempts.
+const CONNECT_RETRY: Duration = Duration::from_millis(100);
+
+/// Built-in message generators.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Generator {
+    /// Deterministic text: lines of 8 to 12 words drawn with a Zipf
+    /// distribution from a fixed vocabulary of 5000 generated words.
+    Words,
+}
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Input is one of --file or --generate. Message i goes on connection \
+    i % N. Framing: 4-byte big-endian length header per message (default), '\\n' after each \
+    message (--newline), or none (--binary: the file holds records that are already framed).\n\n\
+    --stamp prefixes each payload with '<T> ' where T is the decimal number of nanoseconds \
+    since the Unix epoch at which the message was scheduled to be sent (with --rate: the \
+    pacing schedule's time, so backpressure shows up as latency; unpaced: the time it was \
+    buffered). `roo receive --latency` reads it.\n\n\
+    Exits 0 when everything was sent, 1 if a connection could not be made or a peer closed."
+)]
+pub struct SendArgs {
+    /// Where to send: HOST:PORT, or several separated by commas (connections are
+    /// spread over them round-robin).
+    #[arg(long, value_delimiter = ',', required = true, value_name = "HOST:PORT")]
+    to: Vec<String>,
+
+    /// Number of TCP connections.
+    #[arg(long, default_value_t = 1, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    connections: u32,
+
+    /// Input files (comma-separated); each line is one message, the files one
+    /// after the other.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "F",
+        conflicts_with = "generate"
+    )]
+    file: Vec<PathBuf>,
+
+    /// Send each message followed by '\n' instead of behind a length header.
+    #[arg(long)]
+    newline: bool,
+
+    /// The --file is fixed-size records of --msg-size bytes, sent as they are
+    /// (already framed by the user).
+    #[arg(long, requires = "msg_size", conflicts_with_all = ["newline", "stamp", "generate"])]
+    binary: bool,
+
+    /// Record size in bytes for --binary.
+    #[arg(long, value_name = "N", requires = "binary")]
+    msg_size: Option<usize>,
+
+    /// Generate messages instead of reading files.
+    #[arg(long, value_enum, value_name = "KIND")]
+    generate: Option<Generator>,
+
+    /// Seed for --generate (same seed, same messages).
+    #[arg(long, default_value_t = 1, value_name = "S")]
+    seed: u64,
+
+    /// Stop after N messages in total (without --repeat, at most the files
+    /// once). Default: the files once, or forever with --repeat or --generate;
+    /// --duration also stops.
+    #[arg(long, value_name = "N")]
+    messages: Option<u64>,
+
+    /// Loop over the files.
+    #[arg(long)]
+    repeat: bool,
+
+    /// Total messages per second over all connections (open loop; each
+    /// connection sends its share in batches). Default: as fast as possible.
+    #[arg(long, value_name = "MSGS_PER_SEC")]
+    rate: Option<f64>,
+
+    /// Messages per paced batch on each connection (default: a batch about
+    /// every millisecond).
+    #[arg(long, value_name = "N", requires = "rate",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    batch: Option<u64>,
+
+    /// Stop after S seconds.
+    #[arg(long, value_name = "S")]
+    duration: Option<f64>,
+
+    /// Give up connecting after S seconds (attempts every 100 ms).
+    #[arg(long, default_value_t = 10.0, value_name = "S")]
+    connect_timeout: f64,
+
+    /// Prefix each payload with its send timestamp (see below).
+    #[arg(long)]
+    stamp: bool,
+
+    /// No per-second reports (the final line is always printed).
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// Where messages come from. Message `i` is a pure function of `i`, so each
+/// connection thread produces its own share independently.
+enum Source {
+    /// Lines of the input files: message `k` is `data[starts[k]..starts[k + 1] - 1]`
+    /// (every line, the last included, is stored with its '\n').
+    Lines { data: Vec<u8>, starts: Vec<usize> },
+    /// Fixed-size records.
+    Records { data: Vec<u8>, size: usize },
+    /// Generated words.
+    Words(Words),
+}
+
+impl Source {
+    /// Messages before the source repeats (`None`: endless).
+    fn len(&self) -> Option<u64> {
+        match self {
+            Source::Lines { starts, .. } => Some(starts.len() as u64 - 1),
+            Source::Records { data, size } => Some((data.len() / size) as u64),
+            Source::Words(_) => None,
+        }
+    }
+
+    /// Payload of message `i` (taken modulo the source's length).
+    #[inline]
+    fn payload<'a>(&'a self, i: u64, scratch: &'a mut Vec<u8>) -> &'a [u8] {
+        match self {
+            Source::Lines { data, starts } => {
+                let k = (i % (starts.len() as u64 - 1)) as usize;
+                &data[starts[k]..starts[k + 1] - 1]
+            }
+            Source::Records { data, size } => {
+                let n = (data.len() / size) as u64;
+                let k = (i % n) as usize;
+                &data[k * size..(k + 1) * size]
+            }
+            Source::Words(w) => {
+                scratch.clear();
+                w.line(i, scratch);
+                scratch
+            }
+        }
+    }
+}
+
+fn load_lines(files: &[PathBuf]) -> Result<Source, String> {
+    let mut data = Vec::new();
+    let mut starts = vec![0];
+    for f in files {
+        let bytes = std::fs::read(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+        let base = data.len();
+        data.extend_from_slice(&bytes);
+        if !bytes.is_empty() && bytes.last() != Some(&b'\n') {
+            data.push(b'\n');
+        }
+        for (i, &b) in data[base..].iter().enumerate() {
+            if b == b'\n' {
+                starts.push(base + i + 1);
+            }
+        }
+    }
+    Ok(Source::Lines { data, starts })
+}
+
+fn load_records(files: &[PathBuf], size: usize) -> Result<Source, String> {
+    if size == 0 {
+        return Err("--msg-size must be at least 1".into());
+    }
+    let mut data = Vec::new();
+    for f in files {
+        let bytes = std::fs::read(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+        if bytes.len() % size != 0 {
+            return Err(format!(
+                "{} has {} bytes, not a whole number of {size}-byte records",
+                f.display(),
+                bytes.len()
+            ));
+        }
+        data.extend_from_slice(&bytes);
+    }
+    Ok(Source::Records { data, size })
+}
+
+/// SplitMix64: small, fast, good enough for test data.
+struct Rng(u64);
+
+impl Rng {
+    #[inline]
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        mix64(self.0)
+    }
+}
+
+#[inline]
+fn mix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The `--generate words` source: a fixed vocabulary of pronounceable
+/// pseudo-words (the same for every seed), ranked by a Zipf(1) distribution;
+/// line `i` for seed `s` has 8 to 12 words drawn from an RNG seeded by `(s, i)`.
+struct Words {
+    text: Vec<u8>,
+    /// `(start, end)` of each word in `text`, most frequent first.
+    words: Vec<(u32, u32)>,
+    /// Cumulative probabilities scaled to 2^53.
+    cdf: Vec<u64>,
+    seed: u64,
+}
+
+impl Words {
+    const VOCABULARY: usize = 5000;
+
+    fn new(seed: u64) -> Words {
+        const ONSETS: [&str; 20] = [
+            "b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w",
+            "st", "tr", "ch",
+        ];
+        const VOWELS: [&str; 6] = ["a", "e", "i", "o", "u", "ea"];
+        let mut rng = Rng(0x00C0_FFEE);
+        let mut seen = HashSet::new();
+        let mut text = Vec::new();
+        let mut words = Vec::with_capacity(Self::VOCABULARY);
+        while words.len() < Self::VOCABULARY {
+            // Frequent words are short: 1 syllable first, up to 4 later.
+            let max_syllables = 1 + (words.len() * 4 / Self::VOCABULARY).min(3) as u64;
+            let syllables = 1 + rng.next() % max_syllables;
+            let mut w = String::new();
+            for _ in 0..syllables {
+                w.push_str(ONSETS[(rng.next() % ONSETS.len() as u64) as usize]);
+                w.push_str(VOWELS[(rng.next() % VOWELS.len() as u64) as usize]);
+            }
+            if rng.next() & 3 == 0 {
+                w.push_str(ONSETS[(rng.next() % 17) as usize]);
+            }
+            if seen.insert(w.clone()) {
+                let start = text.len() as u32;
+                text.extend_from_slice(w.as_bytes());
+                words.push((start, text.len() as u32));
+            }
+        }
+        let total: f64 = (1..=Self::VOCABULARY).map(|k| 1.0 / k as f64).sum();
+        let scale = (1u64 << 53) as f64;
+        let mut acc = 0.0;
+        let cdf = (1..=Self::VOCABULARY)
+            .map(|k| {
+                acc += 1.0 / k as f64;
+                (acc / total * scale) as u64
+            })
+            .collect();
+        Words {
+            text,
+            words,
+            cdf,
+            seed,
+        }
+    }
+
+    /// Appends line `i` (without '\n') to `out`.
+    fn line(&self, i: u64, out: &mut Vec<u8>) {
+        let mut rng = Rng(mix64(self.seed ^ 0x5EED_0000_0000_0000) ^ mix64(i));
+        let n = 8 + rng.next() % 5;
+        for j in 0..n {
+            if j > 0 {
+                out.push(b' ');
+            }
+            let u = rng.next() >> 11;
+            let k = self
+                .cdf
+                .partition_point(|&c| c <= u)
+                .min(self.words.len() - 1);
+            let (s, e) = self.words[k];
+            out.extend_from_slice(&self.text[s as usize..e as usize]);
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum OutFraming {
+    Length(LengthWidth),
+    Newline,
+    Raw,
+}
+
+/// What every connection thread shares.
+struct Plan {
+    source: Source,
+    framing: OutFraming,
+    connections: u64,
+    /// Messages in total (`None`: until the deadline, or forever).
+    total: Option<u64>,
+    /// Per-connection messages per second and batch size, when paced.
+    pacing: Option<(f64, u64)>,
+    deadline: Option<Duration>,
+    stamp: bool,
+}
+
+/// Counters of one connection, read by the reporter.
+#[derive(Default)]
+struct ConnStats {
+    messages: AtomicU64,
+    bytes: AtomicU64,
+}
+
+/// One connection's send loop.
+struct Conn {
+    index: u64,
+    addr: String,
+    stream: TcpStream,
+    out: BytesMut,
+    /// Messages in `out` not yet written to the socket.
+    buffered: u64,
+    stats: Arc<ConnStats>,
+}
+
+impl Conn {
+    /// Writes out the buffer, blocking while the peer does not read.
+    fn flush(&mut self) -> Result<(), String> {
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        if let Err(e) = self.stream.write_all(&self.out) {
+            return Err(format!(
+                "connection {} to {} failed after {} messages sent on it: {e}",
+                self.index,
+                self.addr,
+                self.stats.messages.load(Relaxed)
+            ));
+        }
+        self.stats.bytes.fetch_add(self.out.len() as u64, Relaxed);
+        self.stats.messages.fetch_add(self.buffered, Relaxed);
+        self.out.clear();
+        self.buffered = 0;
+        Ok(())
+    }
+
+    fn run(mut self, plan: &Plan, start: Instant, start_nanos: u64) -> Result<(), String> {
+        let step = plan.connections;
+        let mut i = self.index; // global index of the next message
+        let mut scratch = Vec::new();
+        let mut stamped = Vec::new();
+        let (per_batch, pacing) = match plan.pacing {
+            Some((rate, batch)) => (batch, Some(batch as f64 / rate)),
+            None => (UNPACED_BATCH as u64, None),
+        };
+        let mut batch_no: u64 = 0;
+        'send: loop {
+            let mut stamp_at = 0;
+            if let Some(interval) = pacing {
+                let due = Duration::from_secs_f64(batch_no as f64 * interval);
+                let now = start.elapsed();
+                if now < due {
+                    self.flush()?;
+                    thread::sleep(due - now);
+                }
+                stamp_at = start_nanos + due.as_nanos() as u64;
+                batch_no += 1;
+            }
+            if plan.deadline.is_some_and(|d| start.elapsed() >= d) {
+                break;
+            }
+            for _ in 0..per_batch {
+                if plan.total.is_some_and(|t| i >= t) {
+                    break 'send;
+                }
+                let mut payload = plan.source.payload(i, &mut scratch);
+                if plan.stamp {
+                    stamped.clear();
+                    let t = if pacing.is_some() {
+                        stamp_at
+                    } else {
+                        stamp::now_nanos()
+                    };
+                    stamp::write_stamp(&mut stamped, t);
+                    stamped.extend_from_slice(payload);
+                    payload = &stamped;
+                }
+                match plan.framing {
+                    OutFraming::Length(w) => encode_frame(&mut self.out, w, payload),
+                    OutFraming::Newline => encode_line(&mut self.out, payload),
+                    OutFraming::Raw => self.out.extend_from_slice(payload),
+                }
+                self.buffered += 1;
+                i += step;
+                if self.out.len() >= WRITE_BUFFER {
+                    self.flush()?;
+                }
+            }
+        }
+        self.flush()?;
+        let _ = self.stream.shutdown(Shutdown::Write);
+        Ok(())
+    }
+}
+
+fn resolve(addr: &str) -> Result<Vec<SocketAddr>, String> {
+    match addr.to_socket_addrs() {
+        Ok(a) => {
+            let a: Vec<_> = a.collect();
+            if a.is_empty() {
+                Err(format!("{addr} resolves to no address"))
+            } else {
+                Ok(a)
+            }
+        }
+        Err(e) => Err(format!("bad address {addr}: {e}")),
+    }
+}
+
+fn connect(
+    addr: &str,
+    resolved: &[SocketAddr],
+    deadline: Instant,
+    timeout: f64,
+) -> Result<TcpStream, String> {
+    loop {
+        let err = match TcpStream::connect(resolved) {
+            Ok(s) => return Ok(s),
+            Err(e) => e,
+        };
+        if Instant::now() + CONNECT_RETRY > deadline {
+            return Err(format!(
+                "could not connect to {addr} within {timeout} s: {err}"
+            ));
+        }
+        thread::sleep(CONNECT_RETRY);
+    }
+}
+
+fn build_plan(args: &SendArgs) -> Result<Plan, String> {
+    let source = match (args.generate, args.binary) {
+        (Some(Generator::Words), _) => Source::Words(Words::new(args.seed)),
+        (None, _) if args.file.is_empty() => {
+            return Err("give an input: --file F or --generate words".into())
+        }
+        (None, true) => load_records(&args.file, args.msg_size.unwrap_or(0))?,
+        (None, false) => load_lines(&args.file)?,
+    };
+    let len = source.len();
+    if len == Some(0) {
+        return Err("the input files hold no messages".into());
+    }
+    let total = match (len, args.repeat) {
+        (Some(n), false) => Some(args.messages.map_or(n, |m| m.min(n))),
+        _ => args.messages,
+    };
+    let framing = if args.binary {
+        OutFraming::Raw
+    } else if args.newline {
+        OutFraming::Newline
+    } else {
+        OutFraming::Length(LengthWidth::U32)
+    };
+    let connections = u64::from(args.connections);
+    let pacing = match args.rate {
+        None => None,
+        Some(r) if !(r.is_finite() && r > 0.0) => {
+            return Err(format!("--rate must be a positive number, not {r}"))
+        }
+        Some(r) => {
+            let per_conn = r / connections as f64;
+            let batch = args
+                .batch
+                .unwrap_or_else(|| (per_conn / 1000.0).round().max(1.0) as u64);
+            Some((per_conn, batch))
+        }
+    };
+    let deadline = match args.duration {
+        None => None,
+        Some(d) if d.is_finite() && d >= 0.0 => Some(Duration::from_secs_f64(d)),
+        Some(d) => return Err(format!("--duration must be a number of seconds, not {d}")),
+    };
+    Ok(Plan {
+        source,
+        framing,
+        connections,
+        total,
+        pacing,
+        deadline,
+        stamp: args.stamp,
+    })
+}
+
+fn final_line(stats: &[Arc<ConnStats>], start: Instant) {
+    let messages: u64 = stats.iter().map(|s| s.messages.load(Relaxed)).sum();
+    let bytes: u64 = stats.iter().map(|s| s.bytes.load(Relaxed)).sum();
+    let secs = start.elapsed().as_secs_f64();
+    let rate = if secs > 0.0 {
+        messages as f64 / secs
+    } else {
+        0.0
+    };
+    eprintln!("sent {messages} messages ({bytes} bytes) in {secs:.3} s: {rate:.0} msg/s");
+}
+
+pub fn main(args: SendArgs) -> ExitCode {
+    let plan = match build_plan(&args) {
+        Ok(p) => Arc::new(p),
+        Err(e) => {
+            eprintln!("roo send: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if !(args.connect_timeout.is_finite() && args.connect_timeout >= 0.0) {
+        eprintln!("roo send: --connect-timeout must be a number of seconds");
+        return ExitCode::from(1);
+    }
+    let mut resolved = Vec::new();
+    for a in &args.to {
+        match resolve(a) {
+            Ok(r) => resolved.push(r),
+            Err(e) => {
+                eprintln!("roo send: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs_f64(args.connect_timeout);
+    let mut conns = Vec::new();
+    for c in 0..plan.connections {
+        let k = (c as usize) % args.to.len();
+        match connect(&args.to[k], &resolved[k], deadline, args.connect_timeout) {
+            Ok(stream) => {
+                let _ = stream.set_nodelay(true);
+                conns.push(Conn {
+                    index: c,
+                    addr: args.to[k].clone(),
+                    stream,
+                    out: BytesMut::with_capacity(WRITE_BUFFER * 2),
+                    buffered: 0,
+                    stats: Arc::new(ConnStats::default()),
+                });
+            }
+            Err(e) => {
+                eprintln!("roo send: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    }
+    let stats: Vec<_> = conns.iter().map(|c| c.stats.clone()).collect();
+    let up = Arc::new(AtomicUsize::new(conns.len()));
+    let (done_tx, done_rx) = mpsc::channel::<Result<(), String>>();
+    let start = Instant::now();
+    let start_nanos = stamp::now_nanos();
+    for conn in conns {
+        let plan = plan.clone();
+        let done = done_tx.clone();
+        let up = up.clone();
+        thread::Builder::new()
+            .name(format!("send-{}", conn.index))
+            .spawn(move || {
+                let r = conn.run(&plan, start, start_nanos);
+                up.fetch_sub(1, Relaxed);
+                let _ = done.send(r);
+            })
+            .expect("spawn sender thread");
+    }
+    drop(done_tx);
+
+    let mut finished = 0;
+    let mut next_report = start + Duration::from_secs(1);
+    let mut last_total = 0;
+    let mut code = ExitCode::SUCCESS;
+    while finished < stats.len() {
+        let wait = next_report.saturating_duration_since(Instant::now());
+        match done_rx.recv_timeout(wait) {
+            Ok(Ok(())) => finished += 1,
+            Ok(Err(e)) => {
+                eprintln!("roo send: {e}");
+                code = ExitCode::from(1);
+                break;
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let total: u64 = stats.iter().map(|s| s.messages.load(Relaxed)).sum();
+                if !args.quiet {
+                    eprintln!(
+                        "roo send: {total} sent, {} msg/s, {}/{} connections up",
+                        total - last_total,
+                        up.load(Relaxed),
+                        stats.len()
+                    );
+                }
+                last_total = total;
+                next_report += Duration::from_secs(1);
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    final_line(&stats, start);
+    code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_are_deterministic_and_zipf_shaped() {
+        let w = Words::new(7);
+        let mut a = Vec::new();
+        let mut b = Vec::new();
+        w.line(12345, &mut a);
+        Words::new(7).line(12345, &mut b);
+        assert_eq!(a, b);
+        let n = a.split(|&c| c == b' ').count();
+        assert!((8..=12).contains(&n), "{n} words");
+        let mut other = Vec::new();
+        Words::new(8).line(12345, &mut other);
+        assert_ne!(a, other);
+
+        // The most frequent word is far more common than the 100th.
+        let mut counts = std::collections::HashMap::new();
+        for i in 0..2000 {
+            let mut l = Vec::new();
+            w.line(i, &mut l);
+            for word in l.split(|&c| c == b' ') {
+                *counts.entry(word.to_vec()).or_insert(0u32) += 1;
+            }
+        }
+        let (s, e) = w.words[0];
+        let top = counts[&w.text[s as usize..e as usize]];
+        let (s, e) = w.words[99];
+        let hundredth = counts
+            .get(&w.text[s as usize..e as usize])
+            .copied()
+            .unwrap_or(0);
+        assert!(top > 10 * hundredth.max(1), "{top} vs {hundredth}");
+    }
+
+    #[test]
+    fn lines_source_keeps_every_line_in_order() {
+        let dir = std::env::temp_dir().join(format!("roo-send-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f1 = dir.join("a");
+        let f2 = dir.join("b");
+        std::fs::write(&f1, b"one\n\nthree").unwrap();
+        std::fs::write(&f2, b"four\n").unwrap();
+        let s = load_lines(&[f1, f2]).unwrap();
+        let mut scratch = Vec::new();
+        let got: Vec<Vec<u8>> = (0..5)
+            .map(|i| s.payload(i, &mut scratch).to_vec())
+            .collect();
+        assert_eq!(s.len(), Some(4));
+        assert_eq!(got, [&b"one"[..], b"", b"three", b"four", b"one"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,543 @@
+//! Integration tests of `roo send` and `roo receive`, run as real processes on
+//! loopback. Every child is killed when its guard drops, also when an
+//! assertion fails, and every wait is bounded.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+fn roo() -> &'static str {
+    env!("CARGO_BIN_EXE_roo")
+}
+
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// A child process, killed (by pid) and reaped on drop.
+struct Proc {
+    name: String,
+    child: Child,
+    stderr: Arc<Mutex<String>>,
+    reader: Option<JoinHandle<()>>,
+}
+
+impl Proc {
+    fn start(args: &[&str]) -> Proc {
+        let mut child = Command::new(roo())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let pipe = child.stderr.take().unwrap();
+        let sink = stderr.clone();
+        let reader = thread::spawn(move || {
+            for line in BufReader::new(pipe).lines() {
+                let Ok(line) = line else { break };
+                let mut s = sink.lock().unwrap();
+                s.push_str(&line);
+                s.push('\n');
+            }
+        });
+        Proc {
+            name: format!("roo {}", args.join(" ")),
+            child,
+            stderr,
+            reader: Some(reader),
+        }
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Waits for the exit (at most `WAIT`) and for all of stderr.
+    fn wait(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                if let Some(r) = self.reader.take() {
+                    r.join().unwrap();
+                }
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} did not exit; stderr:\n{}",
+                self.name,
+                self.stderr()
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn wait_for_stderr(&self, needle: &str) {
+        let deadline = Instant::now() + WAIT;
+        while !self.stderr().contains(needle) {
+            assert!(
+                Instant::now() < deadline,
+                "{} never printed {needle:?}; stderr:\n{}",
+                self.name,
+                self.stderr()
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A scratch directory, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let d = std::env::temp_dir().join(format!("roo-load-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        TempDir(d)
+    }
+    fn path(&self, f: &str) -> PathBuf {
+        self.0.join(f)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// `n` distinct lines of about `width` bytes.
+fn write_lines(path: &Path, n: usize, width: usize) -> Vec<String> {
+    let lines: Vec<String> = (0..n)
+        .map(|i| {
+            let head = format!("line {i} ");
+            let pad = width.saturating_sub(head.len());
+            format!("{head}{}", &"abcdefghij".repeat(pad / 10 + 1)[..pad])
+        })
+        .collect();
+    let mut text = lines.join("\n");
+    text.push('\n');
+    std::fs::write(path, text).unwrap();
+    lines
+}
+
+fn multiset<I: IntoIterator<Item = String>>(items: I) -> HashMap<String, usize> {
+    let mut m = HashMap::new();
+    for i in items {
+        *m.entry(i).or_insert(0) += 1;
+    }
+    m
+}
+
+fn read_out(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The N of a `<prefix> N messages` line.
+fn count_after(stderr: &str, prefix: &str) -> u64 {
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no {prefix:?} line in:\n{stderr}"));
+    line[prefix.len()..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+fn connect_retry(addr: &str) -> TcpStream {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        match TcpStream::connect(addr) {
+            Ok(s) => return s,
+            Err(e) => {
+                assert!(Instant::now() < deadline, "cannot connect to {addr}: {e}");
+                thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+}
+
+/// Sends a file's lines over 3 connections; the receiver gets exactly them.
+fn round_trip(framed: bool) {
+    let dir = TempDir::new(if framed { "rt-framed" } else { "rt-newline" });
+    let input = dir.path("in.txt");
+    let out = dir.path("out.txt");
+    let sent = write_lines(&input, 5000, 40);
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut recv_args = vec![
+        "receive",
+        "--listen",
+        &addr,
+        "--expect",
+        "5000",
+        "--timeout",
+        "50",
+    ];
+    recv_args.extend(["--out", s(&out), "--quiet"]);
+    if framed {
+        recv_args.push("--framed");
+    }
+    let mut receiver = Proc::start(&recv_args);
+    let mut send_args = vec![
+        "send",
+        "--to",
+        &addr,
+        "--connections",
+        "3",
+        "--file",
+        s(&input),
+    ];
+    if !framed {
+        send_args.push("--newline");
+    }
+    let mut sender = Proc::start(&send_args);
+    assert!(sender.wait().success(), "sender: {}", sender.stderr());
+    assert!(receiver.wait().success(), "receiver: {}", receiver.stderr());
+    assert_eq!(count_after(&sender.stderr(), "sent "), 5000);
+    assert_eq!(count_after(&receiver.stderr(), "received "), 5000);
+    assert_eq!(multiset(read_out(&out)), multiset(sent));
+}
+
+#[test]
+fn framed_round_trip_over_three_connections() {
+    round_trip(true);
+}
+
+#[test]
+fn newline_round_trip_over_three_connections() {
+    round_trip(false);
+}
+
+#[test]
+fn message_i_goes_on_connection_i_mod_n() {
+    // Three receivers, one per connection: each gets every third line in order.
+    let dir = TempDir::new("order");
+    let input = dir.path("in.txt");
+    let sent = write_lines(&input, 300, 20);
+    let addrs: Vec<String> = (0..3)
+        .map(|_| format!("127.0.0.1:{}", free_port()))
+        .collect();
+    let outs: Vec<PathBuf> = (0..3).map(|i| dir.path(&format!("out{i}"))).collect();
+    let mut receivers: Vec<Proc> = (0..3)
+        .map(|i| {
+            Proc::start(&[
+                "receive",
+                "--listen",
+                &addrs[i],
+                "--framed",
+                "--expect",
+                "100",
+                "--out",
+                s(&outs[i]),
+                "--quiet",
+            ])
+        })
+        .collect();
+    let to = addrs.join(",");
+    let mut sender = Proc::start(&[
+        "send",
+        "--to",
+        &to,
+        "--connections",
+        "3",
+        "--file",
+        s(&input),
+    ]);
+    assert!(sender.wait().success(), "sender: {}", sender.stderr());
+    for (i, r) in receivers.iter_mut().enumerate() {
+        assert!(r.wait().success(), "receiver {i}: {}", r.stderr());
+        let want: Vec<String> = sent.iter().skip(i).step_by(3).cloned().collect();
+        assert_eq!(read_out(&outs[i]), want);
+    }
+}
+
+#[test]
+fn expect_exits_0_and_timeout_exits_1() {
+    let dir = TempDir::new("expect");
+    let input = dir.path("in.txt");
+    write_lines(&input, 100, 30);
+
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut receiver = Proc::start(&["receive", "--listen", &addr, "--expect", "100", "--quiet"]);
+    let mut sender = Proc::start(&["send", "--to", &addr, "--newline", "--file", s(&input)]);
+    assert!(sender.wait().success(), "sender: {}", sender.stderr());
+    assert!(receiver.wait().success(), "receiver: {}", receiver.stderr());
+
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut receiver = Proc::start(&[
+        "receive",
+        "--listen",
+        &addr,
+        "--expect",
+        "200",
+        "--timeout",
+        "1.5",
+        "--quiet",
+    ]);
+    let mut sender = Proc::start(&["send", "--to", &addr, "--newline", "--file", s(&input)]);
+    assert!(sender.wait().success(), "sender: {}", sender.stderr());
+    let status = receiver.wait();
+    let err = receiver.stderr();
+    assert_eq!(status.code(), Some(1), "receiver: {err}");
+    assert!(err.contains("100 of 200"), "receiver: {err}");
+    assert_eq!(count_after(&err, "received "), 100);
+}
+
+#[test]
+fn slow_receiver_pauses_the_sender_without_loss() {
+    let dir = TempDir::new("slow");
+    let input = dir.path("in.txt");
+    let out = dir.path("out.txt");
+    // 48 MB: more than loopback socket buffers can hold, so the sender must wait.
+    let sent = write_lines(&input, 3000, 16_000);
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut receiver = Proc::start(&[
+        "receive",
+        "--listen",
+        &addr,
+        "--framed",
+        "--expect",
+        "3000",
+        "--delay-us",
+        "300",
+        "--out",
+        s(&out),
+        "--quiet",
+    ]);
+    let mut sender = Proc::start(&["send", "--to", &addr, "--file", s(&input)]);
+    assert!(sender.wait().success(), "sender: {}", sender.stderr());
+    assert!(receiver.wait().success(), "receiver: {}", receiver.stderr());
+    let err = sender.stderr();
+    assert_eq!(count_after(&err, "sent "), 3000);
+    // "sent N messages (B bytes) in S s: ..."
+    let secs: f64 = err
+        .lines()
+        .find(|l| l.starts_with("sent "))
+        .and_then(|l| l.split(" in ").nth(1))
+        .and_then(|t| t.split(' ').next())
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("no duration in {err}"));
+    assert!(
+        secs > 0.2,
+        "the sender did not wait for the slow receiver: {secs} s"
+    );
+    assert_eq!(multiset(read_out(&out)), multiset(sent));
+}
+
+#[test]
+fn receiver_survives_partial_and_oversized_frames() {
+    let dir = TempDir::new("partial");
+    let out = dir.path("out.txt");
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut receiver = Proc::start(&[
+        "receive",
+        "--listen",
+        &addr,
+        "--framed",
+        "--expect",
+        "15",
+        "--max-frame",
+        "1000",
+        "--out",
+        s(&out),
+        "--quiet",
+        "--timeout",
+        "50",
+    ]);
+
+    // 10 complete frames, then a header announcing 100 bytes and only 30 of them.
+    let mut wire = Vec::new();
+    for i in 0..10 {
+        let p = format!("complete {i}");
+        wire.extend_from_slice(&(p.len() as u32).to_be_bytes());
+        wire.extend_from_slice(p.as_bytes());
+    }
+    wire.extend_from_slice(&100u32.to_be_bytes());
+    wire.extend_from_slice(&[b'x'; 30]);
+    let mut c = connect_retry(&addr);
+    c.write_all(&wire).unwrap();
+    drop(c);
+    receiver.wait_for_stderr("closed with a partial frame of 34 bytes");
+
+    // A frame over --max-frame closes that connection only.
+    let mut big = connect_retry(&addr);
+    big.write_all(&5000u32.to_be_bytes()).unwrap();
+    receiver.wait_for_stderr("5000");
+    drop(big);
+    let err = receiver.stderr();
+    assert!(
+        err.contains("1000"),
+        "error should name size and limit: {err}"
+    );
+
+    // Another connection afterwards still works.
+    let input = dir.path("in.txt");
+    let later = write_lines(&input, 5, 10);
+    let mut sender = Proc::start(&["send", "--to", &addr, "--file", s(&input)]);
+    assert!(sender.wait().success(), "sender: {}", sender.stderr());
+    assert!(receiver.wait().success(), "receiver: {}", receiver.stderr());
+    let mut want: Vec<String> = (0..10).map(|i| format!("complete {i}")).collect();
+    want.extend(later);
+    assert_eq!(multiset(read_out(&out)), multiset(want));
+}
+
+#[test]
+fn stamped_paced_send_gives_a_latency_line() {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut receiver = Proc::start(&[
+        "receive",
+        "--listen",
+        &addr,
+        "--latency",
+        "--expect",
+        "2000",
+        "--quiet",
+    ]);
+    let mut sender = Proc::start(&[
+        "send",
+        "--to",
+        &addr,
+        "--newline",
+        "--generate",
+        "words",
+        "--messages",
+        "2000",
+        "--rate",
+        "4000",
+        "--stamp",
+        "--connections",
+        "2",
+        "--quiet",
+    ]);
+    assert!(sender.wait().success(), "sender: {}", sender.stderr());
+    assert!(receiver.wait().success(), "receiver: {}", receiver.stderr());
+    let err = receiver.stderr();
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("latency_us"))
+        .unwrap_or_else(|| panic!("no latency line: {err}"));
+    for q in [
+        "p50=",
+        "p90=",
+        "p99=",
+        "p99.9=",
+        "p99.99=",
+        "max=",
+        "2000 stamped",
+        "0 unstamped",
+    ] {
+        assert!(line.contains(q), "{q} missing in {line}");
+    }
+    // Paced at 4000/s, 2000 messages take about half a second.
+    let secs: f64 = sender
+        .stderr()
+        .split(" in ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|t| t.parse().ok())
+        .unwrap();
+    assert!(secs > 0.4, "not paced: {secs} s");
+}
+
+#[test]
+fn binary_records_are_sent_as_they_are() {
+    let dir = TempDir::new("binary");
+    let input = dir.path("in.bin");
+    let out = dir.path("out.txt");
+    // 50 records of 12 bytes, each a 4-byte header and 8 bytes of payload.
+    let mut data = Vec::new();
+    for i in 0..50 {
+        data.extend_from_slice(&8u32.to_be_bytes());
+        data.extend_from_slice(format!("rec{i:05}").as_bytes());
+    }
+    std::fs::write(&input, &data).unwrap();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut receiver = Proc::start(&[
+        "receive",
+        "--listen",
+        &addr,
+        "--framed",
+        "--expect",
+        "100",
+        "--out",
+        s(&out),
+        "--quiet",
+    ]);
+    let mut sender = Proc::start(&[
+        "send",
+        "--to",
+        &addr,
+        "--binary",
+        "--msg-size",
+        "12",
+        "--file",
+        s(&input),
+        "--repeat",
+        "--messages",
+        "100",
+    ]);
+    assert!(sender.wait().success(), "sender: {}", sender.stderr());
+    assert!(receiver.wait().success(), "receiver: {}", receiver.stderr());
+    let want: Vec<String> = (0..100).map(|i| format!("rec{:05}", i % 50)).collect();
+    assert_eq!(read_out(&out), want);
+}
+
+#[test]
+fn sender_errors_name_the_address() {
+    // Nobody listening: gives up after --connect-timeout.
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut sender = Proc::start(&[
+        "send",
+        "--to",
+        &addr,
+        "--generate",
+        "words",
+        "--connect-timeout",
+        "0.3",
+    ]);
+    assert_eq!(sender.wait().code(), Some(1));
+    let err = sender.stderr();
+    assert!(err.contains(&addr) && err.contains("connect"), "{err}");
+
+    // A peer that goes away mid-stream.
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut receiver = Proc::start(&["receive", "--listen", &addr, "--expect", "1000", "--quiet"]);
+    let mut sender = Proc::start(&["send", "--to", &addr, "--newline", "--generate", "words"]);
+    assert!(receiver.wait().success(), "receiver: {}", receiver.stderr());
+    assert_eq!(sender.wait().code(), Some(1));
+    let err = sender.stderr();
+    assert!(
+        err.contains(&addr) && err.contains("messages sent"),
+        "{err}"
+    );
+    assert!(count_after(&err, "sent ") >= 1000, "{err}");
+}
