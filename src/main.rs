@@ -9,7 +9,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "roo", version, about = "Thread-per-core stream processing for Python apps")]
+#[command(
+    name = "roo",
+    version,
+    about = "Thread-per-core stream processing for Python apps"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -1,12 +1,76 @@
-//! `roo run`: not built yet.
+//! `roo run`: run a Python application on this machine's cores.
 
-use clap::Args;
+use clap::{Args, ValueEnum};
+use engine::EngineConfig;
+use pybridge::PythonMode;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(Args)]
-pub struct RunArgs {}
+#[derive(Clone, Copy, ValueEnum)]
+enum Mode {
+    /// One subinterpreter per core (own GIL on Python >= 3.12).
+    Subinterpreters,
+    /// All cores share the main interpreter (for C extensions that refuse subinterpreters).
+    Main,
+}
 
-pub fn main(_args: RunArgs) -> ExitCode {
-    eprintln!("roo run: not built yet");
-    ExitCode::from(2)
+#[derive(Args)]
+pub struct RunArgs {
+    /// Number of cores (one pinned executor and interpreter each); default: every usable CPU.
+    #[arg(long)]
+    cores: Option<usize>,
+    /// How the cores run Python.
+    #[arg(long, value_enum, default_value = "subinterpreters")]
+    python_mode: Mode,
+    /// A name for this worker in its log lines.
+    #[arg(long, default_value = "roo")]
+    name: String,
+    /// Largest frame a source accepts, in bytes; a larger header closes that connection.
+    #[arg(long, default_value_t = protocol::DEFAULT_MAX_FRAME_SIZE)]
+    max_frame_size: usize,
+    /// Stop (draining everything) once every source connection has closed.
+    #[arg(long)]
+    exit_when_idle: bool,
+    /// The application file, then its own arguments (passed to application_setup unchanged).
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "APP.py [ARGS]"
+    )]
+    app: Vec<String>,
+}
+
+pub fn main(args: RunArgs) -> ExitCode {
+    let cores = args.cores.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let config = EngineConfig {
+        app_path: PathBuf::from(&args.app[0]),
+        app_args: args.app.clone(),
+        cores,
+        python_mode: match args.python_mode {
+            Mode::Subinterpreters => PythonMode::Subinterpreters,
+            Mode::Main => PythonMode::Main,
+        },
+        max_frame_size: args.max_frame_size,
+        exit_when_idle: args.exit_when_idle,
+    };
+    eprintln!("{}: starting {} on {cores} cores", args.name, args.app[0]);
+    match engine::run(config) {
+        Ok(report) => {
+            eprint!("{}", engine::summary::render(&report.summaries));
+            if report.delivered {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(message) => {
+            eprintln!("{}: {message}", args.name);
+            ExitCode::FAILURE
+        }
+    }
 }

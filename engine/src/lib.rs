@@ -1,1 +1,157 @@
-pub fn x(){}
+//! engine: Roo's thread-per-core runtime.
+//!
+//! Each core runs a glommio executor pinned to its CPU with its own Python worker
+//! (pybridge). Core 0 accepts source connections and deals them out; the owning core reads
+//! frames, decodes, runs the stateless steps and computes partition keys; a message whose
+//! partition another core owns crosses the channel mesh to it; the owning core runs the
+//! state step and the rest of the pipeline and writes the encoder output to its own sink
+//! connections. See ARCHITECTURE.md.
+
+mod lifecycle;
+mod mesh;
+pub mod partition_table;
+mod shard;
+pub mod summary;
+mod tcp_sink;
+mod tcp_source;
+
+use glommio::{LocalExecutorBuilder, Placement};
+use lifecycle::Lifecycle;
+use partition_table::PartitionTable;
+use pybridge::PythonMode;
+use shard::{CoreChannels, Go, Startup};
+use std::path::PathBuf;
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+pub use summary::CoreSummary;
+
+/// Capacity, in batches, of each core-to-core channel.
+const MESH_CAPACITY: usize = 256;
+/// How long shutdown waits for sinks that make no progress.
+const SINK_GIVE_UP: Duration = Duration::from_secs(10);
+
+pub struct EngineConfig {
+    pub app_path: PathBuf,
+    /// What `application_setup` receives: the app path, then the app's arguments.
+    pub app_args: Vec<String>,
+    pub cores: usize,
+    pub python_mode: PythonMode,
+    pub max_frame_size: usize,
+    /// Stop once every source connection has closed (after at least one was accepted).
+    pub exit_when_idle: bool,
+}
+
+/// How the run ended.
+pub struct RunReport {
+    pub summaries: Vec<CoreSummary>,
+    /// False when shutdown gave up on sink data that could not be delivered.
+    pub delivered: bool,
+}
+
+/// Runs the app until a signal (or idleness with `exit_when_idle`). Err for start-up failures.
+pub fn run(config: EngineConfig) -> Result<RunReport, String> {
+    let cores = config.cores.max(1);
+    let cpus = core_affinity::get_core_ids().unwrap_or_default();
+    if cores > cpus.len() {
+        eprintln!(
+            "roo: {cores} cores asked for, {} CPUs usable: executors will not be pinned",
+            cpus.len()
+        );
+    }
+    pybridge::subinterpreter::initialize();
+    let config = Arc::new(config);
+    let lifecycle = Lifecycle::new();
+    let (startup_tx, startup_rx) = mpsc::channel();
+    let mut routed = mesh::full_mesh(cores, MESH_CAPACITY).into_iter();
+    let mut handoffs = mesh::full_mesh(cores, MESH_CAPACITY).into_iter();
+    let mut go_senders = vec![];
+    let mut executors = vec![];
+    for id in 0..cores {
+        let channels = CoreChannels {
+            routed: routed.next().expect("one per core"),
+            handoffs: handoffs.next().expect("one per core"),
+        };
+        let (go_tx, go_rx) = mpsc::channel();
+        go_senders.push(go_tx);
+        let placement = if cores <= cpus.len() {
+            Placement::Fixed(cpus[id].id)
+        } else {
+            Placement::Unbound
+        };
+        let (config, lifecycle, startup) = (config.clone(), lifecycle.clone(), startup_tx.clone());
+        let executor = LocalExecutorBuilder::new(placement)
+            .name(&format!("roo-core-{id}"))
+            .spawn(move || shard::run_core(id, config, lifecycle, channels, startup, go_rx))
+            .map_err(|e| format!("cannot start the executor of core {id}: {e}"))?;
+        executors.push(executor);
+    }
+    drop(startup_tx);
+
+    let started = start_up(cores, &startup_rx, &go_senders);
+    if let Err(message) = &started {
+        lifecycle.abort();
+        drop(go_senders);
+        for executor in executors {
+            let _ = executor.join();
+        }
+        return Err(message.clone());
+    }
+    eprintln!("roo: ready");
+    let delivered = lifecycle.supervise(config.exit_when_idle, SINK_GIVE_UP);
+    let mut summaries = vec![];
+    for executor in executors {
+        if let Ok(Some(summary)) = executor.join() {
+            summaries.push(summary);
+        }
+    }
+    Ok(RunReport {
+        summaries,
+        delivered,
+    })
+}
+
+/// Collects every core's loaded topology, checks they agree, sends the partition table,
+/// and waits until every core is serving.
+fn start_up(
+    cores: usize,
+    startup: &mpsc::Receiver<(usize, Startup)>,
+    go: &[mpsc::Sender<Go>],
+) -> Result<(), String> {
+    let mut loaded = vec![None; cores];
+    for _ in 0..cores {
+        match startup.recv() {
+            Ok((id, Startup::Loaded(Ok(loaded_core)))) => loaded[id] = Some(loaded_core),
+            Ok((_, Startup::Loaded(Err(message)))) => return Err(message),
+            Ok((_, Startup::Ready)) | Err(_) => return Err("a core stopped during start-up".into()),
+        }
+    }
+    let loaded: Vec<_> = loaded.into_iter().flatten().collect();
+    let topology = loaded[0].0.clone();
+    if let Some(id) = loaded.iter().position(|(other, _)| *other != topology) {
+        return Err(format!("core {id} built a different application than core 0: application_setup must not depend on which interpreter runs it"));
+    }
+    let table = Arc::new(PartitionTable::new(&topology, cores));
+    for (id, (_, gil)) in loaded.iter().enumerate() {
+        let (listed, slots) = table.owned_by(id);
+        eprintln!("roo: core {id}: {gil}; owns {listed} listed partition keys and {slots} of {} hash slots", partition_table::VIRTUAL_PARTITIONS);
+    }
+    for sender in go {
+        let _ = sender.send(Go {
+            table: table.clone(),
+        });
+    }
+    for _ in 0..cores {
+        match startup.recv() {
+            Ok((_, Startup::Ready)) => {}
+            _ => return Err("a core stopped during start-up".into()),
+        }
+    }
+    for source in &topology.sources {
+        eprintln!(
+            "roo: source '{}' listening on {}",
+            source.name,
+            source.address()
+        );
+    }
+    Ok(())
+}

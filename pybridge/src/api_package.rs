@@ -16,17 +16,30 @@ const PACKAGE_INIT: &str = include_str!("../../python/roo/__init__.py");
 
 /// Installs the package into the attached interpreter's `sys.modules`.
 pub fn install(py: Python<'_>) -> Result<(), String> {
-    install_modules(py).map_err(|e| format!("installing the roo Python package failed:\n{}", error_text(py, e)))
+    install_modules(py).map_err(|e| {
+        format!(
+            "installing the roo Python package failed:\n{}",
+            error_text(py, e)
+        )
+    })
 }
 
 fn install_modules(py: Python<'_>) -> PyResult<()> {
-    let modules = py.import("sys")?.getattr("modules")?.cast_into::<PyDict>()?;
+    let modules = py
+        .import("sys")?
+        .getattr("modules")?
+        .cast_into::<PyDict>()?;
     let package = PyModule::new(py, "roo")?;
     package.setattr("__path__", PyList::empty(py))?;
     package.setattr("__package__", "roo")?;
     modules.set_item("roo", &package)?;
     for (name, source) in SUBMODULES {
-        let module = PyModule::from_code(py, &c_string(source), &c_string(&origin(name)), &c_string(name))?;
+        let module = PyModule::from_code(
+            py,
+            &c_string(source),
+            &c_string(&origin(name)),
+            &c_string(name),
+        )?;
         package.setattr(name.trim_start_matches("roo."), module)?;
     }
     py.run(&c_string(PACKAGE_INIT), Some(&package.dict()), None)?;

@@ -5,7 +5,8 @@
 use crate::api_package;
 use crate::subinterpreter::{discard, error_text, PyObj};
 use crate::topology::{
-    ChainSpec, HeaderDecoding, SinkSpec, SourceSpec, StateResult, StateSpec, StepKind, StepSpec, Topology,
+    ChainSpec, HeaderDecoding, SinkSpec, SourceSpec, StateResult, StateSpec, StepKind, StepSpec,
+    Topology,
 };
 use crate::value::ValueCodec;
 use protocol::LengthWidth;
@@ -34,11 +35,17 @@ pub struct StepObjects {
 
 /// Imports the app and builds its topology in the attached interpreter.
 /// `args` is what `application_setup` receives: the app path, then the app's arguments.
-pub fn load(py: Python<'_>, app_path: &Path, args: &[String]) -> Result<(Topology, AppObjects), String> {
+pub fn load(
+    py: Python<'_>,
+    app_path: &Path,
+    args: &[String],
+) -> Result<(Topology, AppObjects), String> {
     api_package::install(py)?;
     let shown = app_path.display().to_string();
-    let source = std::fs::read_to_string(app_path).map_err(|e| format!("cannot read {shown}: {e}"))?;
-    let module = import_app(py, app_path, &source, args).map_err(|e| format!("{shown}: failed to load:\n{}", error_text(py, e)))?;
+    let source =
+        std::fs::read_to_string(app_path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let module = import_app(py, app_path, &source, args)
+        .map_err(|e| format!("{shown}: failed to load:\n{}", error_text(py, e)))?;
     let setup = match module.getattr("application_setup") {
         Ok(setup) if setup.is_callable() => setup,
         Ok(_) => return Err(format!("{shown}: application_setup is not a function")),
@@ -53,7 +60,11 @@ pub fn load(py: Python<'_>, app_path: &Path, args: &[String]) -> Result<(Topolog
     let description = description
         .cast_into::<PyDict>()
         .map_err(|_| format!("{shown}: application_setup must return ApplicationBuilder.build() (or build_application(...))"))?;
-    let parsed = Description { py, codec: ValueCodec::new(py)? }.parse(&description);
+    let parsed = Description {
+        py,
+        codec: ValueCodec::new(py)?,
+    }
+    .parse(&description);
     let (topology, objects) = parsed.map_err(|e| format!("{shown}: {e}"))?;
     topology.validate().map_err(|e| format!("{shown}: {e}"))?;
     Ok((topology, objects))
@@ -61,14 +72,43 @@ pub fn load(py: Python<'_>, app_path: &Path, args: &[String]) -> Result<(Topolog
 
 /// Runs the app file as a module named after it (so pickle finds its classes by module name
 /// in every interpreter), with its folder on sys.path for its own imports.
-fn import_app<'py>(py: Python<'py>, app_path: &Path, source: &str, args: &[String]) -> PyResult<Bound<'py, PyModule>> {
+fn import_app<'py>(
+    py: Python<'py>,
+    app_path: &Path,
+    source: &str,
+    args: &[String],
+) -> PyResult<Bound<'py, PyModule>> {
     let sys = py.import("sys")?;
-    let folder = app_path.parent().map(|p| p.display().to_string()).unwrap_or_default();
-    sys.getattr("path")?.call_method1("insert", (0, if folder.is_empty() { ".".to_string() } else { folder }))?;
+    let folder = app_path
+        .parent()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    sys.getattr("path")?.call_method1(
+        "insert",
+        (
+            0,
+            if folder.is_empty() {
+                ".".to_string()
+            } else {
+                folder
+            },
+        ),
+    )?;
     sys.setattr("argv", PyList::new(py, args)?)?;
-    let name = app_path.file_stem().map(|s| s.to_string_lossy().replace(['-', '.', ' '], "_")).unwrap_or_default();
-    let to_c = |text: &str| CString::new(text).map_err(|_| pyo3::exceptions::PyValueError::new_err("NUL byte in app source"));
-    PyModule::from_code(py, &to_c(source)?, &to_c(&app_path.display().to_string())?, &to_c(&name)?)
+    let name = app_path
+        .file_stem()
+        .map(|s| s.to_string_lossy().replace(['-', '.', ' '], "_"))
+        .unwrap_or_default();
+    let to_c = |text: &str| {
+        CString::new(text)
+            .map_err(|_| pyo3::exceptions::PyValueError::new_err("NUL byte in app source"))
+    };
+    PyModule::from_code(
+        py,
+        &to_c(source)?,
+        &to_c(&app_path.display().to_string())?,
+        &to_c(&name)?,
+    )
 }
 
 /// Reads the description dict (see python/roo/topology.py for its shape).
@@ -79,7 +119,12 @@ struct Description<'py> {
 
 impl<'py> Description<'py> {
     fn parse(&self, app: &Bound<'py, PyDict>) -> Result<(Topology, AppObjects), String> {
-        let mut objects = AppObjects { decoders: vec![], steps: vec![], encoders: vec![], state_builders: vec![] };
+        let mut objects = AppObjects {
+            decoders: vec![],
+            steps: vec![],
+            encoders: vec![],
+            state_builders: vec![],
+        };
         let mut sources = vec![];
         for source in self.list(app, "sources")? {
             let decoder = self.dict(&source, "decoder")?;
@@ -92,7 +137,10 @@ impl<'py> Description<'py> {
                 chain: self.usize(&source, "chain")?,
                 header: probe_header(self.py, payload_length.bind(self.py), header_length),
             });
-            objects.decoders.push(DecoderObjects { payload_length, decode: self.callable(&decoder, "decode")? });
+            objects.decoders.push(DecoderObjects {
+                payload_length,
+                decode: self.callable(&decoder, "decode")?,
+            });
         }
         let mut chains = vec![];
         for chain in self.list(app, "chains")? {
@@ -107,23 +155,47 @@ impl<'py> Description<'py> {
             chains.push(ChainSpec {
                 name: self.string(&chain, "name")?,
                 steps,
-                next: if next.is_none() { None } else { Some(self.extract_usize(&next, "next")?) },
-                sinks: self.list(&chain, "sinks")?.iter().map(|s| self.extract_usize(s, "sinks")).collect::<Result<_, _>>()?,
+                next: if next.is_none() {
+                    None
+                } else {
+                    Some(self.extract_usize(&next, "next")?)
+                },
+                sinks: self
+                    .list(&chain, "sinks")?
+                    .iter()
+                    .map(|s| self.extract_usize(s, "sinks"))
+                    .collect::<Result<_, _>>()?,
             });
             objects.steps.push(step_objects);
         }
         let mut sinks = vec![];
         for sink in self.list(app, "sinks")? {
-            sinks.push(SinkSpec { host: self.string(&sink, "host")?, port: self.string(&sink, "port")? });
+            sinks.push(SinkSpec {
+                host: self.string(&sink, "host")?,
+                port: self.string(&sink, "port")?,
+            });
             objects.encoders.push(self.callable(&sink, "encode")?);
         }
         let mut states = vec![];
         for state in self.list(app, "states")? {
-            let keys = self.list(&state, "keys")?.iter().map(|k| self.codec.to_value(k)).collect::<Result<_, _>>()?;
-            states.push(StateSpec { name: self.string(&state, "name")?, keys });
+            let keys = self
+                .list(&state, "keys")?
+                .iter()
+                .map(|k| self.codec.to_value(k))
+                .collect::<Result<_, _>>()?;
+            states.push(StateSpec {
+                name: self.string(&state, "name")?,
+                keys,
+            });
             objects.state_builders.push(self.callable(&state, "build")?);
         }
-        let topology = Topology { name: self.string(app, "name")?, sources, chains, sinks, states };
+        let topology = Topology {
+            name: self.string(app, "name")?,
+            sources,
+            chains,
+            sinks,
+            states,
+        };
         Ok((topology, objects))
     }
 
@@ -136,7 +208,11 @@ impl<'py> Description<'py> {
         };
         let state = self.item(step, "state")?;
         let partition = self.item(step, "partition")?;
-        let partition = if partition.is_none() { None } else { Some(self.callable(step, "partition")?) };
+        let partition = if partition.is_none() {
+            None
+        } else {
+            Some(self.callable(step, "partition")?)
+        };
         let result = match self.string(step, "result")?.as_str() {
             "tuple_or_value" => StateResult::TupleOrValue,
             _ => StateResult::Tuple,
@@ -146,12 +222,22 @@ impl<'py> Description<'py> {
             multi: self.bool(step, "multi")?,
             parallel: self.bool(step, "parallel")?,
             location: self.string(step, "where")?,
-            state: if state.is_none() { None } else { Some(self.extract_usize(&state, "state")?) },
+            state: if state.is_none() {
+                None
+            } else {
+                Some(self.extract_usize(&state, "state")?)
+            },
             partitioned: partition.is_some(),
             result,
             name,
         };
-        Ok((spec, StepObjects { call: self.callable(step, "call")?, partition }))
+        Ok((
+            spec,
+            StepObjects {
+                call: self.callable(step, "call")?,
+                partition,
+            },
+        ))
     }
 
     fn item(&self, container: &Bound<'py, PyAny>, key: &str) -> Result<Bound<'py, PyAny>, String> {
@@ -161,9 +247,15 @@ impl<'py> Description<'py> {
         })
     }
 
-    fn list(&self, container: &Bound<'py, PyAny>, key: &str) -> Result<Vec<Bound<'py, PyAny>>, String> {
+    fn list(
+        &self,
+        container: &Bound<'py, PyAny>,
+        key: &str,
+    ) -> Result<Vec<Bound<'py, PyAny>>, String> {
         let item = self.item(container, key)?;
-        let list = item.cast::<PyList>().map_err(|_| format!("application description: '{key}' is not a list"))?;
+        let list = item
+            .cast::<PyList>()
+            .map_err(|_| format!("application description: '{key}' is not a list"))?;
         Ok(list.iter().collect())
     }
 
@@ -205,7 +297,11 @@ impl<'py> Description<'py> {
 
 /// Finds out whether `payload_length` reads a plain big-endian length, by asking it about a
 /// few headers; if so, Roo frames that source natively (no Python call per frame).
-fn probe_header(py: Python<'_>, payload_length: &Bound<'_, PyAny>, header_length: usize) -> HeaderDecoding {
+fn probe_header(
+    py: Python<'_>,
+    payload_length: &Bound<'_, PyAny>,
+    header_length: usize,
+) -> HeaderDecoding {
     let python = HeaderDecoding::Python { header_length };
     let Some(width) = LengthWidth::from_header_length(header_length) else {
         return python;
@@ -216,8 +312,12 @@ fn probe_header(py: Python<'_>, payload_length: &Bound<'_, PyAny>, header_length
     let mut two_bytes = vec![0u8; header_length];
     two_bytes[header_length - 2] = 1;
     for header in [ascending, small, two_bytes] {
-        let expected = header.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
-        let answer = payload_length.call1((PyBytes::new(py, &header),)).and_then(|n| n.extract::<u64>());
+        let expected = header
+            .iter()
+            .fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+        let answer = payload_length
+            .call1((PyBytes::new(py, &header),))
+            .and_then(|n| n.extract::<u64>());
         match answer {
             Ok(n) if n == expected => {}
             Ok(_) => return python,

@@ -18,7 +18,13 @@ pub struct ErrorLog {
 
 impl ErrorLog {
     pub fn new(core: usize) -> ErrorLog {
-        ErrorLog { core, counts: BTreeMap::new(), window_start: Instant::now(), logged_in_window: 0, suppressed: 0 }
+        ErrorLog {
+            core,
+            counts: BTreeMap::new(),
+            window_start: Instant::now(),
+            logged_in_window: 0,
+            suppressed: 0,
+        }
     }
 
     /// Counts one error at `place`; true when it should also be logged (see [`ErrorLog::log`]).
@@ -31,7 +37,10 @@ impl ErrorLog {
         }
         if self.window_start.elapsed() >= WINDOW {
             if self.suppressed > 0 {
-                eprintln!("roo: core {}: {} more errors were not logged", self.core, self.suppressed);
+                eprintln!(
+                    "roo: core {}: {} more errors were not logged",
+                    self.core, self.suppressed
+                );
             }
             self.window_start = Instant::now();
             self.logged_in_window = 0;

@@ -99,7 +99,8 @@ impl Interpreter {
         // while a subinterpreter is created. Nothing else runs Python on this thread meanwhile.
         unsafe {
             ffi::PyGILState_Ensure();
-            let main_thread_state = NonNull::new(ffi::PyThreadState_Get()).ok_or("no main thread state")?;
+            let main_thread_state =
+                NonNull::new(ffi::PyThreadState_Get()).ok_or("no main thread state")?;
             let created = match mode {
                 PythonMode::Main => Ok((main_thread_state.as_ptr(), GilKind::MainInterpreter)),
                 PythonMode::Subinterpreters => new_subinterpreter(),
@@ -116,7 +117,12 @@ impl Interpreter {
             let thread_state = NonNull::new(thread_state).ok_or("no thread state")?;
             let interp = NonNull::new(ffi::PyThreadState_GetInterpreter(thread_state.as_ptr()))
                 .ok_or("thread state without interpreter")?;
-            Ok(Interpreter { thread_state, interp, main_thread_state, kind })
+            Ok(Interpreter {
+                thread_state,
+                interp,
+                main_thread_state,
+                kind,
+            })
         }
     }
 
@@ -132,7 +138,10 @@ impl Interpreter {
             // SAFETY: this thread is attached to this interpreter by an outer `with`.
             return f(unsafe { Python::assume_attached() });
         }
-        assert!(current.is_null(), "another interpreter is attached on this thread");
+        assert!(
+            current.is_null(),
+            "another interpreter is attached on this thread"
+        );
         // SAFETY: the thread state was created on this thread (Interpreter is !Send) and is
         // detached; restoring it takes its GIL and makes it current.
         unsafe { ffi::PyEval_RestoreThread(self.thread_state.as_ptr()) };
@@ -212,7 +221,11 @@ impl Drop for Interpreter {
     fn drop(&mut self) {
         self.with(|py| {
             // Output the app buffered must not vanish with the interpreter.
-            let _ = py.run(c"import sys\nsys.stdout.flush()\nsys.stderr.flush()", None, None);
+            let _ = py.run(
+                c"import sys\nsys.stdout.flush()\nsys.stderr.flush()",
+                None,
+                None,
+            );
         });
         // SAFETY: this thread created the interpreter and nothing is attached on it now. For a
         // subinterpreter: attach it and end it (current becomes NULL); swapping to the main
@@ -244,12 +257,19 @@ impl PyObj {
     pub fn new(object: Bound<'_, PyAny>) -> PyObj {
         let interp = ATTACHED.with(Cell::get);
         assert!(!interp.is_null(), "PyObj created outside Interpreter::with");
-        PyObj { object: object.into_ptr(), interp }
+        PyObj {
+            object: object.into_ptr(),
+            interp,
+        }
     }
 
     /// Borrows the object for a call in the attached interpreter.
     pub fn bind<'a, 'py>(&'a self, py: Python<'py>) -> &'a Bound<'py, PyAny> {
-        debug_assert_eq!(ATTACHED.with(Cell::get), self.interp, "PyObj used in another interpreter");
+        debug_assert_eq!(
+            ATTACHED.with(Cell::get),
+            self.interp,
+            "PyObj used in another interpreter"
+        );
         // SAFETY: `Bound<PyAny>` is a transparent pointer wrapper; `self.object` is a live
         // owned reference of the interpreter attached now (checked above in debug builds),
         // and the returned borrow cannot outlive `self`.
@@ -268,7 +288,10 @@ impl Drop for PyObj {
             // SAFETY: the object's own interpreter is attached on this thread.
             unsafe { ffi::Py_DECREF(self.object) }
         } else {
-            debug_assert!(false, "PyObj dropped while its interpreter was not attached");
+            debug_assert!(
+                false,
+                "PyObj dropped while its interpreter was not attached"
+            );
         }
     }
 }
@@ -308,7 +331,8 @@ fn take_raised<'py>(py: Python<'py>) -> Option<Bound<'py, PyAny>> {
     // SAFETY: the interpreter is attached; PyErr_Fetch hands us owned references (or nulls),
     // normalization makes `value` an exception instance, which then carries the traceback.
     let raised = unsafe {
-        let (mut kind, mut value, mut traceback) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
+        let (mut kind, mut value, mut traceback) =
+            (ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
         ffi::PyErr_Fetch(&mut kind, &mut value, &mut traceback);
         ffi::PyErr_NormalizeException(&mut kind, &mut value, &mut traceback);
         if !traceback.is_null() && !value.is_null() {
@@ -336,5 +360,7 @@ pub fn str_utf8<'a>(object: &'a Bound<'_, PyAny>) -> Option<&'a str> {
         return None;
     }
     // SAFETY: CPython guarantees `size` valid UTF-8 bytes at `data`.
-    Some(unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(data.cast(), size as usize)) })
+    Some(unsafe {
+        std::str::from_utf8_unchecked(std::slice::from_raw_parts(data.cast(), size as usize))
+    })
 }

@@ -109,19 +109,33 @@ impl Topology {
         }
         for source in &self.sources {
             if source.chain >= self.chains.len() {
-                return Err(format!("source '{}' feeds a pipeline that does not exist", source.name));
+                return Err(format!(
+                    "source '{}' feeds a pipeline that does not exist",
+                    source.name
+                ));
             }
         }
         for chain in &self.chains {
             if chain.next.is_some_and(|next| next >= self.chains.len()) {
-                return Err(format!("pipeline '{}' continues into a pipeline that does not exist", chain.name));
+                return Err(format!(
+                    "pipeline '{}' continues into a pipeline that does not exist",
+                    chain.name
+                ));
             }
             if let Some(sink) = chain.sinks.iter().find(|&&sink| sink >= self.sinks.len()) {
-                return Err(format!("pipeline '{}' names sink {sink}, which does not exist", chain.name));
+                return Err(format!(
+                    "pipeline '{}' names sink {sink}, which does not exist",
+                    chain.name
+                ));
             }
             for step in &chain.steps {
-                if step.kind == StepKind::State && !step.state.is_some_and(|s| s < self.states.len()) {
-                    return Err(format!("step '{}' in pipeline '{}' has no state", step.name, chain.name));
+                if step.kind == StepKind::State
+                    && !step.state.is_some_and(|s| s < self.states.len())
+                {
+                    return Err(format!(
+                        "step '{}' in pipeline '{}' has no state",
+                        step.name, chain.name
+                    ));
                 }
             }
         }
@@ -135,7 +149,10 @@ impl Topology {
             for _ in 0..=self.chains.len() {
                 match self.chains[chain].next {
                     Some(next) if next == start => {
-                        return Err(format!("pipeline '{}' feeds back into itself", self.chains[start].name))
+                        return Err(format!(
+                            "pipeline '{}' feeds back into itself",
+                            self.chains[start].name
+                        ))
                     }
                     Some(next) => chain = next,
                     None => break,

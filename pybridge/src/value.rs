@@ -87,7 +87,11 @@ impl std::fmt::Display for Value {
             Value::Str(s) => write!(f, "{s:?}"),
             Value::Bytes(b) => write!(f, "b{:?}", String::from_utf8_lossy(b)),
             Value::Tuple(items) | Value::List(items) => {
-                let (open, close) = if matches!(self, Value::Tuple(_)) { ("(", ")") } else { ("[", "]") };
+                let (open, close) = if matches!(self, Value::Tuple(_)) {
+                    ("(", ")")
+                } else {
+                    ("[", "]")
+                };
                 f.write_str(open)?;
                 for (i, item) in items.iter().enumerate() {
                     if i > 0 {
@@ -133,8 +137,16 @@ pub struct ValueCodec {
 impl ValueCodec {
     pub fn new(py: Python<'_>) -> Result<ValueCodec, String> {
         let pickle = py.import("pickle").map_err(|e| error_text(py, e))?;
-        let get = |name: &str| pickle.getattr(name).map(PyObj::new).map_err(|e| error_text(py, e));
-        Ok(ValueCodec { dumps: get("dumps")?, loads: get("loads")? })
+        let get = |name: &str| {
+            pickle
+                .getattr(name)
+                .map(PyObj::new)
+                .map_err(|e| error_text(py, e))
+        };
+        Ok(ValueCodec {
+            dumps: get("dumps")?,
+            loads: get("loads")?,
+        })
     }
 
     /// Plain-data form of `object`; Err carries the Python traceback when it cannot be pickled.
@@ -147,7 +159,11 @@ impl ValueCodec {
             return Ok(value);
         }
         let py = object.py();
-        let pickled = self.dumps.bind(py).call1((object,)).map_err(|e| error_text(py, e))?;
+        let pickled = self
+            .dumps
+            .bind(py)
+            .call1((object,))
+            .map_err(|e| error_text(py, e))?;
         match pickled.cast::<PyBytes>() {
             Ok(bytes) => Ok(Value::Pickled(bytes.as_bytes().to_vec())),
             Err(_) => Err("pickle.dumps did not return bytes".into()),
@@ -185,10 +201,14 @@ impl ValueCodec {
             return Ok(Some(Value::Bytes(bytes.as_bytes().to_vec())));
         }
         if let Ok(tuple) = object.cast_exact::<PyTuple>() {
-            return self.native_items(tuple.iter(), depth).map(|v| v.map(Value::Tuple));
+            return self
+                .native_items(tuple.iter(), depth)
+                .map(|v| v.map(Value::Tuple));
         }
         if let Ok(list) = object.cast_exact::<PyList>() {
-            return self.native_items(list.iter(), depth).map(|v| v.map(Value::List));
+            return self
+                .native_items(list.iter(), depth)
+                .map(|v| v.map(Value::List));
         }
         if let Ok(dict) = object.cast_exact::<PyDict>() {
             let mut pairs = Vec::with_capacity(dict.len());
@@ -219,7 +239,11 @@ impl ValueCodec {
     }
 
     /// Rebuilds the Python object in the attached interpreter.
-    pub fn to_python<'py>(&self, py: Python<'py>, value: &Value) -> Result<Bound<'py, PyAny>, String> {
+    pub fn to_python<'py>(
+        &self,
+        py: Python<'py>,
+        value: &Value,
+    ) -> Result<Bound<'py, PyAny>, String> {
         let object = match value {
             Value::None => PyNone::get(py).to_owned().into_any(),
             Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
@@ -229,11 +253,15 @@ impl ValueCodec {
             Value::Bytes(b) => PyBytes::new(py, b).into_any(),
             Value::Tuple(items) => {
                 let items = self.python_items(py, items)?;
-                PyTuple::new(py, items).map_err(|e| error_text(py, e))?.into_any()
+                PyTuple::new(py, items)
+                    .map_err(|e| error_text(py, e))?
+                    .into_any()
             }
             Value::List(items) => {
                 let items = self.python_items(py, items)?;
-                PyList::new(py, items).map_err(|e| error_text(py, e))?.into_any()
+                PyList::new(py, items)
+                    .map_err(|e| error_text(py, e))?
+                    .into_any()
             }
             Value::Dict(pairs) => {
                 let dict = PyDict::new(py);
@@ -252,7 +280,11 @@ impl ValueCodec {
         Ok(object)
     }
 
-    fn python_items<'py>(&self, py: Python<'py>, items: &[Value]) -> Result<Vec<Bound<'py, PyAny>>, String> {
+    fn python_items<'py>(
+        &self,
+        py: Python<'py>,
+        items: &[Value],
+    ) -> Result<Vec<Bound<'py, PyAny>>, String> {
         items.iter().map(|item| self.to_python(py, item)).collect()
     }
 }

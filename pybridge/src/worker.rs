@@ -8,7 +8,9 @@
 use crate::app::{self, AppObjects};
 use crate::clock;
 use crate::error_log::ErrorLog;
-use crate::subinterpreter::{discard, error_text, str_utf8, GilKind, Interpreter, PyObj, PythonMode};
+use crate::subinterpreter::{
+    discard, error_text, str_utf8, GilKind, Interpreter, PyObj, PythonMode,
+};
 use crate::topology::{StateResult, StepKind, Topology};
 use crate::value::{Value, ValueCodec};
 use bytes::{Bytes, BytesMut};
@@ -58,9 +60,14 @@ pub struct Outputs {
 
 impl Outputs {
     pub fn new(topology: &Topology, cores: usize) -> Outputs {
-        let histogram = || Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("valid histogram bounds");
+        let histogram =
+            || Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("valid histogram bounds");
         Outputs {
-            sinks: topology.sinks.iter().map(|_| BytesMut::with_capacity(64 * 1024)).collect(),
+            sinks: topology
+                .sinks
+                .iter()
+                .map(|_| BytesMut::with_capacity(64 * 1024))
+                .collect(),
             routed: (0..cores).map(|_| Vec::new()).collect(),
             latency: topology.sources.iter().map(|_| histogram()).collect(),
             sunk: 0,
@@ -76,7 +83,8 @@ pub struct WorkerStats {
     pub routed_in: u64,
 }
 
-type StateMap = HashMap<Value, PyObj, BuildHasherDefault<std::collections::hash_map::DefaultHasher>>;
+type StateMap =
+    HashMap<Value, PyObj, BuildHasherDefault<std::collections::hash_map::DefaultHasher>>;
 
 /// The Python objects of this core, dropped only while the interpreter is attached.
 struct CoreApp {
@@ -97,12 +105,28 @@ pub struct Worker {
 
 impl Worker {
     /// Creates this thread's interpreter and loads the app into it.
-    pub fn start(core: usize, mode: PythonMode, app_path: &Path, args: &[String]) -> Result<Worker, String> {
+    pub fn start(
+        core: usize,
+        mode: PythonMode,
+        app_path: &Path,
+        args: &[String],
+    ) -> Result<Worker, String> {
         let interpreter = Interpreter::new(mode)?;
         let loaded = interpreter.with(|py| -> Result<_, String> {
             let (topology, objects) = app::load(py, app_path, args)?;
-            let states = topology.states.iter().map(|_| StateMap::default()).collect();
-            Ok((topology, CoreApp { objects, codec: ValueCodec::new(py)?, states }))
+            let states = topology
+                .states
+                .iter()
+                .map(|_| StateMap::default())
+                .collect();
+            Ok((
+                topology,
+                CoreApp {
+                    objects,
+                    codec: ValueCodec::new(py)?,
+                    states,
+                },
+            ))
         });
         let (topology, app) = match loaded {
             Ok(loaded) => loaded,
@@ -111,7 +135,14 @@ impl Worker {
                 return Err(message);
             }
         };
-        Ok(Worker { core, topology, app: Some(app), stats: WorkerStats::default(), errors: ErrorLog::new(core), interpreter })
+        Ok(Worker {
+            core,
+            topology,
+            app: Some(app),
+            stats: WorkerStats::default(),
+            errors: ErrorLog::new(core),
+            interpreter,
+        })
     }
 
     pub fn topology(&self) -> &Topology {
@@ -138,7 +169,12 @@ impl Worker {
 
     /// Cuts every complete frame out of `decoder` into `frames`, calling the source's
     /// payload_length() only when its header is not a plain big-endian length.
-    pub fn take_frames(&mut self, source: usize, decoder: &mut FrameDecoder, frames: &mut Vec<Bytes>) -> Result<(), FrameError> {
+    pub fn take_frames(
+        &mut self,
+        source: usize,
+        decoder: &mut FrameDecoder,
+        frames: &mut Vec<Bytes>,
+    ) -> Result<(), FrameError> {
         match self.topology.sources[source].header {
             crate::topology::HeaderDecoding::BigEndian(_) => {
                 while let Some(frame) = decoder.next_frame()? {
@@ -147,10 +183,16 @@ impl Worker {
                 Ok(())
             }
             crate::topology::HeaderDecoding::Python { header_length } => {
-                let Worker { interpreter, app, .. } = self;
-                let payload_length = &app.as_ref().expect("app loaded").objects.decoders[source].payload_length;
+                let Worker {
+                    interpreter, app, ..
+                } = self;
+                let payload_length =
+                    &app.as_ref().expect("app loaded").objects.decoders[source].payload_length;
                 interpreter.with(|py| {
-                    let mut ask = |header: &[u8]| match payload_length.bind(py).call1((PyBytes::new(py, header),)) {
+                    let mut ask = |header: &[u8]| match payload_length
+                        .bind(py)
+                        .call1((PyBytes::new(py, header),))
+                    {
                         Ok(n) => n.extract::<usize>().map_err(|e| {
                             discard(py, e);
                             format!("payload_length() returned {n}, not a length")
@@ -167,7 +209,14 @@ impl Worker {
     }
 
     /// Decodes frames of `source` and runs them through the steps, in order.
-    pub fn run_frames(&mut self, source: usize, frames: &[Bytes], meta: Meta, placement: &dyn Placement, out: &mut Outputs) {
+    pub fn run_frames(
+        &mut self,
+        source: usize,
+        frames: &[Bytes],
+        meta: Meta,
+        placement: &dyn Placement,
+        out: &mut Outputs,
+    ) {
         self.batch(placement, out, |run| {
             for frame in frames {
                 run.frame(source, frame, meta);
@@ -186,8 +235,20 @@ impl Worker {
     }
 
     /// Attaches once for a whole batch.
-    fn batch(&mut self, placement: &dyn Placement, out: &mut Outputs, body: impl for<'a, 'py> FnOnce(&mut Run<'a, 'py>)) {
-        let Worker { core, topology, app, stats, errors, interpreter } = self;
+    fn batch(
+        &mut self,
+        placement: &dyn Placement,
+        out: &mut Outputs,
+        body: impl for<'a, 'py> FnOnce(&mut Run<'a, 'py>),
+    ) {
+        let Worker {
+            core,
+            topology,
+            app,
+            stats,
+            errors,
+            interpreter,
+        } = self;
         let app = app.as_mut().expect("app loaded");
         interpreter.with(|py| {
             let mut run = Run {
@@ -238,7 +299,10 @@ impl<'py> Run<'_, 'py> {
             }
             Err(err) => {
                 let spec = &self.topology.sources[source];
-                let place = format!("decoder of source '{}' of pipeline '{}'", spec.name, self.topology.chains[spec.chain].name);
+                let place = format!(
+                    "decoder of source '{}' of pipeline '{}'",
+                    spec.name, self.topology.chains[spec.chain].name
+                );
                 self.python_error(&place, None, err);
             }
         }
@@ -246,7 +310,13 @@ impl<'py> Run<'_, 'py> {
 
     fn arrived(&mut self, routed: Routed) {
         match self.codec.to_python(self.py, &routed.value) {
-            Ok(value) => self.apply_state(routed.chain as usize, routed.step as usize, routed.key, value, routed.meta),
+            Ok(value) => self.apply_state(
+                routed.chain as usize,
+                routed.step as usize,
+                routed.key,
+                value,
+                routed.meta,
+            ),
             Err(text) => {
                 let place = self.step_place(routed.chain as usize, routed.step as usize);
                 self.error(&place, Some(&routed.key), text);
@@ -255,7 +325,13 @@ impl<'py> Run<'_, 'py> {
     }
 
     /// Runs `value` through chain `chain` from step `from` to its sinks.
-    fn continue_chain(&mut self, chain: usize, from: usize, mut value: Bound<'py, PyAny>, meta: Meta) {
+    fn continue_chain(
+        &mut self,
+        chain: usize,
+        from: usize,
+        mut value: Bound<'py, PyAny>,
+        meta: Meta,
+    ) {
         let objects = self.objects;
         let steps = &self.topology.chains[chain].steps;
         for (index, step) in steps.iter().enumerate().skip(from) {
@@ -293,7 +369,13 @@ impl<'py> Run<'_, 'py> {
     }
 
     /// The partition key for `value`, or None (counted) when the function fails.
-    fn key(&mut self, chain: usize, step: usize, partition: &PyObj, value: &Bound<'py, PyAny>) -> Option<Value> {
+    fn key(
+        &mut self,
+        chain: usize,
+        step: usize,
+        partition: &PyObj,
+        value: &Bound<'py, PyAny>,
+    ) -> Option<Value> {
         let place = || format!("partition function of {}", self.step_place(chain, step));
         match partition.bind(self.py).call1((value,)) {
             Ok(key) => match self.codec.to_value(&key) {
@@ -310,21 +392,46 @@ impl<'py> Run<'_, 'py> {
         }
     }
 
-    fn route(&mut self, owner: usize, chain: usize, step: usize, key: Value, value: &Bound<'py, PyAny>, meta: Meta) {
+    fn route(
+        &mut self,
+        owner: usize,
+        chain: usize,
+        step: usize,
+        key: Value,
+        value: &Bound<'py, PyAny>,
+        meta: Meta,
+    ) {
         match self.codec.to_value(value) {
             Ok(value) => {
                 self.stats.routed_out += 1;
-                self.out.routed[owner].push(Routed { chain: chain as u32, step: step as u32, key, value, meta });
+                self.out.routed[owner].push(Routed {
+                    chain: chain as u32,
+                    step: step as u32,
+                    key,
+                    value,
+                    meta,
+                });
             }
             Err(text) => {
                 let place = self.step_place(chain, step);
-                self.error(&place, Some(&key), format!("message cannot be sent to core {owner}: {text}"));
+                self.error(
+                    &place,
+                    Some(&key),
+                    format!("message cannot be sent to core {owner}: {text}"),
+                );
             }
         }
     }
 
     /// Runs state step `step` on the partition `key` (owned by this core).
-    fn apply_state(&mut self, chain: usize, step: usize, key: Value, value: Bound<'py, PyAny>, meta: Meta) {
+    fn apply_state(
+        &mut self,
+        chain: usize,
+        step: usize,
+        key: Value,
+        value: Bound<'py, PyAny>,
+        meta: Meta,
+    ) {
         let spec = &self.topology.chains[chain].steps[step];
         let state_id = spec.state.expect("validated: state steps have a state");
         let state = match self.states[state_id].get(&key) {
@@ -335,22 +442,38 @@ impl<'py> Run<'_, 'py> {
                     state
                 }
                 Err(err) => {
-                    let place = format!("state builder of state '{}'", self.topology.states[state_id].name);
+                    let place = format!(
+                        "state builder of state '{}'",
+                        self.topology.states[state_id].name
+                    );
                     return self.python_error(&place, Some(&key), err);
                 }
             },
         };
-        let result = match self.objects.steps[chain][step].call.bind(self.py).call1((&value, &state)) {
+        let result = match self.objects.steps[chain][step]
+            .call
+            .bind(self.py)
+            .call1((&value, &state))
+        {
             Ok(result) => result,
             Err(err) => return self.python_error(&self.step_place(chain, step), Some(&key), err),
         };
         let output = match (spec.result, result.cast::<PyTuple>()) {
-            (_, Ok(pair)) if pair.len() == 2 && (spec.result == StateResult::Tuple || pair.get_item(1).is_ok_and(|p| p.is_instance_of::<pyo3::types::PyBool>())) => {
+            (_, Ok(pair))
+                if pair.len() == 2
+                    && (spec.result == StateResult::Tuple
+                        || pair
+                            .get_item(1)
+                            .is_ok_and(|p| p.is_instance_of::<pyo3::types::PyBool>())) =>
+            {
                 pair.get_item(0).expect("tuple of two")
             }
             (StateResult::TupleOrValue, _) => result,
             (StateResult::Tuple, _) => {
-                let text = format!("returned {}, expected a tuple (output, persist_flag)", type_name(&result));
+                let text = format!(
+                    "returned {}, expected a tuple (output, persist_flag)",
+                    type_name(&result)
+                );
                 return self.error(&self.step_place(chain, step), Some(&key), text);
             }
         };
@@ -363,12 +486,22 @@ impl<'py> Run<'_, 'py> {
     }
 
     /// compute_multi's list: each element continues after `step` on its own.
-    fn each_output(&mut self, chain: usize, step: usize, key: Option<&Value>, outputs: Bound<'py, PyAny>, meta: Meta) {
+    fn each_output(
+        &mut self,
+        chain: usize,
+        step: usize,
+        key: Option<&Value>,
+        outputs: Bound<'py, PyAny>,
+        meta: Meta,
+    ) {
         if outputs.is_none() {
             return;
         }
         let Ok(list) = outputs.cast::<PyList>() else {
-            let text = format!("compute_multi returned {}, expected a list", type_name(&outputs));
+            let text = format!(
+                "compute_multi returned {}, expected a list",
+                type_name(&outputs)
+            );
             return self.error(&self.step_place(chain, step), key, text);
         };
         for item in list.iter() {
@@ -385,12 +518,20 @@ impl<'py> Run<'_, 'py> {
             let encoded = match self.objects.encoders[sink].bind(self.py).call1((&value,)) {
                 Ok(encoded) => encoded,
                 Err(err) => {
-                    let place = format!("encoder of sink {} of pipeline '{}'", self.topology.sinks[sink].address(), spec.name);
+                    let place = format!(
+                        "encoder of sink {} of pipeline '{}'",
+                        self.topology.sinks[sink].address(),
+                        spec.name
+                    );
                     return self.python_error(&place, None, err);
                 }
             };
             if let Err(text) = append_encoded(&mut self.out.sinks[sink], &encoded) {
-                let place = format!("encoder of sink {} of pipeline '{}'", self.topology.sinks[sink].address(), spec.name);
+                let place = format!(
+                    "encoder of sink {} of pipeline '{}'",
+                    self.topology.sinks[sink].address(),
+                    spec.name
+                );
                 return self.error(&place, None, text);
             }
             self.out.sunk += 1;
@@ -405,7 +546,10 @@ impl<'py> Run<'_, 'py> {
     fn step_place(&self, chain: usize, step: usize) -> String {
         let chain = &self.topology.chains[chain];
         let step = &chain.steps[step];
-        format!("step '{}' ({}) of pipeline '{}'", step.name, step.location, chain.name)
+        format!(
+            "step '{}' ({}) of pipeline '{}'",
+            step.name, step.location, chain.name
+        )
     }
 
     /// A Python exception in a user hook: the message is dropped, counted and (rate-limited) logged.
@@ -431,10 +575,14 @@ fn with_key(key: Option<&Value>, text: &str) -> String {
 }
 
 fn type_name(object: &Bound<'_, PyAny>) -> String {
-    object.get_type().name().map(|n| n.to_string()).unwrap_or_else(|e| {
-        discard(object.py(), e);
-        "?".into()
-    })
+    object
+        .get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|e| {
+            discard(object.py(), e);
+            "?".into()
+        })
 }
 
 /// An encoder may return bytes, bytearray or str (written as UTF-8).
@@ -446,7 +594,10 @@ fn append_encoded(out: &mut BytesMut, encoded: &Bound<'_, PyAny>) -> Result<(), 
     } else if let Ok(array) = encoded.cast::<PyByteArray>() {
         out.extend_from_slice(&array.to_vec());
     } else {
-        return Err(format!("encode returned {}, expected bytes or str", type_name(encoded)));
+        return Err(format!(
+            "encode returned {}, expected bytes or str",
+            type_name(encoded)
+        ));
     }
     Ok(())
 }

@@ -7,7 +7,12 @@ use common::{frame, sorted_lines, total_errors, Cluster};
 use pybridge::{Interpreter, PythonMode, Value, ValueCodec};
 use pyo3::prelude::*;
 
-const COUNTING_ARGS: &[&str] = &["--in", "127.0.0.1:7000,127.0.0.1:7001", "--out", "127.0.0.1:7002"];
+const COUNTING_ARGS: &[&str] = &[
+    "--in",
+    "127.0.0.1:7000,127.0.0.1:7001",
+    "--out",
+    "127.0.0.1:7002",
+];
 
 /// Every (word, count-so-far) line a correct word count emits for `words`.
 fn expected_counts(words: &[&str]) -> Vec<String> {
@@ -32,7 +37,13 @@ fn le_frame(payload: &str) -> Vec<u8> {
 
 fn counting_run(cores: usize, mode: PythonMode) {
     let cluster = Cluster::start("counting.py", COUNTING_ARGS, cores, mode).unwrap();
-    let lines = ["apple banana cherry", "avocado skip apple", "", "banana  date", "zebra apple"];
+    let lines = [
+        "apple banana cherry",
+        "avocado skip apple",
+        "",
+        "banana  date",
+        "zebra apple",
+    ];
     let mut bytes = vec![];
     for line in lines {
         bytes.extend(frame(line));
@@ -44,13 +55,26 @@ fn counting_run(cores: usize, mode: PythonMode) {
     // The second pipeline (little-endian u16 headers) shares the "tallies" state.
     cluster.send(cores - 1, 1, [le_frame("banana"), le_frame("egg")].concat());
     let reports = cluster.finish();
-    let words = ["apple", "banana", "cherry", "avocado", "apple", "banana", "date", "zebra", "apple", "banana", "egg"];
-    let mut from_both: Vec<String> = sorted_lines(&reports, 0).into_iter().chain(sorted_lines(&reports, 1)).collect();
+    let words = [
+        "apple", "banana", "cherry", "avocado", "apple", "banana", "date", "zebra", "apple",
+        "banana", "egg",
+    ];
+    let mut from_both: Vec<String> = sorted_lines(&reports, 0)
+        .into_iter()
+        .chain(sorted_lines(&reports, 1))
+        .collect();
     from_both.sort();
     assert_eq!(from_both, expected_counts(&words));
-    assert!(total_errors(&reports).is_empty(), "{:?}", total_errors(&reports));
+    assert!(
+        total_errors(&reports).is_empty(),
+        "{:?}",
+        total_errors(&reports)
+    );
     if cores > 1 {
-        assert!(reports.iter().map(|r| r.routed_out).sum::<u64>() > 0, "nothing crossed cores");
+        assert!(
+            reports.iter().map(|r| r.routed_out).sum::<u64>() > 0,
+            "nothing crossed cores"
+        );
         assert_eq!(
             reports.iter().map(|r| r.routed_out).sum::<u64>(),
             reports.iter().map(|r| r.routed_in).sum::<u64>()
@@ -75,7 +99,8 @@ fn word_counting_on_the_main_interpreter_from_two_cores() {
 
 #[test]
 fn an_error_in_each_hook_drops_only_that_message() {
-    let cluster = Cluster::start("counting.py", COUNTING_ARGS, 2, PythonMode::Subinterpreters).unwrap();
+    let cluster =
+        Cluster::start("counting.py", COUNTING_ARGS, 2, PythonMode::Subinterpreters).unwrap();
     let inputs = [
         "boom-decode",
         "boom-split",
@@ -91,15 +116,32 @@ fn an_error_in_each_hook_drops_only_that_message() {
     let reports = cluster.finish();
     assert_eq!(sorted_lines(&reports, 0), vec!["bee=1", "bee=2", "bee=3"]);
     let errors = total_errors(&reports);
-    let count = |needle: &str| errors.iter().filter(|(place, _)| place.contains(needle)).map(|(_, n)| n).sum::<u64>();
+    let count = |needle: &str| {
+        errors
+            .iter()
+            .filter(|(place, _)| place.contains(needle))
+            .map(|(_, n)| n)
+            .sum::<u64>()
+    };
     assert_eq!(count("decoder of source 'words'"), 1, "{errors:?}");
     assert_eq!(count("step 'split'"), 2, "{errors:?}"); // raised, and returned a str
-    assert_eq!(count("partition function of step 'count word'"), 1, "{errors:?}");
-    assert_eq!(count("step 'count word'") - count("partition function"), 2, "{errors:?}"); // raised, no tuple
+    assert_eq!(
+        count("partition function of step 'count word'"),
+        1,
+        "{errors:?}"
+    );
+    assert_eq!(
+        count("step 'count word'") - count("partition function"),
+        2,
+        "{errors:?}"
+    ); // raised, no tuple
     assert_eq!(count("encoder of sink 127.0.0.1:7002"), 2, "{errors:?}"); // raised, returned int
     assert_eq!(errors.values().sum::<u64>(), 8, "{errors:?}");
     for (place, _) in &errors {
-        assert!(place.contains("pipeline 'words'"), "place without pipeline: {place}");
+        assert!(
+            place.contains("pipeline 'words'"),
+            "place without pipeline: {place}"
+        );
     }
 }
 
@@ -107,8 +149,13 @@ fn an_error_in_each_hook_drops_only_that_message() {
 fn u64_keys_lazy_states_and_a_single_state() {
     let numbers: Vec<u64> = (1..=50).map(|i| i * 37 % 2500).collect();
     for cores in [1, 2] {
-        let cluster = Cluster::start("u64_keys.py", &[], cores, PythonMode::Subinterpreters).unwrap();
-        cluster.send(0, 0, numbers.iter().flat_map(|n| frame(&n.to_string())).collect());
+        let cluster =
+            Cluster::start("u64_keys.py", &[], cores, PythonMode::Subinterpreters).unwrap();
+        cluster.send(
+            0,
+            0,
+            numbers.iter().flat_map(|n| frame(&n.to_string())).collect(),
+        );
         let reports = cluster.finish();
         // Per key (n % 1000) running sums; keys that are 0 are filtered (None output).
         let mut sums = std::collections::HashMap::new();
@@ -130,7 +177,14 @@ fn u64_keys_lazy_states_and_a_single_state() {
 fn app_classes_cross_interpreters_by_pickle() {
     let cluster = Cluster::start("pickled.py", &[], 2, PythonMode::Subinterpreters).unwrap();
     let points: Vec<(i32, i32)> = (0..40).map(|i| (i % 7, i)).collect();
-    cluster.send(0, 0, points.iter().flat_map(|(x, y)| frame(&format!("{x},{y}"))).collect());
+    cluster.send(
+        0,
+        0,
+        points
+            .iter()
+            .flat_map(|(x, y)| frame(&format!("{x},{y}")))
+            .collect(),
+    );
     let reports = cluster.finish();
     let mut per_x = std::collections::HashMap::new();
     let mut expected: Vec<String> = points
@@ -144,7 +198,11 @@ fn app_classes_cross_interpreters_by_pickle() {
     expected.sort();
     assert_eq!(sorted_lines(&reports, 0), expected);
     assert!(reports[1].routed_in > 0, "no Point crossed to core 1");
-    assert!(total_errors(&reports).is_empty(), "{:?}", total_errors(&reports));
+    assert!(
+        total_errors(&reports).is_empty(),
+        "{:?}",
+        total_errors(&reports)
+    );
 }
 
 #[test]
@@ -186,13 +244,25 @@ fn startup_error(app: &str) -> String {
 #[test]
 fn app_mistakes_fail_at_start_naming_file_line_or_step() {
     let e = startup_error("no_setup.py");
-    assert!(e.contains("no_setup.py") && e.contains("no application_setup"), "{e}");
+    assert!(
+        e.contains("no_setup.py") && e.contains("no application_setup"),
+        "{e}"
+    );
     let e = startup_error("syntax_error.py");
-    assert!(e.contains("syntax_error.py") && e.contains("line 3") && e.contains("SyntaxError"), "{e}");
+    assert!(
+        e.contains("syntax_error.py") && e.contains("line 3") && e.contains("SyntaxError"),
+        "{e}"
+    );
     let e = startup_error("no_compute.py");
-    assert!(e.contains("'lazy step'") && e.contains("no_compute.py:") && e.contains("compute()"), "{e}");
+    assert!(
+        e.contains("'lazy step'") && e.contains("no_compute.py:") && e.contains("compute()"),
+        "{e}"
+    );
     let e = startup_error("no_sink.py");
     assert!(e.contains("pipeline 'echo pipeline' has no sink"), "{e}");
     let e = startup_error("does_not_exist.py");
-    assert!(e.contains("does_not_exist.py") && e.contains("cannot read"), "{e}");
+    assert!(
+        e.contains("does_not_exist.py") && e.contains("cannot read"),
+        "{e}"
+    );
 }

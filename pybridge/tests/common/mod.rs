@@ -2,7 +2,7 @@
 //! Worker (and interpreter), exchanging routed messages over std channels.
 
 use bytes::Bytes;
-use protocol::{Framing, FrameDecoder, DEFAULT_MAX_FRAME_SIZE};
+use protocol::{FrameDecoder, Framing, DEFAULT_MAX_FRAME_SIZE};
 use pybridge::{clock, Meta, Outputs, Placement, PythonMode, Routed, Value, Worker};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -13,7 +13,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 pub fn app(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/apps").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/apps")
+        .join(name)
 }
 
 pub struct ByHash(pub usize);
@@ -47,26 +49,43 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    pub fn start(app_name: &str, args: &[&str], cores: usize, mode: PythonMode) -> Result<Cluster, String> {
+    pub fn start(
+        app_name: &str,
+        args: &[&str],
+        cores: usize,
+        mode: PythonMode,
+    ) -> Result<Cluster, String> {
         let path = app(app_name);
         let mut full_args = vec![path.display().to_string()];
         full_args.extend(args.iter().map(|a| a.to_string()));
-        let (senders, receivers): (Vec<_>, Vec<_>) = (0..cores).map(|_| channel::<Command>()).unzip();
+        let (senders, receivers): (Vec<_>, Vec<_>) =
+            (0..cores).map(|_| channel::<Command>()).unzip();
         let in_flight = Arc::new(AtomicIsize::new(0));
         let (started_tx, started_rx) = channel();
         let mut threads = vec![];
         for (core, receiver) in receivers.into_iter().enumerate() {
-            let (peers, in_flight, started, path, args) =
-                (senders.clone(), in_flight.clone(), started_tx.clone(), path.clone(), full_args.clone());
-            threads.push(std::thread::spawn(move || match Worker::start(core, mode, &path, &args) {
-                Ok(worker) => {
-                    started.send(Ok(())).unwrap();
-                    serve(core, worker, receiver, peers, in_flight);
+            let (peers, in_flight, started, path, args) = (
+                senders.clone(),
+                in_flight.clone(),
+                started_tx.clone(),
+                path.clone(),
+                full_args.clone(),
+            );
+            threads.push(std::thread::spawn(move || {
+                match Worker::start(core, mode, &path, &args) {
+                    Ok(worker) => {
+                        started.send(Ok(())).unwrap();
+                        serve(core, worker, receiver, peers, in_flight);
+                    }
+                    Err(e) => started.send(Err(e)).unwrap(),
                 }
-                Err(e) => started.send(Err(e)).unwrap(),
             }));
         }
-        let mut cluster = Cluster { senders, threads, in_flight };
+        let mut cluster = Cluster {
+            senders,
+            threads,
+            in_flight,
+        };
         for _ in 0..cores {
             if let Err(e) = started_rx.recv().unwrap() {
                 cluster.stop();
@@ -82,7 +101,9 @@ impl Cluster {
     /// Bytes arriving on `source`'s connection, owned by `core`.
     pub fn send(&self, core: usize, source: usize, bytes: Vec<u8>) {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
-        self.senders[core].send(Command::Bytes(source, bytes)).unwrap();
+        self.senders[core]
+            .send(Command::Bytes(source, bytes))
+            .unwrap();
     }
 
     /// Workers hold each other's senders, so they are told to stop rather than disconnected.
@@ -96,7 +117,10 @@ impl Cluster {
     pub fn finish(mut self) -> Vec<Report> {
         let deadline = Instant::now() + Duration::from_secs(30);
         while self.in_flight.load(Ordering::SeqCst) != 0 {
-            assert!(Instant::now() < deadline, "messages still in flight after 30 s");
+            assert!(
+                Instant::now() < deadline,
+                "messages still in flight after 30 s"
+            );
             std::thread::sleep(Duration::from_millis(2));
         }
         let reports = self
@@ -116,7 +140,13 @@ impl Cluster {
     }
 }
 
-fn serve(core: usize, mut worker: Worker, commands: Receiver<Command>, peers: Vec<Sender<Command>>, in_flight: Arc<AtomicIsize>) {
+fn serve(
+    core: usize,
+    mut worker: Worker,
+    commands: Receiver<Command>,
+    peers: Vec<Sender<Command>>,
+    in_flight: Arc<AtomicIsize>,
+) {
     let placement = ByHash(peers.len());
     let mut out = Outputs::new(worker.topology(), peers.len());
     let mut sinks: Vec<Vec<u8>> = vec![vec![]; worker.topology().sinks.len()];
@@ -124,7 +154,8 @@ fn serve(core: usize, mut worker: Worker, commands: Receiver<Command>, peers: Ve
         .map(|_| FrameDecoder::new(Framing::Raw, DEFAULT_MAX_FRAME_SIZE))
         .collect();
     for (source, decoder) in decoders.iter_mut().enumerate() {
-        if let pybridge::HeaderDecoding::BigEndian(width) = worker.topology().sources[source].header {
+        if let pybridge::HeaderDecoding::BigEndian(width) = worker.topology().sources[source].header
+        {
             *decoder = FrameDecoder::new(Framing::LengthPrefixed(width), DEFAULT_MAX_FRAME_SIZE);
         }
     }
@@ -133,8 +164,13 @@ fn serve(core: usize, mut worker: Worker, commands: Receiver<Command>, peers: Ve
             Command::Bytes(source, bytes) => {
                 decoders[source].read_buf().extend_from_slice(&bytes);
                 let mut frames: Vec<Bytes> = vec![];
-                worker.take_frames(source, &mut decoders[source], &mut frames).expect("framing");
-                let meta = Meta { source: source as u32, ingest_ns: clock::now_ns() };
+                worker
+                    .take_frames(source, &mut decoders[source], &mut frames)
+                    .expect("framing");
+                let meta = Meta {
+                    source: source as u32,
+                    ingest_ns: clock::now_ns(),
+                };
                 worker.run_frames(source, &frames, meta, &placement, &mut out);
             }
             Command::Routed(batch) => worker.run_routed(batch, &placement, &mut out),
@@ -159,7 +195,9 @@ fn serve(core: usize, mut worker: Worker, commands: Receiver<Command>, peers: Ve
             if !routed.is_empty() {
                 assert_ne!(peer, core, "a local message was routed");
                 in_flight.fetch_add(1, Ordering::SeqCst);
-                peers[peer].send(Command::Routed(std::mem::take(routed))).unwrap();
+                peers[peer]
+                    .send(Command::Routed(std::mem::take(routed)))
+                    .unwrap();
             }
         }
         in_flight.fetch_sub(1, Ordering::SeqCst);
@@ -177,7 +215,13 @@ pub fn frame(payload: &str) -> Vec<u8> {
 pub fn sorted_lines(reports: &[Report], sink: usize) -> Vec<String> {
     let mut lines: Vec<String> = reports
         .iter()
-        .flat_map(|r| String::from_utf8(r.sinks[sink].clone()).unwrap().lines().map(String::from).collect::<Vec<_>>())
+        .flat_map(|r| {
+            String::from_utf8(r.sinks[sink].clone())
+                .unwrap()
+                .lines()
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
         .collect();
     lines.sort();
     lines

@@ -1,0 +1,399 @@
+//! One core: its glommio executor's shared state (the Python worker, the batch outputs,
+//! the queues to sinks and to other cores) and the code that starts its tasks.
+
+use crate::lifecycle::Lifecycle;
+use crate::mesh::MeshEnds;
+use crate::partition_table::PartitionTable;
+use crate::summary::CoreSummary;
+use crate::tcp_sink;
+use crate::tcp_source::{self, Handoff};
+use crate::EngineConfig;
+use bytes::Bytes;
+use glommio::channels::local_channel::{self, LocalReceiver, LocalSender};
+use glommio::channels::shared_channel::{ConnectedReceiver, ConnectedSender};
+use glommio::net::TcpListener;
+use protocol::{FrameDecoder, FrameError};
+use pybridge::{HeaderDecoding, Meta, Outputs, Routed, Topology, Worker};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Encoder output queued for one sink connection beyond this pauses this core's sources
+/// and routed input, until the sink catches up.
+const SINK_HIGH_WATER: usize = 8 * 1024 * 1024;
+/// Routed messages waiting for one peer core beyond this pause this core's sources.
+const OUTBOX_HIGH_WATER: usize = 64 * 1024;
+/// How often a paused source or routed input looks again.
+const BACKOFF: Duration = Duration::from_micros(200);
+
+/// A batch of messages for another core.
+pub type RoutedBatch = Vec<Routed>;
+
+/// What a core needs from the main thread once every core has loaded the app.
+pub struct Go {
+    pub table: Arc<PartitionTable>,
+}
+
+/// One core's channels, built on the main thread.
+pub struct CoreChannels {
+    pub routed: MeshEnds<RoutedBatch>,
+    pub handoffs: MeshEnds<Handoff>,
+}
+
+struct Queue<T> {
+    tx: LocalSender<T>,
+    /// Bytes (sinks) or messages (outboxes) queued and not yet taken by the writer.
+    queued: Rc<Cell<usize>>,
+}
+
+pub struct Core {
+    pub id: usize,
+    pub lifecycle: Arc<Lifecycle>,
+    pub max_frame_size: usize,
+    worker: RefCell<Worker>,
+    outputs: RefCell<Outputs>,
+    table: Arc<PartitionTable>,
+    topology: Topology,
+    /// Sink index -> index into `sink_queues` (sinks with the same address share one).
+    sink_connection: Vec<usize>,
+    sink_queues: Vec<Queue<Bytes>>,
+    outboxes: Vec<Option<Queue<RoutedBatch>>>,
+    stoppers: RefCell<Vec<LocalSender<()>>>,
+    frames_in: Cell<u64>,
+    sink_reconnects: Cell<u64>,
+}
+
+impl Core {
+    pub fn source_name(&self, source: usize) -> &str {
+        &self.topology.sources[source].name
+    }
+
+    pub fn source_address(&self, source: usize) -> String {
+        self.topology.sources[source].address()
+    }
+
+    pub fn header(&self, source: usize) -> HeaderDecoding {
+        self.topology.sources[source].header
+    }
+
+    /// A receiver that yields (None) once the engine starts draining.
+    pub fn stopping(&self) -> LocalReceiver<()> {
+        let (tx, rx) = local_channel::new_bounded(1);
+        if self.lifecycle.running() {
+            self.stoppers.borrow_mut().push(tx);
+        }
+        rx
+    }
+
+    pub fn record_error(&self, place: &str, detail: &str) {
+        self.worker.borrow_mut().record_error(place, detail);
+    }
+
+    pub fn count_sink_reconnect(&self) {
+        self.sink_reconnects.set(self.sink_reconnects.get() + 1);
+    }
+
+    pub fn sink_written(&self, connection: usize, bytes: usize) {
+        let queued = &self.sink_queues[connection].queued;
+        queued.set(queued.get() - bytes);
+        self.lifecycle.sink_bytes_written(bytes as u64);
+    }
+
+    fn sinks_congested(&self) -> bool {
+        self.sink_queues
+            .iter()
+            .any(|q| q.queued.get() > SINK_HIGH_WATER)
+    }
+
+    fn congested(&self) -> bool {
+        self.sinks_congested()
+            || self
+                .outboxes
+                .iter()
+                .flatten()
+                .any(|q| q.queued.get() > OUTBOX_HIGH_WATER)
+    }
+
+    /// Waits while a sink or an outbox of this core is over its high-water mark: sources
+    /// then stop reading, and TCP pushes back on the senders.
+    pub async fn wait_for_room(&self) {
+        while self.congested() && !self.lifecycle.done() {
+            glommio::timer::sleep(BACKOFF).await;
+        }
+    }
+
+    /// Frames what `decoder` holds and runs the frames through the steps.
+    pub fn run_source(
+        &self,
+        source: usize,
+        decoder: &mut FrameDecoder,
+        frames: &mut Vec<Bytes>,
+        meta: Meta,
+    ) -> Result<(), FrameError> {
+        let mut worker = self.worker.borrow_mut();
+        let framed = worker.take_frames(source, decoder, frames);
+        if !frames.is_empty() {
+            self.frames_in
+                .set(self.frames_in.get() + frames.len() as u64);
+            worker.run_frames(
+                source,
+                frames,
+                meta,
+                &*self.table,
+                &mut self.outputs.borrow_mut(),
+            );
+            frames.clear();
+        }
+        drop(worker);
+        self.flush();
+        framed
+    }
+
+    fn run_routed(&self, batch: RoutedBatch) {
+        let messages = batch.len() as u64;
+        self.worker
+            .borrow_mut()
+            .run_routed(batch, &*self.table, &mut self.outputs.borrow_mut());
+        self.flush();
+        self.lifecycle.routed_done(messages);
+    }
+
+    /// Hands a batch's sink bytes to the sink writers and its routed messages to the outboxes.
+    fn flush(&self) {
+        let mut outputs = self.outputs.borrow_mut();
+        for (sink, buffer) in outputs.sinks.iter_mut().enumerate() {
+            if buffer.is_empty() {
+                continue;
+            }
+            let chunk = buffer.split().freeze();
+            let queue = &self.sink_queues[self.sink_connection[sink]];
+            queue.queued.set(queue.queued.get() + chunk.len());
+            self.lifecycle.sink_bytes_queued(chunk.len() as u64);
+            // Unbounded local queue: its size is bounded by SINK_HIGH_WATER through wait_for_room.
+            let _ = queue.tx.try_send(chunk);
+        }
+        for (peer, routed) in outputs.routed.iter_mut().enumerate() {
+            if routed.is_empty() {
+                continue;
+            }
+            let batch = std::mem::take(routed);
+            let queue = self.outboxes[peer]
+                .as_ref()
+                .expect("never routed to itself");
+            queue.queued.set(queue.queued.get() + batch.len());
+            self.lifecycle.routed_sent(batch.len() as u64);
+            let _ = queue.tx.try_send(batch);
+        }
+    }
+
+    fn summary(&self) -> CoreSummary {
+        let worker = self.worker.borrow();
+        let outputs = self.outputs.borrow();
+        CoreSummary {
+            core: self.id,
+            frames_in: self.frames_in.get(),
+            decoded: worker.stats().decoded,
+            messages_out: outputs.sunk,
+            routed_out: worker.stats().routed_out,
+            routed_in: worker.stats().routed_in,
+            errors: worker.errors().counts().clone(),
+            sink_reconnects: self.sink_reconnects.get(),
+            latency: outputs.latency.clone(),
+            pipelines: self
+                .topology
+                .sources
+                .iter()
+                .map(|s| self.topology.chains[s.chain].name.clone())
+                .collect(),
+        }
+    }
+}
+
+/// What the main thread learns from each core at start-up.
+pub enum Startup {
+    /// The app loaded (its topology, and how the interpreter shares its GIL), or why not.
+    Loaded(Result<(Topology, String), String>),
+    /// Tasks are running and core 0's listeners are bound.
+    Ready,
+}
+
+/// The body of core `id`'s executor: load the app, wait for the go, serve until done.
+pub async fn run_core(
+    id: usize,
+    config: Arc<EngineConfig>,
+    lifecycle: Arc<Lifecycle>,
+    channels: CoreChannels,
+    startup: mpsc::Sender<(usize, Startup)>,
+    go: mpsc::Receiver<Go>,
+) -> Option<CoreSummary> {
+    let worker = match Worker::start(id, config.python_mode, &config.app_path, &config.app_args) {
+        Ok(worker) => worker,
+        Err(message) => {
+            let _ = startup.send((id, Startup::Loaded(Err(message))));
+            return None;
+        }
+    };
+    let _ = startup.send((
+        id,
+        Startup::Loaded(Ok((
+            worker.topology().clone(),
+            worker.gil_kind().to_string(),
+        ))),
+    ));
+    // Start-up only: block this executor until every core has loaded (or one failed).
+    let Go { table } = go.recv().ok()?;
+    let routed = channels.routed.connect().await;
+    let handoffs = channels.handoffs.connect().await;
+    let cores = routed.to.len();
+    let topology = worker.topology().clone();
+
+    let mut sink_addresses: Vec<String> = vec![];
+    let sink_connection = topology
+        .sinks
+        .iter()
+        .map(|sink| {
+            let address = sink.address();
+            match sink_addresses.iter().position(|a| *a == address) {
+                Some(index) => index,
+                None => {
+                    sink_addresses.push(address);
+                    sink_addresses.len() - 1
+                }
+            }
+        })
+        .collect();
+    let mut sink_receivers = vec![];
+    let sink_queues = sink_addresses
+        .iter()
+        .map(|_| {
+            let (tx, rx) = local_channel::new_unbounded();
+            sink_receivers.push(rx);
+            Queue {
+                tx,
+                queued: Rc::new(Cell::new(0)),
+            }
+        })
+        .collect();
+    let mut outbox_receivers = vec![];
+    let outboxes = (0..cores)
+        .map(|peer| {
+            (peer != id).then(|| {
+                let (tx, rx) = local_channel::new_unbounded();
+                outbox_receivers.push((peer, rx));
+                Queue {
+                    tx,
+                    queued: Rc::new(Cell::new(0)),
+                }
+            })
+        })
+        .collect();
+    let core = Rc::new(Core {
+        id,
+        lifecycle: lifecycle.clone(),
+        max_frame_size: config.max_frame_size,
+        outputs: RefCell::new(Outputs::new(&topology, cores)),
+        worker: RefCell::new(worker),
+        table,
+        topology,
+        sink_connection,
+        sink_queues,
+        outboxes,
+        stoppers: RefCell::new(vec![]),
+        frames_in: Cell::new(0),
+        sink_reconnects: Cell::new(0),
+    });
+
+    for (connection, (address, chunks)) in
+        sink_addresses.into_iter().zip(sink_receivers).enumerate()
+    {
+        glommio::spawn_local(tcp_sink::write_sink(
+            core.clone(),
+            connection,
+            address,
+            chunks,
+        ))
+        .detach();
+    }
+    for ((peer, batches), sender) in outbox_receivers
+        .into_iter()
+        .zip(routed.to.into_iter().flatten())
+    {
+        glommio::spawn_local(send_outbox(core.clone(), peer, batches, sender)).detach();
+    }
+    for receiver in routed.from.into_iter().flatten() {
+        glommio::spawn_local(receive_routed(core.clone(), receiver)).detach();
+    }
+    let handoff_senders = Rc::new(handoffs.to);
+    for receiver in handoffs.from.into_iter().flatten() {
+        glommio::spawn_local(tcp_source::adopt(core.clone(), receiver)).detach();
+    }
+    if id == 0 {
+        for (source, spec) in core.topology.sources.iter().enumerate() {
+            match TcpListener::bind(spec.address()) {
+                Ok(listener) => {
+                    glommio::spawn_local(tcp_source::accept(
+                        core.clone(),
+                        source,
+                        listener,
+                        handoff_senders.clone(),
+                    ))
+                    .detach();
+                }
+                Err(error) => {
+                    eprintln!(
+                        "roo: cannot listen on {} for source '{}': {error}",
+                        spec.address(),
+                        spec.name
+                    );
+                    lifecycle.abort();
+                }
+            }
+        }
+    }
+    let _ = startup.send((id, Startup::Ready));
+
+    while lifecycle.running() {
+        glommio::timer::sleep(Duration::from_millis(5)).await;
+    }
+    core.stoppers.borrow_mut().clear();
+    while !lifecycle.done() {
+        glommio::timer::sleep(Duration::from_millis(5)).await;
+    }
+    Some(core.summary())
+}
+
+/// Forwards this core's routed batches for `peer`; waits when the peer's channel is full.
+async fn send_outbox(
+    core: Rc<Core>,
+    peer: usize,
+    batches: LocalReceiver<RoutedBatch>,
+    to_peer: ConnectedSender<RoutedBatch>,
+) {
+    while let Some(batch) = batches.recv().await {
+        let messages = batch.len();
+        if to_peer.send(batch).await.is_err() {
+            eprintln!(
+                "roo: core {}: core {peer} stopped; {messages} routed messages not delivered",
+                core.id
+            );
+            core.lifecycle.routed_done(messages as u64);
+        }
+        let queued = &core.outboxes[peer].as_ref().expect("outbox exists").queued;
+        queued.set(queued.get() - messages);
+    }
+}
+
+/// Runs batches other cores routed here; pauses while this core's sinks are congested.
+async fn receive_routed(core: Rc<Core>, from_peer: ConnectedReceiver<RoutedBatch>) {
+    loop {
+        while core.sinks_congested() && !core.lifecycle.done() {
+            glommio::timer::sleep(BACKOFF).await;
+        }
+        match from_peer.recv().await {
+            Some(batch) => core.run_routed(batch),
+            None => break,
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! TCP sources: core 0 accepts on every source address and deals the connections to the
+//! cores round-robin; the owning core reads, frames, decodes and runs each connection's
+//! messages in order.
+
+use crate::shard::Core;
+use futures_lite::future::or;
+use futures_lite::AsyncReadExt;
+use glommio::channels::local_channel::LocalReceiver;
+use glommio::channels::shared_channel::ConnectedSender;
+use glommio::net::{AcceptedTcpStream, TcpListener, TcpStream};
+use protocol::{FrameDecoder, Framing};
+use pybridge::{clock, HeaderDecoding, Meta};
+use std::rc::Rc;
+use std::time::Duration;
+
+/// How much one read takes from a socket at most.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// A connection accepted by core 0 for `source`, on its way to the core that will own it.
+pub struct Handoff {
+    pub source: usize,
+    pub stream: AcceptedTcpStream,
+}
+
+/// Accepts connections for `source` until the engine drains, dealing them out in turn.
+pub async fn accept(
+    core: Rc<Core>,
+    source: usize,
+    listener: TcpListener,
+    cores: Rc<Vec<Option<ConnectedSender<Handoff>>>>,
+) {
+    let mut next = source; // different sources start on different cores
+    loop {
+        let stop = core.stopping();
+        let accepted = or(async { Some(listener.shared_accept().await) }, async {
+            stop.recv().await;
+            None
+        })
+        .await;
+        let stream = match accepted {
+            None => break,
+            Some(Ok(stream)) => stream,
+            Some(Err(error)) => {
+                eprintln!(
+                    "roo: accept on {} failed: {error}",
+                    core.source_address(source)
+                );
+                glommio::timer::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        core.lifecycle.connection_opened();
+        let owner = next % cores.len();
+        next += 1;
+        match &cores[owner] {
+            None => {
+                glommio::spawn_local(read_connection(
+                    core.clone(),
+                    source,
+                    stream.bind_to_executor(),
+                ))
+                .detach();
+            }
+            Some(peer) => {
+                if peer.send(Handoff { source, stream }).await.is_err() {
+                    // The owner has stopped (shutting down): the connection closes unread.
+                    core.lifecycle.connection_closed();
+                }
+            }
+        }
+    }
+}
+
+/// Serves the connections core 0 hands to this core.
+pub async fn adopt(
+    core: Rc<Core>,
+    handoffs: glommio::channels::shared_channel::ConnectedReceiver<Handoff>,
+) {
+    while let Some(Handoff { source, stream }) = handoffs.recv().await {
+        glommio::spawn_local(read_connection(
+            core.clone(),
+            source,
+            stream.bind_to_executor(),
+        ))
+        .detach();
+    }
+}
+
+/// Reads one connection to its end: socket -> frames -> decode -> steps -> route/sink.
+pub async fn read_connection(core: Rc<Core>, source: usize, mut stream: TcpStream) {
+    let peer = stream
+        .peer_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|_| "unknown peer".into());
+    let place = format!(
+        "source '{}' ({})",
+        core.source_name(source),
+        core.source_address(source)
+    );
+    let framing = match core.header(source) {
+        HeaderDecoding::BigEndian(width) => Framing::LengthPrefixed(width),
+        HeaderDecoding::Python { .. } => Framing::Raw, // framed by next_frame_with
+    };
+    let mut decoder = FrameDecoder::new(framing, core.max_frame_size);
+    let mut scratch = vec![0u8; READ_CHUNK];
+    let mut frames = Vec::new();
+    let stop = core.stopping();
+    loop {
+        core.wait_for_room().await;
+        let read = or(
+            async { Some(stream.read(&mut scratch).await) },
+            wait_stop(&stop),
+        )
+        .await;
+        let n = match read {
+            None => break,
+            Some(Ok(n)) => n,
+            Some(Err(error)) => {
+                core.record_error(&place, &format!("connection from {peer} failed: {error}"));
+                break;
+            }
+        };
+        if n == 0 {
+            if decoder.pending_bytes() > 0 {
+                let detail = format!(
+                    "connection from {peer} closed with a partial frame of {} bytes",
+                    decoder.pending_bytes()
+                );
+                core.record_error(&place, &detail);
+            }
+            break;
+        }
+        decoder.read_buf().extend_from_slice(&scratch[..n]);
+        let meta = Meta {
+            source: source as u32,
+            ingest_ns: clock::now_ns(),
+        };
+        let framed = core.run_source(source, &mut decoder, &mut frames, meta);
+        if let Err(error) = framed {
+            core.record_error(&place, &format!("connection from {peer} closed: {error}"));
+            break;
+        }
+    }
+    drop(stream);
+    core.lifecycle.connection_closed();
+}
+
+async fn wait_stop<T>(stop: &LocalReceiver<()>) -> Option<T> {
+    stop.recv().await;
+    None
+}
