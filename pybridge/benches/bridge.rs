@@ -1,0 +1,128 @@
+//! Cost of crossing the Rust/Python boundary, against the same calls made by a bare
+//! Python loop in the same interpreter and run.
+//!
+//! - `compute_call`: one `compute(data)` through a cached bound method, 1000 per attach.
+//! - `bare_python_loop`: the same 1000 calls made by a Python `for` loop.
+//! - `str_to_value_and_back`: a short str converted to a cross-core Value and rebuilt.
+//! - `worker_batch`: 1000 frames through decode -> compute -> encode in one Worker batch.
+
+use bytes::Bytes;
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use pybridge::{
+    clock, Interpreter, Meta, Outputs, Placement, PyObj, PythonMode, Value, ValueCodec, Worker,
+};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use std::path::PathBuf;
+
+const BATCH: usize = 1000;
+
+const SETUP: &std::ffi::CStr = c"
+import time
+class Step:
+    def compute(self, data):
+        return data
+step = Step()
+compute = step.compute
+data = [b'x' * 20 for _ in range(1000)]
+def bare_loop(n):
+    start = time.perf_counter_ns()
+    for _ in range(n):
+        for d in data:
+            compute(d)
+    return time.perf_counter_ns() - start
+";
+
+struct Everywhere;
+impl Placement for Everywhere {
+    fn owner(&self, _: usize, _: &Value) -> usize {
+        0
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let interpreter = Interpreter::new(PythonMode::Subinterpreters).unwrap();
+    let (compute, data, bare_loop, codec) = interpreter.with(|py| {
+        let globals = PyDict::new(py);
+        py.run(SETUP, Some(&globals), None).unwrap();
+        let get = |name: &str| PyObj::new(globals.get_item(name).unwrap().unwrap());
+        (
+            get("compute"),
+            get("data"),
+            get("bare_loop"),
+            ValueCodec::new(py).unwrap(),
+        )
+    });
+    let mut group = c.benchmark_group("bridge");
+    group.throughput(Throughput::Elements(BATCH as u64));
+    group.bench_function("compute_call", |b| {
+        b.iter(|| {
+            interpreter.with(|py| {
+                let compute = compute.bind(py);
+                for item in data.bind(py).try_iter().unwrap() {
+                    std::hint::black_box(compute.call1((item.unwrap(),)).unwrap());
+                }
+            })
+        })
+    });
+    group.bench_function("bare_python_loop", |b| {
+        b.iter_custom(|iterations| {
+            let ns: u64 = interpreter.with(|py| {
+                bare_loop
+                    .bind(py)
+                    .call1((iterations,))
+                    .unwrap()
+                    .extract()
+                    .unwrap()
+            });
+            std::time::Duration::from_nanos(ns)
+        })
+    });
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("str_to_value_and_back", |b| {
+        interpreter.with(|py| {
+            let word = pyo3::types::PyString::new(py, "streaming").into_any();
+            b.iter(|| {
+                let value = codec.to_value(&word).unwrap();
+                std::hint::black_box(codec.to_python(py, &value).unwrap());
+            })
+        })
+    });
+    group.finish();
+    interpreter.with(|_| drop((compute, data, bare_loop, codec)));
+    drop(interpreter);
+
+    let app = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/apps/identity.py");
+    let mut worker = Worker::start(
+        0,
+        PythonMode::Subinterpreters,
+        &app,
+        &[app.display().to_string()],
+    )
+    .unwrap();
+    let mut outputs = Outputs::new(worker.topology(), 1);
+    let frames: Vec<Bytes> = (0..BATCH)
+        .map(|i| Bytes::from(format!("message number {i:08}")))
+        .collect();
+    let mut group = c.benchmark_group("worker");
+    group.throughput(Throughput::Elements(BATCH as u64));
+    group.bench_function("worker_batch_decode_compute_encode", |b| {
+        b.iter(|| {
+            outputs.sinks[0].clear();
+            worker.run_frames(
+                0,
+                &frames,
+                Meta {
+                    source: 0,
+                    ingest_ns: clock::now_ns(),
+                },
+                &Everywhere,
+                &mut outputs,
+            )
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
