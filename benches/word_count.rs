@@ -1,0 +1,190 @@
+//! Word count throughput end to end (roo send -> roo run -> roo receive on loopback), at 1
+//! core and at every core, against the bare Python loop of the same user functions
+//! (benches/bare_word_count.py) measured in the same run. Each figure is the median of
+//! several runs, with min and max.
+//!
+//! `cargo bench --bench word_count` (env ROO_BENCH_LINES, ROO_BENCH_RUNS to resize).
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ROO: &str = env!("CARGO_BIN_EXE_roo");
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// The Python that roo was built against (from .cargo/config.toml or the environment).
+fn python() -> String {
+    option_env!("PYO3_PYTHON").unwrap_or("/root/.pyenv/versions/3.13.0/bin/python3.13").to_string()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Kills the process when dropped, so an early return never leaves it running.
+struct Guard(Child);
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A deterministic text of `lines` lines of Zipf-like words with some punctuation.
+fn write_text(path: &Path, lines: usize) {
+    let vocabulary: Vec<String> = (0..2000)
+        .map(|i| {
+            let letters = b"abcdefghijklmnopqrstuvwxyz";
+            let mut word = String::new();
+            let mut n = i * 7919 + 13;
+            for _ in 0..(3 + i % 6) {
+                word.push(letters[n % 26] as char);
+                n = n / 26 + i * 31 + 7;
+            }
+            word
+        })
+        .collect();
+    let mut state: u64 = 42;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    for _ in 0..lines {
+        let mut line = String::new();
+        for w in 0..10 {
+            // Zipf-like: rank ~ 1/u
+            let u = (next() % 10_000 + 1) as f64 / 10_000.0;
+            let rank = ((1.0 / u) as usize).min(vocabulary.len()) - 1;
+            if w > 0 {
+                line.push(' ');
+            }
+            line.push_str(&vocabulary[rank]);
+            if next() % 10 == 0 {
+                line.push(',');
+            }
+        }
+        writeln!(file, "{line}").unwrap();
+    }
+}
+
+fn wait_ready(child: &mut Child) -> BufReader<std::process::ChildStderr> {
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut line = String::new();
+    while Instant::now() < deadline {
+        line.clear();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            panic!("roo run exited before it was ready");
+        }
+        if line.contains("roo: ready") {
+            return stderr;
+        }
+    }
+    panic!("roo run not ready in 60 s");
+}
+
+/// Seconds from the first byte sent to the last output line received.
+fn roo_run(text: &Path, words: usize, cores: usize) -> f64 {
+    let (in_port, out_port) = (free_port(), free_port());
+    let receiver = Command::new(ROO)
+        .args(["receive", "--listen", &format!("127.0.0.1:{out_port}"), "--expect", &words.to_string(), "--timeout", "600", "--quiet"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut receiver = Guard(receiver);
+    let worker = Command::new(ROO)
+        .args(["run", "--cores", &cores.to_string(), "--exit-when-idle"])
+        .arg(root().join("examples/word_count.py"))
+        .args(["--in", &format!("127.0.0.1:{in_port}"), "--out", &format!("127.0.0.1:{out_port}")])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut worker = Guard(worker);
+    let _stderr = wait_ready(&mut worker.0);
+    let start = Instant::now();
+    let sent = Command::new(ROO)
+        .args(["send", "--to", &format!("127.0.0.1:{in_port}"), "--connections", &cores.max(2).to_string(), "--quiet", "--file"])
+        .arg(text)
+        .status()
+        .unwrap();
+    assert!(sent.success(), "roo send failed");
+    let received = receiver.0.wait().unwrap();
+    let seconds = start.elapsed().as_secs_f64();
+    assert!(received.success(), "roo receive did not get all {words} lines");
+    seconds
+}
+
+/// (words, seconds) of the bare Python loop.
+fn bare_loop(text: &Path) -> (usize, f64) {
+    let output = Command::new(python())
+        .arg(root().join("benches/bare_word_count.py"))
+        .arg(root().join("examples/word_count.py"))
+        .arg(text)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let field = |name: &str| stdout.split_whitespace().find_map(|f| f.strip_prefix(name)).unwrap().to_string();
+    (field("words=").parse().unwrap(), field("seconds=").parse().unwrap())
+}
+
+fn median_min_max(mut values: Vec<f64>) -> (f64, f64, f64) {
+    values.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    (values[values.len() / 2], values[0], values[values.len() - 1])
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return; // `cargo bench -- --list`: nothing to list
+    }
+    let lines = env_or("ROO_BENCH_LINES", 100_000);
+    let runs = env_or("ROO_BENCH_RUNS", 3);
+    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let dir = std::env::temp_dir().join(format!("roo-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = dir.join("text.txt");
+    write_text(&text, lines);
+
+    let mut bare = vec![];
+    let mut words = 0;
+    for _ in 0..runs {
+        let (n, seconds) = bare_loop(&text);
+        words = n;
+        bare.push(n as f64 / seconds);
+    }
+    let (bare_median, bare_min, bare_max) = median_min_max(bare);
+    println!("word count, {lines} lines, {words} words, {} ({runs} runs each)", python());
+    println!("bare Python loop, 1 core: {:>10.0} words/s (min {:.0}, max {:.0})", bare_median, bare_min, bare_max);
+    let mut one_core = 0.0;
+    for cores in [1, cpus] {
+        if cores == 1 && one_core > 0.0 {
+            continue;
+        }
+        let rates: Vec<f64> = (0..runs).map(|_| words as f64 / roo_run(&text, words, cores)).collect();
+        let (median, min, max) = median_min_max(rates);
+        if cores == 1 {
+            one_core = median;
+        }
+        println!(
+            "roo, {cores} core(s):          {median:>10.0} words/s (min {min:.0}, max {max:.0}); {:.2}x the bare loop, {:.2}x per core, {:.2}x of 1 core",
+            median / bare_median,
+            median / bare_median / cores as f64,
+            median / one_core
+        );
+        if cpus == 1 {
+            break;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
