@@ -1,7 +1,8 @@
 """Roo's Python API: write stream applications as for Wallaroo.
 
-`import roo` and `import wallaroo` give this same module, so Wallaroo
-applications run unchanged.
+`import roo` and `import wallaroo` give this same module, so Wallaroo applications run
+unchanged. Both of Wallaroo's APIs are here: the ApplicationBuilder (0.1-0.5) and the
+pipeline API with decorators (0.6).
 """
 
 from roo.builder import ApplicationBuilder
@@ -11,6 +12,16 @@ from roo.config import (
     tcp_parse_input_addrs,
     tcp_parse_output_addrs,
 )
+from roo.decorators import (
+    computation,
+    computation_multi,
+    decoder,
+    encoder,
+    key_extractor,
+    state_computation,
+    state_computation_multi,
+)
+from roo.pipeline import build_application, source
 from roo.topology import RooApplicationError
 
 __all__ = [
@@ -18,6 +29,15 @@ __all__ = [
     "RooApplicationError",
     "TCPSinkConfig",
     "TCPSourceConfig",
+    "build_application",
+    "computation",
+    "computation_multi",
+    "decoder",
+    "encoder",
+    "key_extractor",
+    "source",
+    "state_computation",
+    "state_computation_multi",
     "tcp_parse_input_addrs",
     "tcp_parse_output_addrs",
 ]

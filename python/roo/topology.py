@@ -186,42 +186,40 @@ class Topology:
         }
 
 
-def stateless_step(computation, parallel=False):
-    """A step for a computation class/instance with compute() or compute_multi()."""
-    computation = instance_of(computation, "computation")
-    name = step_name(computation)
-    multi = callable(getattr(computation, "compute_multi", None))
-    call = method(computation, "compute_multi" if multi else "compute", "computation", name)
+def step(name, call, origin, multi, state=None, partition=None, parallel=False, result="tuple"):
+    """One step of the description; `call` is what runs per message (no wrapper in between)."""
     return {
-        "name": name,
-        "kind": "stateless",
-        "multi": multi,
+        "name": str(name),
+        "kind": "stateless" if state is None else "state",
+        "multi": bool(multi),
         "parallel": bool(parallel),
         "call": call,
-        "where": where(computation),
-        "state": None,
-        "partition": None,
-        "result": "value",
+        "where": where(origin),
+        "state": state,
+        "partition": partition,
+        "result": "value" if state is None else result,
     }
+
+
+def computation_method(computation, role):
+    """(instance, name, bound compute or compute_multi, multi) of a computation class/instance."""
+    computation = instance_of(computation, role)
+    name = step_name(computation)
+    multi = callable(getattr(computation, "compute_multi", None))
+    call = method(computation, "compute_multi" if multi else "compute", role, name)
+    return computation, name, call, multi
+
+
+def stateless_step(computation, parallel=False):
+    """A step for a computation class/instance with compute() or compute_multi()."""
+    computation, name, call, multi = computation_method(computation, "computation")
+    return step(name, call, computation, multi, parallel=parallel)
 
 
 def state_step(computation, state, partition, result="tuple"):
     """A step for a state computation with compute(data, state) or compute_multi(data, state)."""
-    computation = instance_of(computation, "state computation")
-    name = step_name(computation)
-    multi = callable(getattr(computation, "compute_multi", None))
-    call = method(computation, "compute_multi" if multi else "compute", "state computation", name)
-    return {
-        "name": name,
-        "kind": "state",
-        "multi": multi,
-        "parallel": False,
-        "call": call,
-        "where": where(computation),
-        "state": state,
-        "partition": partition,
-        "result": result,
-    }
+    computation, name, call, multi = computation_method(computation, "state computation")
+    return step(name, call, computation, multi, state=state, partition=partition, result=result)
 
 
 def partition_callable(partition_function):

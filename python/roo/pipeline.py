@@ -1,0 +1,161 @@
+"""The pipeline API of Wallaroo 0.6: source(...).to(...).key_by(...).to_sink(...).
+
+Pipelines are immutable descriptions; build_application walks the final one back to its
+sources and writes the same description as the ApplicationBuilder (see topology.py):
+each source starts a chain, and a merge is a new chain that both inputs continue into.
+"""
+
+from roo.decorators import Computation, KeyExtractor, StateComputation
+from roo.topology import (
+    RooApplicationError,
+    Topology,
+    partition_callable,
+    state_step,
+    stateless_step,
+    step,
+    where,
+)
+
+_SINGLE = object()  # partition marker: one state for everything (before key_by, or after collect)
+
+
+class Pipeline:
+    def __init__(self, name, config=None, inputs=(), ops=(), sinks=None):
+        self.name = name
+        self._config = config
+        self._inputs = tuple(inputs)
+        self._ops = tuple(ops)
+        self._sinks = sinks
+
+    def _then(self, op):
+        if self._sinks is not None:
+            raise RooApplicationError("pipeline '%s' already ends in a sink" % self.name)
+        return Pipeline(self.name, self._config, self._inputs, self._ops + (op,))
+
+    def to(self, computation):
+        """A stateless or state step (decorated function, or a Wallaroo computation class)."""
+        return self._then(("to", computation))
+
+    def key_by(self, extractor):
+        """Partitions by key from here on: state steps that follow get one state per key."""
+        return self._then(("key_by", extractor))
+
+    def collect(self):
+        """Sends everything to one partition from here on."""
+        return self._then(("key_by", _SINGLE))
+
+    def merge(self, other):
+        """Interleaves this pipeline's messages with `other`'s."""
+        if not isinstance(other, Pipeline):
+            raise RooApplicationError("merge: %r is not a pipeline" % (other,))
+        if other is self or _upstream(self) & _upstream(other):
+            raise RooApplicationError(
+                "cannot merge pipeline '%s' with itself (or a pipeline built from it)" % self.name
+            )
+        if self._sinks is not None or other._sinks is not None:
+            raise RooApplicationError("cannot merge a pipeline that already ends in a sink")
+        return Pipeline("%s+%s" % (self.name, other.name), inputs=(self, other))
+
+    def to_sink(self, config):
+        return self.to_sinks([config])
+
+    def to_sinks(self, configs):
+        if self._sinks is not None:
+            raise RooApplicationError("pipeline '%s' already ends in a sink" % self.name)
+        configs = list(configs)
+        if not configs:
+            raise RooApplicationError("pipeline '%s': to_sinks needs at least one sink" % self.name)
+        return Pipeline(self.name, self._config, self._inputs, self._ops, configs)
+
+
+def _upstream(pipeline):
+    """Identities of every source pipeline behind `pipeline`."""
+    if not pipeline._inputs:
+        return {id(pipeline._config)}
+    found = set()
+    for upstream in pipeline._inputs:
+        found |= _upstream(upstream)
+    return found
+
+
+def source(name, source_config):
+    """Starts a pipeline reading from a TCPSourceConfig."""
+    return Pipeline(name, config=source_config)
+
+
+def build_application(name, pipeline):
+    """What application_setup returns for a 0.6-style application."""
+    if not isinstance(pipeline, Pipeline):
+        raise RooApplicationError("build_application: %r is not a pipeline" % (pipeline,))
+    if pipeline._sinks is None:
+        raise RooApplicationError(
+            "pipeline '%s' has no sink: end it with to_sink(...) or to_sinks([...])" % pipeline.name
+        )
+    topology = Topology(name)
+    _ApplicationWriter(topology).chain_of(pipeline)
+    return topology.describe()
+
+
+class _ApplicationWriter:
+    def __init__(self, topology):
+        self.topology = topology
+        self.sources_seen = set()
+
+    def chain_of(self, pipeline):
+        """Writes `pipeline` (and its inputs) as chains; returns its last chain's index."""
+        if pipeline._inputs:
+            chain = self.topology.add_chain(pipeline.name)
+            for upstream in pipeline._inputs:
+                upstream_chain = self.chain_of(upstream)
+                self.topology.chains[upstream_chain]["next"] = chain
+                self.topology.chains[upstream_chain]["ends"] = "next"
+        else:
+            if id(pipeline._config) in self.sources_seen:
+                raise RooApplicationError("source '%s' is used twice" % pipeline.name)
+            self.sources_seen.add(id(pipeline._config))
+            chain = self.topology.add_chain(pipeline.name)
+            self.topology.add_source(pipeline._config, chain)
+        partition = _SINGLE
+        for kind, argument in pipeline._ops:
+            if kind == "key_by":
+                partition = argument
+            else:
+                self.topology.add_step(chain, self.step(argument, partition))
+        for config in pipeline._sinks or ():
+            self.topology.add_sink(config, chain)
+        if pipeline._sinks is not None:
+            self.topology.chains[chain]["ends"] = "sink"
+        return chain
+
+    def step(self, computation, partition):
+        if partition is _SINGLE:
+            key = None
+        elif isinstance(partition, KeyExtractor):
+            key = partition.function
+        else:
+            key = partition_callable(partition)
+        if isinstance(computation, Computation):
+            return step(computation.name(), computation.function, computation.function, computation.multi)
+        if isinstance(computation, StateComputation):
+            state = self.topology.state(computation.name(), computation.state, [])
+            return step(
+                computation.name(),
+                computation.function,
+                computation.function,
+                computation.multi,
+                state=state,
+                partition=key,
+                result="tuple_or_value",
+            )
+        # A Wallaroo 0.5-style class: stateless unless it takes (data, state) with a builder.
+        if getattr(computation, "state_builder", None) is not None:
+            state = self.topology.state(computation.name(), computation.state_builder, [])
+            return state_step(computation, state, key)
+        if not callable(getattr(computation, "compute", None)) and not callable(
+            getattr(computation, "compute_multi", None)
+        ) and not isinstance(computation, type):
+            raise RooApplicationError(
+                "to(%r) (%s): not a @computation, @state_computation or computation class"
+                % (computation, where(computation))
+            )
+        return stateless_step(computation)
