@@ -1,3 +1,6 @@
+// Shared by several test binaries; each uses only part of it.
+#![allow(dead_code)]
+
 //! A small stand-in for the engine in pybridge's tests: N threads, each with its own
 //! Worker (and interpreter), exchanging routed messages over std channels.
 
