@@ -2,131 +2,11 @@
 //! loopback. Every child is killed when its guard drops, also when an
 //! assertion fails, and every wait is bounded.
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+mod common;
+
+use common::*;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
-use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
-
-const WAIT: Duration = Duration::from_secs(60);
-
-fn roo() -> &'static str {
-    env!("CARGO_BIN_EXE_roo")
-}
-
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
-/// A child process, killed (by pid) and reaped on drop.
-struct Proc {
-    name: String,
-    child: Child,
-    stderr: Arc<Mutex<String>>,
-    reader: Option<JoinHandle<()>>,
-}
-
-impl Proc {
-    fn start(args: &[&str]) -> Proc {
-        let mut child = Command::new(roo())
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let pipe = child.stderr.take().unwrap();
-        let sink = stderr.clone();
-        let reader = thread::spawn(move || {
-            for line in BufReader::new(pipe).lines() {
-                let Ok(line) = line else { break };
-                let mut s = sink.lock().unwrap();
-                s.push_str(&line);
-                s.push('\n');
-            }
-        });
-        Proc {
-            name: format!("roo {}", args.join(" ")),
-            child,
-            stderr,
-            reader: Some(reader),
-        }
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
-    }
-
-    /// Waits for the exit (at most `WAIT`) and for all of stderr.
-    fn wait(&mut self) -> ExitStatus {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                if let Some(r) = self.reader.take() {
-                    r.join().unwrap();
-                }
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{} did not exit; stderr:\n{}",
-                self.name,
-                self.stderr()
-            );
-            thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    fn wait_for_stderr(&self, needle: &str) {
-        let deadline = Instant::now() + WAIT;
-        while !self.stderr().contains(needle) {
-            assert!(
-                Instant::now() < deadline,
-                "{} never printed {needle:?}; stderr:\n{}",
-                self.name,
-                self.stderr()
-            );
-            thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A scratch directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let d = std::env::temp_dir().join(format!("roo-load-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        TempDir(d)
-    }
-    fn path(&self, f: &str) -> PathBuf {
-        self.0.join(f)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// `n` distinct lines of about `width` bytes.
 fn write_lines(path: &Path, n: usize, width: usize) -> Vec<String> {
@@ -141,49 +21,6 @@ fn write_lines(path: &Path, n: usize, width: usize) -> Vec<String> {
     text.push('\n');
     std::fs::write(path, text).unwrap();
     lines
-}
-
-fn multiset<I: IntoIterator<Item = String>>(items: I) -> HashMap<String, usize> {
-    let mut m = HashMap::new();
-    for i in items {
-        *m.entry(i).or_insert(0) += 1;
-    }
-    m
-}
-
-fn read_out(path: &Path) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
-
-/// The N of a `<prefix> N messages` line.
-fn count_after(stderr: &str, prefix: &str) -> u64 {
-    let line = stderr
-        .lines()
-        .find(|l| l.starts_with(prefix))
-        .unwrap_or_else(|| panic!("no {prefix:?} line in:\n{stderr}"));
-    line[prefix.len()..]
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
-}
-
-fn connect_retry(addr: &str) -> TcpStream {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        match TcpStream::connect(addr) {
-            Ok(s) => return s,
-            Err(e) => {
-                assert!(Instant::now() < deadline, "cannot connect to {addr}: {e}");
-                thread::sleep(Duration::from_millis(20));
-            }
-        }
-    }
 }
 
 /// Sends a file's lines over 3 connections; the receiver gets exactly them.

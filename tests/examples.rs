@@ -1,0 +1,811 @@
+//! End-to-end tests of the example applications: `roo run` with real processes and real
+//! loopback sockets, fed by `roo send` and collected by `roo receive`, each at 1 and 2 cores.
+//!
+//! Flow of a test: start the receiver, start `roo run --exit-when-idle`, wait (bounded) for
+//! `roo: ready`, run the sender to completion, wait for the receiver to get the expected
+//! number of messages, wait for roo to exit 0, then compare outputs with values computed
+//! here. Every process is killed when its guard drops, so nothing outlives a failed test.
+
+mod common;
+
+use common::*;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Bound on start-up until `roo: ready`.
+const READY_WITHIN: Duration = Duration::from_secs(20);
+/// Bound on `roo send` (it blocks while the worker applies backpressure).
+const SEND_WITHIN: Duration = Duration::from_secs(40);
+/// The receiver's own `--timeout`, and our bound on it (a little more).
+const RECEIVER_TIMEOUT: &str = "30";
+const RECEIVE_WITHIN: Duration = Duration::from_secs(40);
+/// Bound on roo's exit once its input is closed and its output delivered.
+const EXIT_WITHIN: Duration = Duration::from_secs(30);
+
+/// The punctuation word_count.py's Split strips.
+const PUNCTUATION: &str = " !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
+
+fn example(name: &str) -> String {
+    format!("{}/examples/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn test_app(name: &str) -> String {
+    format!("{}/tests/apps/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+// ---------------------------------------------------------------------------------------
+// Harness
+
+/// Waits (bounded) for `p` to exit 0; on failure shows its stderr and the others'.
+fn expect_success(p: &mut Proc, within: Duration, others: &[&Proc]) {
+    let deadline = Instant::now() + within;
+    let context = |p: &Proc| {
+        let mut text = format!("{} stderr:\n{}", p.name, p.stderr());
+        for o in others {
+            text.push_str(&format!("\n--- {} stderr:\n{}", o.name, o.stderr()));
+        }
+        text
+    };
+    loop {
+        if p.exited().is_some() {
+            let status = p.wait();
+            assert!(status.success(), "exited with {status}; {}", context(p));
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "did not exit within {within:?}; {}",
+            context(p)
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Starts `roo run` on `app` and waits for `roo: ready`.
+fn start_worker(app: &str, cores: usize, in_addr: &str, out_addr: &str, idle_exit: bool) -> Proc {
+    let cores = cores.to_string();
+    let mut args = vec!["run", "--cores", &cores];
+    if idle_exit {
+        args.push("--exit-when-idle");
+    }
+    args.extend([app, "--in", in_addr, "--out", out_addr]);
+    let mut worker = Proc::start(&args);
+    worker.wait_for_stderr_within("roo: ready", READY_WITHIN);
+    worker
+}
+
+fn start_receiver(
+    addr: &str,
+    out: &Path,
+    expect: usize,
+    framed: bool,
+    delay_us: Option<u32>,
+) -> Proc {
+    let expect = expect.to_string();
+    let delay = delay_us.map(|d| d.to_string());
+    let mut args = vec![
+        "receive",
+        "--listen",
+        addr,
+        "--out",
+        s(out),
+        "--expect",
+        &expect,
+        "--timeout",
+        RECEIVER_TIMEOUT,
+        "--quiet",
+    ];
+    if framed {
+        args.push("--framed");
+    }
+    if let Some(d) = &delay {
+        args.extend(["--delay-us", d]);
+    }
+    Proc::start(&args)
+}
+
+/// One run of an app over a file of input.
+struct Flow<'a> {
+    app: String,
+    cores: usize,
+    input: &'a Path,
+    /// Extra `roo send` arguments.
+    send_args: &'a [&'a str],
+    /// Messages the receiver waits for.
+    expect: usize,
+    framed: bool,
+    delay_us: Option<u32>,
+    /// Start the receiver only after all input was sent, and 1 s more.
+    late_receiver: bool,
+}
+
+struct Finished {
+    out: PathBuf,
+    worker: String,
+}
+
+/// The numbers of roo's `total: frames in X, messages out Y, errors Z` line.
+fn totals(stderr: &str) -> (u64, u64, u64) {
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("total: frames in "))
+        .unwrap_or_else(|| panic!("no summary total line in:\n{stderr}"));
+    let numbers: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|t| !t.is_empty())
+        .map(|t| t.parse().unwrap())
+        .collect();
+    assert_eq!(numbers.len(), 3, "unexpected total line: {line}");
+    (numbers[0], numbers[1], numbers[2])
+}
+
+impl Flow<'_> {
+    fn run(&self, dir: &TempDir) -> Finished {
+        let in_addr = free_addr();
+        let out_addr = free_addr();
+        let out = dir.path("out");
+        let receiver_now = !self.late_receiver;
+        let mut receiver = receiver_now
+            .then(|| start_receiver(&out_addr, &out, self.expect, self.framed, self.delay_us));
+        let mut worker = start_worker(&self.app, self.cores, &in_addr, &out_addr, true);
+
+        let mut args = vec!["send", "--to", &in_addr, "--file", s(self.input), "--quiet"];
+        args.extend_from_slice(self.send_args);
+        let mut sender = Proc::start(&args);
+        expect_success(&mut sender, SEND_WITHIN, &[&worker]);
+        let started = Instant::now();
+        // For --nocapture: how long the sender was held up by backpressure.
+        eprint!("{}", sender.stderr());
+
+        if self.late_receiver {
+            thread::sleep(Duration::from_secs(1));
+            receiver = Some(start_receiver(
+                &out_addr,
+                &out,
+                self.expect,
+                self.framed,
+                self.delay_us,
+            ));
+        }
+        let mut receiver = receiver.unwrap();
+        expect_success(&mut receiver, RECEIVE_WITHIN, &[&worker]);
+        eprintln!(
+            "receiver done {:.3} s after the sender",
+            started.elapsed().as_secs_f64()
+        );
+        assert_eq!(
+            count_after(&receiver.stderr(), "received "),
+            self.expect as u64
+        );
+        expect_success(&mut worker, EXIT_WITHIN, &[&receiver]);
+        let worker = worker.stderr();
+        let (_, out_count, _) = totals(&worker);
+        assert_eq!(
+            out_count, self.expect as u64,
+            "roo wrote more or fewer messages than the receiver expected:\n{worker}"
+        );
+        Finished { out, worker }
+    }
+}
+
+fn write_lines(path: &Path, lines: &[String]) {
+    let mut text = lines.join("\n");
+    text.push('\n');
+    std::fs::write(path, text).unwrap();
+}
+
+fn assert_same_multiset(got: Vec<String>, want: Vec<String>, what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: number of output lines");
+    let (got, want) = (multiset(got), multiset(want));
+    if got != want {
+        let missing: Vec<_> = want
+            .iter()
+            .filter(|(k, n)| got.get(*k) != Some(n))
+            .take(10)
+            .collect();
+        let extra: Vec<_> = got
+            .iter()
+            .filter(|(k, n)| want.get(*k) != Some(n))
+            .take(10)
+            .collect();
+        panic!("{what}: outputs differ; expected (count) not matched: {missing:?}; got instead: {extra:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Word count
+
+/// Words as word_count.py's Split finds them: lowercase, split on ' ', strip punctuation,
+/// drop empties.
+fn split_words(line: &str) -> Vec<String> {
+    line.to_lowercase()
+        .split(' ')
+        .map(|w| w.trim_matches(|c| PUNCTUATION.contains(c)))
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A vocabulary of `n` distinct pronounceable lowercase words of `syllables` syllables.
+fn vocabulary(rng: &mut Rng, n: usize, syllables: std::ops::RangeInclusive<u64>) -> Vec<String> {
+    const ONSETS: [&str; 16] = [
+        "b", "c", "d", "f", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "st", "qu",
+    ];
+    const VOWELS: [&str; 6] = ["a", "e", "i", "o", "u", "oo"];
+    let mut seen = std::collections::HashSet::new();
+    let mut words = Vec::new();
+    while words.len() < n {
+        let k = syllables.start() + rng.below(syllables.end() - syllables.start() + 1);
+        let mut w = String::new();
+        for _ in 0..k {
+            w.push_str(rng.pick(&ONSETS));
+            w.push_str(rng.pick(&VOWELS));
+        }
+        if seen.insert(w.clone()) {
+            words.push(w);
+        }
+    }
+    words
+}
+
+/// Deterministic text: `lines` lines of 0 to 16 tokens with capitals, punctuation around
+/// and inside words, numbers, punctuation-only tokens, double and leading spaces.
+fn text_lines(seed: u64, lines: usize) -> Vec<String> {
+    let mut rng = Rng(seed);
+    let mut vocab = vocabulary(&mut rng, 250, 1..=3);
+    vocab.extend(
+        [
+            "don't",
+            "rock-n-roll",
+            "e-mail",
+            "42",
+            "3rd",
+            "x.y",
+            "o'clock",
+            "well-known",
+            "a",
+            "i",
+        ]
+        .map(str::to_owned),
+    );
+    const BEFORE: [&str; 6] = ["(", "\"", "'", "[", "--", "_"];
+    const AFTER: [&str; 12] = [
+        ",", ".", "!", "?", ";", ":", "...", ")", "\"", "'", "!?", "],",
+    ];
+    const ALONE: [&str; 5] = ["--", "...", "&", "#", "*"];
+    (0..lines)
+        .map(|_| {
+            if rng.below(100) == 0 {
+                return String::new();
+            }
+            let mut line = String::new();
+            if rng.below(20) == 0 {
+                line.push(' ');
+            }
+            let tokens = 1 + rng.below(16);
+            for t in 0..tokens {
+                if t > 0 {
+                    line.push_str(if rng.below(20) == 0 { "  " } else { " " });
+                }
+                if rng.below(30) == 0 {
+                    line.push_str(rng.pick(&ALONE[..]));
+                    continue;
+                }
+                if rng.below(10) == 0 {
+                    line.push_str(rng.pick(&BEFORE));
+                }
+                let word = rng.pick(&vocab);
+                match rng.below(10) {
+                    0 | 1 => {
+                        let mut c = word.chars();
+                        let first = c.next().unwrap().to_ascii_uppercase();
+                        line.push(first);
+                        line.push_str(c.as_str());
+                    }
+                    2 => line.push_str(&word.to_uppercase()),
+                    _ => line.push_str(&word),
+                }
+                if rng.below(4) == 0 {
+                    line.push_str(rng.pick(&AFTER));
+                }
+            }
+            line
+        })
+        .collect()
+}
+
+/// Occurrences of each word, counted here with the app's rules.
+fn count_words(lines: &[String]) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for line in lines {
+        for w in split_words(line) {
+            *counts.entry(w).or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
+/// For each word w seen n times, the lines `w => 1` .. `w => n`.
+fn word_count_output(counts: &BTreeMap<String, usize>) -> Vec<String> {
+    counts
+        .iter()
+        .flat_map(|(w, &n)| (1..=n).map(move |i| format!("{w} => {i}")))
+        .collect()
+}
+
+/// Checks word_count.py's output against an independent count.
+fn check_word_count(got: Vec<String>, counts: &BTreeMap<String, usize>) {
+    let mut largest: HashMap<String, usize> = HashMap::new();
+    for line in &got {
+        let (w, n) = line
+            .rsplit_once(" => ")
+            .unwrap_or_else(|| panic!("not a `word => count` line: {line:?}"));
+        let n: usize = n
+            .parse()
+            .unwrap_or_else(|_| panic!("bad count in {line:?}"));
+        let e = largest.entry(w.to_owned()).or_insert(0);
+        *e = (*e).max(n);
+    }
+    for (w, &n) in counts {
+        assert_eq!(largest.get(w), Some(&n), "largest count of {w:?}");
+    }
+    assert_eq!(largest.len(), counts.len(), "words in the output");
+    assert_same_multiset(got, word_count_output(counts), "word count");
+}
+
+fn word_count(cores: usize) {
+    let dir = TempDir::new(&format!("wc-{cores}"));
+    let input = dir.path("in.txt");
+    let lines = text_lines(7, 400);
+    write_lines(&input, &lines);
+    assert!(std::fs::metadata(&input).unwrap().len() > 8 * 1024);
+    let counts = count_words(&lines);
+    let total: usize = counts.values().sum();
+    let done = Flow {
+        app: example("word_count.py"),
+        cores,
+        input: &input,
+        send_args: &["--connections", "2"],
+        expect: total,
+        framed: false,
+        delay_us: None,
+        late_receiver: false,
+    }
+    .run(&dir);
+    let (frames, _, errors) = totals(&done.worker);
+    assert_eq!(frames, lines.len() as u64, "{}", done.worker);
+    assert_eq!(errors, 0, "{}", done.worker);
+    check_word_count(read_out(&done.out), &counts);
+}
+
+#[test]
+fn word_count_1_core() {
+    word_count(1);
+}
+
+#[test]
+fn word_count_2_cores() {
+    word_count(2);
+}
+
+// ---------------------------------------------------------------------------------------
+// Reverse and Celsius
+
+fn reverse_input() -> Vec<String> {
+    let mut rng = Rng(11);
+    let pieces = [
+        "hello",
+        "world",
+        "Roo",
+        "wallaroo",
+        "héllo",
+        "wörld",
+        "日本語",
+        "😀",
+        "a b",
+        "!?",
+        "123",
+        "tab\there",
+        "  ",
+        "zz",
+    ];
+    (0..1000)
+        .map(|i| {
+            if i == 500 {
+                return String::new();
+            }
+            let n = 1 + rng.below(6);
+            let mut line = format!("{i}:");
+            for _ in 0..n {
+                line.push_str(rng.pick(&pieces));
+            }
+            line
+        })
+        .collect()
+}
+
+fn reversed(lines: &[String]) -> Vec<String> {
+    lines.iter().map(|l| l.chars().rev().collect()).collect()
+}
+
+fn reverse(cores: usize, late_receiver: bool) {
+    let dir = TempDir::new(&format!("reverse-{cores}-{late_receiver}"));
+    let input = dir.path("in.txt");
+    let lines = reverse_input();
+    write_lines(&input, &lines);
+    let done = Flow {
+        app: example("reverse.py"),
+        cores,
+        input: &input,
+        send_args: &[],
+        expect: lines.len(),
+        framed: false,
+        delay_us: None,
+        late_receiver,
+    }
+    .run(&dir);
+    if late_receiver {
+        assert!(
+            done.worker.contains("not reachable"),
+            "the sink should have had to retry:\n{}",
+            done.worker
+        );
+    }
+    let got = read_out(&done.out);
+    let want = reversed(&lines);
+    if cores == 1 {
+        // One core, one connection: output in input order.
+        assert_eq!(got, want);
+    } else {
+        assert_same_multiset(got, want, "reverse");
+    }
+}
+
+#[test]
+fn reverse_1_core() {
+    reverse(1, false);
+}
+
+#[test]
+fn reverse_2_cores() {
+    reverse(2, false);
+}
+
+fn celsius(cores: usize) {
+    let dir = TempDir::new(&format!("celsius-{cores}"));
+    let input = dir.path("in.txt");
+    let mut lines: Vec<String> = (-600..=1500)
+        .step_by(7)
+        .map(|k| format!("{:.1}", k as f64 / 10.0))
+        .collect();
+    lines.extend(["100", "-40", "0", "-0", "1e2", " 21.5 ", "36.6", "-273.15"].map(str::to_owned));
+    write_lines(&input, &lines);
+    let want: Vec<String> = lines
+        .iter()
+        .map(|l| {
+            let c: f64 = l.trim().parse().unwrap();
+            let f = c * 1.8;
+            format!("{:.2}", f + 32.0)
+        })
+        .collect();
+    let done = Flow {
+        app: example("celsius.py"),
+        cores,
+        input: &input,
+        send_args: &[],
+        expect: lines.len(),
+        framed: false,
+        delay_us: None,
+        late_receiver: false,
+    }
+    .run(&dir);
+    let got = read_out(&done.out);
+    if cores == 1 {
+        assert_eq!(got, want);
+    } else {
+        assert_same_multiset(got, want, "celsius");
+    }
+}
+
+#[test]
+fn celsius_1_core() {
+    celsius(1);
+}
+
+#[test]
+fn celsius_2_cores() {
+    celsius(2);
+}
+
+// ---------------------------------------------------------------------------------------
+// Alphabet (binary frames, state partitioned by letter)
+
+fn alphabet(cores: usize) {
+    let dir = TempDir::new(&format!("alphabet-{cores}"));
+    let input = dir.path("votes.bin");
+    let mut rng = Rng(3);
+    let votes: Vec<(u8, u32)> = (0..3000)
+        .map(|_| (b'a' + rng.below(26) as u8, 1 + rng.below(1000) as u32))
+        .collect();
+    let mut data = Vec::with_capacity(votes.len() * 9);
+    for &(letter, n) in &votes {
+        data.extend_from_slice(&5u32.to_be_bytes());
+        data.push(letter);
+        data.extend_from_slice(&n.to_be_bytes());
+    }
+    std::fs::write(&input, &data).unwrap();
+
+    // Per letter, the running totals in send order.
+    let mut want: BTreeMap<u8, Vec<u32>> = BTreeMap::new();
+    for &(letter, n) in &votes {
+        let totals = want.entry(letter).or_default();
+        let last = totals.last().copied().unwrap_or(0);
+        totals.push(last + n);
+    }
+
+    let done = Flow {
+        app: example("alphabet.py"),
+        cores,
+        input: &input,
+        send_args: &["--binary", "--msg-size", "9"],
+        expect: votes.len(),
+        framed: true,
+        delay_us: None,
+        late_receiver: false,
+    }
+    .run(&dir);
+
+    // `roo receive --framed --out` writes each payload (5 bytes here) and then '\n'.
+    let out = std::fs::read(&done.out).unwrap();
+    assert_eq!(out.len(), votes.len() * 6, "output file size");
+    let mut got: BTreeMap<u8, Vec<u32>> = BTreeMap::new();
+    for record in out.chunks(6) {
+        assert_eq!(record[5], b'\n', "record {record:?}");
+        assert!(record[0].is_ascii_lowercase(), "record {record:?}");
+        let total = u32::from_be_bytes(record[1..5].try_into().unwrap());
+        got.entry(record[0]).or_default().push(total);
+    }
+    for (letter, totals) in &got {
+        assert!(
+            totals.windows(2).all(|w| w[0] < w[1]),
+            "totals of {:?} not increasing: {totals:?}",
+            *letter as char
+        );
+    }
+    let finals = |m: &BTreeMap<u8, Vec<u32>>| -> BTreeMap<char, u32> {
+        m.iter()
+            .map(|(l, t)| (*l as char, *t.last().unwrap()))
+            .collect()
+    };
+    assert_eq!(finals(&got), finals(&want), "final totals per letter");
+    assert_eq!(got, want, "running totals per letter");
+}
+
+#[test]
+fn alphabet_1_core() {
+    alphabet(1);
+}
+
+#[test]
+fn alphabet_2_cores() {
+    alphabet(2);
+}
+
+// ---------------------------------------------------------------------------------------
+// Sinks: a receiver that starts late, a receiver that is slow
+
+#[test]
+fn receiver_starting_late_loses_nothing_1_core() {
+    reverse(1, true);
+}
+
+#[test]
+fn receiver_starting_late_loses_nothing_2_cores() {
+    reverse(2, true);
+}
+
+fn slow_receiver(cores: usize) {
+    let dir = TempDir::new(&format!("slow-{cores}"));
+    let input = dir.path("in.txt");
+    // 10k words of 4 to 8 KB, ~60 MB of output, taking the receiver seconds at 200 us a
+    // message. What backs up must exceed loopback's socket buffers (about 20 MB here) and
+    // the engine's 8 MB per-sink high-water mark before sources pause.
+    let mut rng = Rng(5);
+    let vocab: Vec<String> = vocabulary(&mut rng, 1500, 1..=3)
+        .into_iter()
+        .map(|stem| format!("{stem}x{}", "y".repeat(4000 + rng.below(4000) as usize)))
+        .collect();
+    let lines: Vec<String> = (0..1250)
+        .map(|_| {
+            (0..8)
+                .map(|_| rng.pick(&vocab))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    write_lines(&input, &lines);
+    let counts = count_words(&lines);
+    let total: usize = counts.values().sum();
+    let done = Flow {
+        app: example("word_count.py"),
+        cores,
+        input: &input,
+        send_args: &[],
+        expect: total,
+        framed: false,
+        delay_us: Some(200),
+        late_receiver: false,
+    }
+    .run(&dir);
+    assert_same_multiset(
+        read_out(&done.out),
+        word_count_output(&counts),
+        "word count through a slow receiver",
+    );
+}
+
+#[test]
+fn slow_receiver_loses_nothing_1_core() {
+    slow_receiver(1);
+}
+
+#[test]
+fn slow_receiver_loses_nothing_2_cores() {
+    slow_receiver(2);
+}
+
+// ---------------------------------------------------------------------------------------
+// Stopping and errors
+
+fn sigterm(cores: usize) {
+    // Idle, never fed: SIGTERM stops it.
+    let mut worker = start_worker(
+        &example("reverse.py"),
+        cores,
+        &free_addr(),
+        &free_addr(),
+        false,
+    );
+    worker.signal("TERM");
+    expect_success(&mut worker, EXIT_WITHIN, &[]);
+    assert_eq!(totals(&worker.stderr()), (0, 0, 0));
+
+    // Fed, its output delivered, still running: SIGTERM stops it.
+    let dir = TempDir::new(&format!("sigterm-{cores}"));
+    let input = dir.path("in.txt");
+    let out = dir.path("out");
+    let lines: Vec<String> = (0..200).map(|i| format!("message {i}")).collect();
+    write_lines(&input, &lines);
+    let (in_addr, out_addr) = (free_addr(), free_addr());
+    let mut receiver = start_receiver(&out_addr, &out, lines.len(), false, None);
+    let mut worker = start_worker(&example("reverse.py"), cores, &in_addr, &out_addr, false);
+    let mut sender = Proc::start(&["send", "--to", &in_addr, "--file", s(&input), "--quiet"]);
+    expect_success(&mut sender, SEND_WITHIN, &[&worker]);
+    expect_success(&mut receiver, RECEIVE_WITHIN, &[&worker]);
+    assert!(
+        worker.exited().is_none(),
+        "roo run without --exit-when-idle stopped by itself:\n{}",
+        worker.stderr()
+    );
+    worker.signal("TERM");
+    expect_success(&mut worker, EXIT_WITHIN, &[]);
+    let err = worker.stderr();
+    assert!(err.contains("total: frames in"), "{err}");
+    assert_eq!(totals(&err), (200, 200, 0), "{err}");
+    assert_same_multiset(read_out(&out), reversed(&lines), "reverse before SIGTERM");
+}
+
+#[test]
+fn sigterm_stops_roo_run_1_core() {
+    sigterm(1);
+}
+
+#[test]
+fn sigterm_stops_roo_run_2_cores() {
+    sigterm(2);
+}
+
+/// Python floor division, as `1000 // n`.
+fn floor_div(a: i64, b: i64) -> i64 {
+    let q = a / b;
+    if a % b != 0 && ((a < 0) != (b < 0)) {
+        q - 1
+    } else {
+        q
+    }
+}
+
+/// Errors per place over all cores, from roo's `core N:   K errors in PLACE` lines.
+fn errors_by_place(stderr: &str) -> BTreeMap<String, u64> {
+    let mut places = BTreeMap::new();
+    for line in stderr.lines().filter(|l| l.starts_with("core ")) {
+        let Some((_, rest)) = line.split_once(":   ") else {
+            continue;
+        };
+        let Some((count, place)) = rest.split_once(" errors in ") else {
+            continue;
+        };
+        *places.entry(place.to_owned()).or_insert(0) += count.parse::<u64>().unwrap();
+    }
+    places
+}
+
+fn python_errors(cores: usize) {
+    let dir = TempDir::new(&format!("flaky-{cores}"));
+    let input = dir.path("in.txt");
+    let lines: Vec<String> = (0..600i64)
+        .map(|i| match i {
+            _ if i % 10 == 4 => format!("bad{i}"),
+            _ if i % 25 == 0 => "0".to_owned(),
+            _ => (i - 300).to_string(),
+        })
+        .collect();
+    write_lines(&input, &lines);
+    // Expected output, and errors per step (see tests/apps/flaky.py).
+    let mut want = Vec::new();
+    let [mut parse, mut invert, mut check, mut encoder] = [0u64; 4];
+    for line in &lines {
+        match line.parse::<i64>() {
+            Err(_) => parse += 1,
+            Ok(0) => invert += 1,
+            Ok(n) if n % 7 == 0 => check += 1,
+            Ok(13) => encoder += 1,
+            Ok(n) => want.push(format!("{n} -> {}", floor_div(1000, n))),
+        }
+    }
+    assert!(parse > 50 && invert > 10 && check > 50 && encoder == 1 && want.len() > 300);
+    let done = Flow {
+        app: test_app("flaky.py"),
+        cores,
+        input: &input,
+        send_args: &[],
+        expect: want.len(),
+        framed: false,
+        delay_us: None,
+        late_receiver: false,
+    }
+    .run(&dir);
+    let errors = parse + invert + check + encoder;
+    assert_eq!(
+        totals(&done.worker),
+        (lines.len() as u64, want.len() as u64, errors),
+        "{}",
+        done.worker
+    );
+    let places = errors_by_place(&done.worker);
+    let count = |prefix: &str| -> u64 {
+        places
+            .iter()
+            .filter(|(place, _)| place.starts_with(prefix))
+            .map(|(_, n)| n)
+            .sum()
+    };
+    assert_eq!(count("step 'parse'"), parse, "{places:?}");
+    assert_eq!(count("step 'invert'"), invert, "{places:?}");
+    assert_eq!(count("step 'check'"), check, "{places:?}");
+    assert_eq!(count("encoder of sink"), encoder, "{places:?}");
+    assert!(
+        done.worker
+            .contains("ValueError: invalid literal for int()"),
+        "the first errors are logged with their traceback:\n{}",
+        done.worker
+    );
+    let got = read_out(&done.out);
+    if cores == 1 {
+        assert_eq!(got, want);
+    } else {
+        assert_same_multiset(got, want, "flaky");
+    }
+}
+
+#[test]
+fn python_exceptions_drop_only_bad_messages_1_core() {
+    python_errors(1);
+}
+
+#[test]
+fn python_exceptions_drop_only_bad_messages_2_cores() {
+    python_errors(2);
+}
