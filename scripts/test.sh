@@ -10,8 +10,8 @@ PY311=${PY311:-/root/.pyenv/versions/3.11.7/bin/python3.11}
 echo "== cargo test --workspace (Python 3.13: $PY313)"
 PYO3_PYTHON=$PY313 cargo test --workspace
 
-echo "== pybridge and engine tests (Python 3.11: $PY311)"
-PYO3_PYTHON=$PY311 CARGO_TARGET_DIR=target/py311 cargo test -p pybridge -p engine
+echo "== pybridge, engine and end-to-end tests (Python 3.11: $PY311)"
+PYO3_PYTHON=$PY311 CARGO_TARGET_DIR=target/py311 cargo test -p pybridge -p engine -p roo
 
 echo "== clippy"
 PYO3_PYTHON=$PY313 cargo clippy --workspace --all-targets -- -D warnings

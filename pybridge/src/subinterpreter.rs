@@ -94,13 +94,14 @@ impl Interpreter {
     /// Creates this thread's interpreter. Call on the thread that will use it.
     pub fn new(mode: PythonMode) -> Result<Interpreter, String> {
         initialize();
-        // SAFETY: Python is initialized and this thread holds no thread state yet (start-up),
-        // so PyGILState_Ensure attaches it to the main interpreter, which must be attached
-        // while a subinterpreter is created. Nothing else runs Python on this thread meanwhile.
+        // SAFETY: Python is initialized. A fresh main-interpreter thread state for this thread
+        // (PyThreadState_New needs no GIL) is attached to take the main GIL, which must be held
+        // while a subinterpreter is created. Roo deletes only thread states it made here, never
+        // the one Py_Initialize made (3.11 aborts if the main interpreter's first one is reused).
         unsafe {
-            ffi::PyGILState_Ensure();
             let main_thread_state =
-                NonNull::new(ffi::PyThreadState_Get()).ok_or("no main thread state")?;
+                NonNull::new(ffi::PyThreadState_New(ffi::PyInterpreterState_Main())).ok_or("no main thread state")?;
+            ffi::PyEval_RestoreThread(main_thread_state.as_ptr());
             let created = match mode {
                 PythonMode::Main => Ok((main_thread_state.as_ptr(), GilKind::MainInterpreter)),
                 PythonMode::Subinterpreters => new_subinterpreter(),
