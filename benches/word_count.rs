@@ -18,16 +18,25 @@ fn root() -> PathBuf {
 }
 
 fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// The Python that roo was built against (from .cargo/config.toml or the environment).
 fn python() -> String {
-    option_env!("PYO3_PYTHON").unwrap_or("/root/.pyenv/versions/3.13.0/bin/python3.13").to_string()
+    option_env!("PYO3_PYTHON")
+        .unwrap_or("/root/.pyenv/versions/3.13.0/bin/python3.13")
+        .to_string()
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Kills the process when dropped, so an early return never leaves it running.
@@ -99,7 +108,16 @@ fn wait_ready(child: &mut Child) -> BufReader<std::process::ChildStderr> {
 fn roo_run(text: &Path, words: usize, cores: usize) -> f64 {
     let (in_port, out_port) = (free_port(), free_port());
     let receiver = Command::new(ROO)
-        .args(["receive", "--listen", &format!("127.0.0.1:{out_port}"), "--expect", &words.to_string(), "--timeout", "600", "--quiet"])
+        .args([
+            "receive",
+            "--listen",
+            &format!("127.0.0.1:{out_port}"),
+            "--expect",
+            &words.to_string(),
+            "--timeout",
+            "600",
+            "--quiet",
+        ])
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
@@ -107,7 +125,12 @@ fn roo_run(text: &Path, words: usize, cores: usize) -> f64 {
     let worker = Command::new(ROO)
         .args(["run", "--cores", &cores.to_string(), "--exit-when-idle"])
         .arg(root().join("examples/word_count.py"))
-        .args(["--in", &format!("127.0.0.1:{in_port}"), "--out", &format!("127.0.0.1:{out_port}")])
+        .args([
+            "--in",
+            &format!("127.0.0.1:{in_port}"),
+            "--out",
+            &format!("127.0.0.1:{out_port}"),
+        ])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -115,14 +138,25 @@ fn roo_run(text: &Path, words: usize, cores: usize) -> f64 {
     let _stderr = wait_ready(&mut worker.0);
     let start = Instant::now();
     let sent = Command::new(ROO)
-        .args(["send", "--to", &format!("127.0.0.1:{in_port}"), "--connections", &cores.max(2).to_string(), "--quiet", "--file"])
+        .args([
+            "send",
+            "--to",
+            &format!("127.0.0.1:{in_port}"),
+            "--connections",
+            &cores.max(2).to_string(),
+            "--quiet",
+            "--file",
+        ])
         .arg(text)
         .status()
         .unwrap();
     assert!(sent.success(), "roo send failed");
     let received = receiver.0.wait().unwrap();
     let seconds = start.elapsed().as_secs_f64();
-    assert!(received.success(), "roo receive did not get all {words} lines");
+    assert!(
+        received.success(),
+        "roo receive did not get all {words} lines"
+    );
     seconds
 }
 
@@ -135,13 +169,26 @@ fn bare_loop(text: &Path) -> (usize, f64) {
         .output()
         .unwrap();
     let stdout = String::from_utf8(output.stdout).unwrap();
-    let field = |name: &str| stdout.split_whitespace().find_map(|f| f.strip_prefix(name)).unwrap().to_string();
-    (field("words=").parse().unwrap(), field("seconds=").parse().unwrap())
+    let field = |name: &str| {
+        stdout
+            .split_whitespace()
+            .find_map(|f| f.strip_prefix(name))
+            .unwrap()
+            .to_string()
+    };
+    (
+        field("words=").parse().unwrap(),
+        field("seconds=").parse().unwrap(),
+    )
 }
 
 fn median_min_max(mut values: Vec<f64>) -> (f64, f64, f64) {
     values.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    (values[values.len() / 2], values[0], values[values.len() - 1])
+    (
+        values[values.len() / 2],
+        values[0],
+        values[values.len() - 1],
+    )
 }
 
 fn main() {
@@ -150,7 +197,9 @@ fn main() {
     }
     let lines = env_or("ROO_BENCH_LINES", 100_000);
     let runs = env_or("ROO_BENCH_RUNS", 3);
-    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let dir = std::env::temp_dir().join(format!("roo-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let text = dir.join("text.txt");
@@ -164,14 +213,22 @@ fn main() {
         bare.push(n as f64 / seconds);
     }
     let (bare_median, bare_min, bare_max) = median_min_max(bare);
-    println!("word count, {lines} lines, {words} words, {} ({runs} runs each)", python());
-    println!("bare Python loop, 1 core: {:>10.0} words/s (min {:.0}, max {:.0})", bare_median, bare_min, bare_max);
+    println!(
+        "word count, {lines} lines, {words} words, {} ({runs} runs each)",
+        python()
+    );
+    println!(
+        "bare Python loop, 1 core: {:>10.0} words/s (min {:.0}, max {:.0})",
+        bare_median, bare_min, bare_max
+    );
     let mut one_core = 0.0;
     for cores in [1, cpus] {
         if cores == 1 && one_core > 0.0 {
             continue;
         }
-        let rates: Vec<f64> = (0..runs).map(|_| words as f64 / roo_run(&text, words, cores)).collect();
+        let rates: Vec<f64> = (0..runs)
+            .map(|_| words as f64 / roo_run(&text, words, cores))
+            .collect();
         let (median, min, max) = median_min_max(rates);
         if cores == 1 {
             one_core = median;

@@ -11,7 +11,10 @@ const SUBMODULES: &[(&str, &str)] = &[
     ("roo.topology", include_str!("../../python/roo/topology.py")),
     ("roo.config", include_str!("../../python/roo/config.py")),
     ("roo.builder", include_str!("../../python/roo/builder.py")),
-    ("roo.decorators", include_str!("../../python/roo/decorators.py")),
+    (
+        "roo.decorators",
+        include_str!("../../python/roo/decorators.py"),
+    ),
     ("roo.pipeline", include_str!("../../python/roo/pipeline.py")),
 ];
 const PACKAGE_INIT: &str = include_str!("../../python/roo/__init__.py");

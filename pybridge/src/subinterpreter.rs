@@ -100,7 +100,8 @@ impl Interpreter {
         // the one Py_Initialize made (3.11 aborts if the main interpreter's first one is reused).
         unsafe {
             let main_thread_state =
-                NonNull::new(ffi::PyThreadState_New(ffi::PyInterpreterState_Main())).ok_or("no main thread state")?;
+                NonNull::new(ffi::PyThreadState_New(ffi::PyInterpreterState_Main()))
+                    .ok_or("no main thread state")?;
             ffi::PyEval_RestoreThread(main_thread_state.as_ptr());
             let created = match mode {
                 PythonMode::Main => Ok((main_thread_state.as_ptr(), GilKind::MainInterpreter)),

@@ -129,8 +129,7 @@ impl Topology {
                 ));
             }
             for step in &chain.steps {
-                if step.kind == StepKind::State
-                    && !step.state.is_some_and(|s| s < self.states.len())
+                if step.kind == StepKind::State && step.state.is_none_or(|s| s >= self.states.len())
                 {
                     return Err(format!(
                         "step '{}' in pipeline '{}' has no state",

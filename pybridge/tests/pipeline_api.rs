@@ -13,43 +13,97 @@ fn le_frame(payload: &str) -> Vec<u8> {
 
 #[test]
 fn every_element_at_one_and_two_cores() {
-    let args = ["--in", "A@127.0.0.1:7100,127.0.0.1:7101", "--out", "127.0.0.1:7102,127.0.0.1:7103"];
+    let args = [
+        "--in",
+        "A@127.0.0.1:7100,127.0.0.1:7101",
+        "--out",
+        "127.0.0.1:7102,127.0.0.1:7103",
+    ];
     for cores in [1, 2] {
-        let cluster = Cluster::start("v06_everything.py", &args, cores, PythonMode::Subinterpreters).unwrap();
+        let cluster = Cluster::start(
+            "v06_everything.py",
+            &args,
+            cores,
+            PythonMode::Subinterpreters,
+        )
+        .unwrap();
         cluster.send(0, 0, [frame("ab ac"), frame("bd")].concat());
         cluster.send(cores - 1, 1, [le_frame("drop"), le_frame("ze")].concat());
         let reports = cluster.finish();
-        let expected: Vec<String> =
-            ["AB:1", "AB:1", "AC:2", "AC:2", "BD:1", "BD:1", "ZE:1", "ZE:1"].iter().map(|s| s.to_string()).collect();
+        let expected: Vec<String> = [
+            "AB:1", "AB:1", "AC:2", "AC:2", "BD:1", "BD:1", "ZE:1", "ZE:1",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         // to_sinks: each sink receives every output.
-        assert_eq!(sorted_lines(&reports, 0), expected, "sink 0 at {cores} cores");
-        assert_eq!(sorted_lines(&reports, 1), expected, "sink 1 at {cores} cores");
-        assert!(total_errors(&reports).is_empty(), "{:?}", total_errors(&reports));
+        assert_eq!(
+            sorted_lines(&reports, 0),
+            expected,
+            "sink 0 at {cores} cores"
+        );
+        assert_eq!(
+            sorted_lines(&reports, 1),
+            expected,
+            "sink 1 at {cores} cores"
+        );
+        assert!(
+            total_errors(&reports).is_empty(),
+            "{:?}",
+            total_errors(&reports)
+        );
     }
 }
 
 #[test]
 fn declared_big_endian_headers_are_framed_natively() {
-    let cluster = Cluster::start("v06_everything.py", &["--in", "A@h:1,h:2", "--out", "h:3,h:4"], 1, PythonMode::Subinterpreters).unwrap();
+    let cluster = Cluster::start(
+        "v06_everything.py",
+        &["--in", "A@h:1,h:2", "--out", "h:3,h:4"],
+        1,
+        PythonMode::Subinterpreters,
+    )
+    .unwrap();
     drop(cluster.finish());
     // Loading the same app directly to look at its topology.
     let interpreter = pybridge::Interpreter::new(PythonMode::Subinterpreters).unwrap();
     let path = common::app("v06_everything.py");
-    let args = [path.display().to_string(), "--in".into(), "A@h:1,h:2".into(), "--out".into(), "h:3".into()];
+    let args = [
+        path.display().to_string(),
+        "--in".into(),
+        "A@h:1,h:2".into(),
+        "--out".into(),
+        "h:3".into(),
+    ];
     interpreter.with(|py| {
         let (topology, objects) = pybridge::app::load(py, &path, &args).unwrap();
-        assert_eq!(topology.sources[0].header, pybridge::HeaderDecoding::BigEndian(protocol::LengthWidth::U32));
-        assert_eq!(topology.sources[1].header, pybridge::HeaderDecoding::Python { header_length: 2 });
+        assert_eq!(
+            topology.sources[0].header,
+            pybridge::HeaderDecoding::BigEndian(protocol::LengthWidth::U32)
+        );
+        assert_eq!(
+            topology.sources[1].header,
+            pybridge::HeaderDecoding::Python { header_length: 2 }
+        );
         assert_eq!(topology.sources[0].name, "A");
-        assert_eq!(topology.chains.len(), 3, "two source chains and the merged chain");
+        assert_eq!(
+            topology.chains.len(),
+            3,
+            "two source chains and the merged chain"
+        );
         drop(objects);
     });
 }
 
 #[test]
 fn a_state_computation_before_key_by_is_one_state() {
-    let cluster = Cluster::start("v06_single_state.py", &[], 2, PythonMode::Subinterpreters).unwrap();
-    cluster.send(0, 0, (0..20).flat_map(|i| frame(&format!("m{i}"))).collect());
+    let cluster =
+        Cluster::start("v06_single_state.py", &[], 2, PythonMode::Subinterpreters).unwrap();
+    cluster.send(
+        0,
+        0,
+        (0..20).flat_map(|i| frame(&format!("m{i}"))).collect(),
+    );
     let reports = cluster.finish();
     let mut expected: Vec<String> = (0..20).map(|i| format!("{} m{i}", i + 1)).collect();
     expected.sort();
@@ -68,7 +122,13 @@ fn building_mistakes_name_the_pipeline_or_step() {
     let e = startup_error("v06_no_sink.py");
     assert!(e.contains("pipeline 'lonely' has no sink"), "{e}");
     let e = startup_error("v06_merge_self.py");
-    assert!(e.contains("cannot merge pipeline 'lonely' with itself"), "{e}");
+    assert!(
+        e.contains("cannot merge pipeline 'lonely' with itself"),
+        "{e}"
+    );
     let e = startup_error("v06_bad_step.py");
-    assert!(e.contains("to(42)") && e.contains("not a @computation"), "{e}");
+    assert!(
+        e.contains("to(42)") && e.contains("not a @computation"),
+        "{e}"
+    );
 }
