@@ -48,34 +48,35 @@ impl Drop for Guard {
     }
 }
 
-/// A deterministic text of `lines` lines of Zipf-like words with some punctuation.
+/// A deterministic English-like text: `lines` lines of 10 words drawn with Zipf's law
+/// (s = 1) from 5000 made-up words, some followed by punctuation. As in real text, the top
+/// word is about 11% of all words; first letters are spread over the alphabet.
 fn write_text(path: &Path, lines: usize) {
-    let vocabulary: Vec<String> = (0..2000)
-        .map(|i| {
-            let letters = b"abcdefghijklmnopqrstuvwxyz";
-            let mut word = String::new();
-            let mut n = i * 7919 + 13;
-            for _ in 0..(3 + i % 6) {
-                word.push(letters[n % 26] as char);
-                n = n / 26 + i * 31 + 7;
-            }
-            word
-        })
-        .collect();
-    let mut state: u64 = 42;
-    let mut next = || {
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
         state
     };
+    let vocabulary: Vec<String> = (0..5000)
+        .map(|_| {
+            let length = 2 + (next() % 8) as usize;
+            (0..length).map(|_| (b'a' + (next() % 26) as u8) as char).collect()
+        })
+        .collect();
+    let mut cumulative = Vec::with_capacity(vocabulary.len());
+    let mut total = 0.0;
+    for rank in 1..=vocabulary.len() {
+        total += 1.0 / rank as f64;
+        cumulative.push(total);
+    }
     let mut file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     for _ in 0..lines {
         let mut line = String::new();
         for w in 0..10 {
-            // Zipf-like: rank ~ 1/u
-            let u = (next() % 10_000 + 1) as f64 / 10_000.0;
-            let rank = ((1.0 / u) as usize).min(vocabulary.len()) - 1;
+            let target = (next() % 1_000_000) as f64 / 1_000_000.0 * total;
+            let rank = cumulative.partition_point(|&c| c < target).min(vocabulary.len() - 1);
             if w > 0 {
                 line.push(' ');
             }
@@ -148,6 +149,7 @@ fn roo_run(text: &Path, words: usize, cores: usize) -> f64 {
             "--file",
         ])
         .arg(text)
+        .stderr(Stdio::null())
         .status()
         .unwrap();
     assert!(sent.success(), "roo send failed");

@@ -58,6 +58,7 @@ pub fn run(config: EngineConfig) -> Result<RunReport, String> {
             cpus.len()
         );
     }
+    raise_open_file_limit();
     pybridge::subinterpreter::initialize();
     let config = Arc::new(config);
     let lifecycle = Lifecycle::new();
@@ -108,6 +109,18 @@ pub fn run(config: EngineConfig) -> Result<RunReport, String> {
         summaries,
         delivered,
     })
+}
+
+/// A server with many connections needs many descriptors: take the hard limit.
+fn raise_open_file_limit() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        if soft < hard {
+            if let Err(error) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+                eprintln!("roo: cannot raise the open file limit from {soft} to {hard}: {error}");
+            }
+        }
+    }
 }
 
 /// Collects every core's loaded topology, checks they agree, sends the partition table,

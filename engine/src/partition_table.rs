@@ -7,8 +7,7 @@
 //! core consults it without locks. A `to_stateful` state has the single key `None` and
 //! so lives on one core.
 
-use pybridge::{Placement, Topology, Value};
-use std::collections::HashMap;
+use pybridge::{Placement, Topology, Value, ValueMap};
 
 /// Slots for unlisted keys; a multiple of any small core count, so slots divide evenly.
 pub const VIRTUAL_PARTITIONS: usize = 5040;
@@ -16,7 +15,7 @@ pub const VIRTUAL_PARTITIONS: usize = 5040;
 pub struct PartitionTable {
     cores: usize,
     /// Per state: listed key -> owning core (empty for states without listed keys).
-    listed: Vec<HashMap<Value, usize>>,
+    listed: Vec<ValueMap<usize>>,
 }
 
 impl PartitionTable {

@@ -24,7 +24,7 @@ use std::time::Duration;
 /// and routed input, until the sink catches up.
 const SINK_HIGH_WATER: usize = 8 * 1024 * 1024;
 /// Routed messages waiting for one peer core beyond this pause this core's sources.
-const OUTBOX_HIGH_WATER: usize = 64 * 1024;
+const OUTBOX_HIGH_WATER: usize = 16 * 1024;
 /// How often a paused source or routed input looks again.
 const BACKOFF: Duration = Duration::from_micros(200);
 

@@ -13,8 +13,10 @@ use pybridge::{clock, HeaderDecoding, Meta};
 use std::rc::Rc;
 use std::time::Duration;
 
-/// How much one read takes from a socket at most.
-const READ_CHUNK: usize = 64 * 1024;
+/// A connection's first read buffer: small, so thousands of idle connections cost little.
+const FIRST_READ: usize = 4 * 1024;
+/// The read buffer of a busy connection (one that filled its buffer in one read).
+const BUSY_READ: usize = 64 * 1024;
 
 /// A connection accepted by core 0 for `source`, on its way to the core that will own it.
 pub struct Handoff {
@@ -102,7 +104,7 @@ pub async fn read_connection(core: Rc<Core>, source: usize, mut stream: TcpStrea
         HeaderDecoding::Python { .. } => Framing::Raw, // framed by next_frame_with
     };
     let mut decoder = FrameDecoder::new(framing, core.max_frame_size);
-    let mut scratch = vec![0u8; READ_CHUNK];
+    let mut scratch = vec![0u8; FIRST_READ];
     let mut frames = Vec::new();
     let stop = core.stopping();
     loop {
@@ -131,6 +133,9 @@ pub async fn read_connection(core: Rc<Core>, source: usize, mut stream: TcpStrea
             break;
         }
         decoder.read_buf().extend_from_slice(&scratch[..n]);
+        if n == scratch.len() && n < BUSY_READ {
+            scratch.resize(BUSY_READ, 0);
+        }
         let meta = Meta {
             source: source as u32,
             ingest_ns: clock::now_ns(),

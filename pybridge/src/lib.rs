@@ -19,5 +19,5 @@ pub mod worker;
 pub use error_log::ErrorLog;
 pub use subinterpreter::{GilKind, Interpreter, PyObj, PythonMode};
 pub use topology::{HeaderDecoding, Topology};
-pub use value::{Value, ValueCodec};
+pub use value::{Value, ValueCodec, ValueMap};
 pub use worker::{Meta, Outputs, Placement, Routed, Worker, WorkerStats};

@@ -107,8 +107,12 @@ impl std::fmt::Display for Value {
     }
 }
 
+/// A map keyed by [`Value`]s, hashed with FNV-1a: partition keys are short, and SipHash's
+/// flood resistance buys nothing for keys an app chose.
+pub type ValueMap<V> = std::collections::HashMap<Value, V, std::hash::BuildHasherDefault<Fnv1a>>;
+
 /// 64-bit FNV-1a: tiny, deterministic, good enough to spread keys over partitions.
-struct Fnv1a(u64);
+pub struct Fnv1a(u64);
 
 impl Default for Fnv1a {
     fn default() -> Self {

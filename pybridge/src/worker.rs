@@ -12,14 +12,12 @@ use crate::subinterpreter::{
     discard, error_text, str_utf8, GilKind, Interpreter, PyObj, PythonMode,
 };
 use crate::topology::{StateResult, StepKind, Topology};
-use crate::value::{Value, ValueCodec};
+use crate::value::{Value, ValueCodec, ValueMap};
 use bytes::{Bytes, BytesMut};
 use hdrhistogram::Histogram;
 use protocol::{FrameDecoder, FrameError};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyList, PyTuple};
-use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
 use std::path::Path;
 
 /// Which core owns a key of a state (the engine's partition table).
