@@ -81,8 +81,7 @@ pub struct WorkerStats {
     pub routed_in: u64,
 }
 
-type StateMap =
-    HashMap<Value, PyObj, BuildHasherDefault<std::collections::hash_map::DefaultHasher>>;
+type StateMap = ValueMap<PyObj>;
 
 /// The Python objects of this core, dropped only while the interpreter is attached.
 struct CoreApp {
