@@ -62,7 +62,9 @@ fn write_text(path: &Path, lines: usize) {
     let vocabulary: Vec<String> = (0..5000)
         .map(|_| {
             let length = 2 + (next() % 8) as usize;
-            (0..length).map(|_| (b'a' + (next() % 26) as u8) as char).collect()
+            (0..length)
+                .map(|_| (b'a' + (next() % 26) as u8) as char)
+                .collect()
         })
         .collect();
     let mut cumulative = Vec::with_capacity(vocabulary.len());
@@ -76,7 +78,9 @@ fn write_text(path: &Path, lines: usize) {
         let mut line = String::new();
         for w in 0..10 {
             let target = (next() % 1_000_000) as f64 / 1_000_000.0 * total;
-            let rank = cumulative.partition_point(|&c| c < target).min(vocabulary.len() - 1);
+            let rank = cumulative
+                .partition_point(|&c| c < target)
+                .min(vocabulary.len() - 1);
             if w > 0 {
                 line.push(' ');
             }
