@@ -1023,6 +1023,7 @@ fn receiver_comes_back(cores: usize) {
     wait_ok(&mut worker, EXIT_WITHIN, &[&receiver_b]);
     let err = worker.stderr();
 
+    let total_out = (want1.len() + want2.len()) as u64;
     assert_same_multiset(read_out(&out_a), want1, "batch 1 at receiver A");
     assert_same_multiset(read_out(&out_b), want2.clone(), "batch 2 at receiver B");
     assert!(
@@ -1031,7 +1032,7 @@ fn receiver_comes_back(cores: usize) {
     );
     assert_eq!(
         totals(&err),
-        (800, (want1.len() + want2.len()) as u64, 0),
+        (800, total_out, 0),
         "{err}"
     );
 }
