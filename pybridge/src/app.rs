@@ -56,7 +56,7 @@ pub fn load(
     };
     let description = setup
         .call1((PyList::new(py, args).map_err(|e| error_text(py, e))?,))
-        .map_err(|e| format!("{shown}: application_setup failed:\n{}", error_text(py, e)))?;
+        .map_err(|e| format!("{shown}: application_setup failed: {}", setup_error_text(py, e)))?;
     let description = description
         .cast_into::<PyDict>()
         .map_err(|_| format!("{shown}: application_setup must return ApplicationBuilder.build() (or build_application(...))"))?;
@@ -68,6 +68,27 @@ pub fn load(
     let (topology, objects) = parsed.map_err(|e| format!("{shown}: {e}"))?;
     topology.validate().map_err(|e| format!("{shown}: {e}"))?;
     Ok((topology, objects))
+}
+
+/// A building mistake (RooApplicationError) is reported by its message alone: it already
+/// names the step and file; anything else gets its traceback.
+fn setup_error_text(py: Python<'_>, err: PyErr) -> String {
+    let building_mistake = py
+        .import("roo.topology")
+        .and_then(|module| module.getattr("RooApplicationError"))
+        .map(|kind| err.is_instance(py, &kind));
+    match building_mistake {
+        Ok(true) => {
+            let message = err.value(py).to_string();
+            discard(py, err);
+            message
+        }
+        Ok(false) => format!("\n{}", error_text(py, err)),
+        Err(lookup) => {
+            discard(py, lookup);
+            format!("\n{}", error_text(py, err))
+        }
+    }
 }
 
 /// Runs the app file as a module named after it (so pickle finds its classes by module name
