@@ -718,6 +718,15 @@ fn garbage(cores: usize) {
         simulate(&g2, DEFAULT_MAX_FRAME),
     );
     assert!(e2.frames >= 300 && e2.decode_errors > 100, "{e2:?}");
+    for (name, e) in [("G1", &e1), ("G2", &e2)] {
+        eprintln!(
+            "{name}: {} frames, {} decoded, {} decoder errors, {} source errors",
+            e.frames,
+            e.texts.len(),
+            e.decode_errors,
+            e.source_errors
+        );
+    }
     let good_lines = word_lines(7, 2000);
 
     let mut model = WordCounter::default();
@@ -800,6 +809,7 @@ fn flood(cores: usize) {
     assert_eq!(totals(&err), (5200, want.len() as u64, 5000), "{err}");
     assert_eq!(errors_at(&err, "decoder of source"), 5000, "{err}");
     let logged = error_lines(&err).len();
+    eprintln!("{logged} error lines for 5000 errors");
     // 20 lines per 10 s per core; all bad frames are on one connection, so one core.
     assert!(
         logged <= 25 && logged > 0,

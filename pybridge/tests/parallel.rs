@@ -45,39 +45,46 @@ fn run_busy_loops(threads: usize) -> (GilKind, Vec<(f64, f64, f64)>) {
     )
 }
 
+/// Whether the two loops ran at the same time, each executing (not waiting for a GIL) for
+/// most of its interval; with the reason when not.
+fn ran_in_parallel(intervals: &[(f64, f64, f64)]) -> Result<(), String> {
+    let latest_start = intervals.iter().map(|i| i.0).fold(f64::MIN, f64::max);
+    let earliest_end = intervals.iter().map(|i| i.1).fold(f64::MAX, f64::min);
+    if latest_start >= earliest_end {
+        return Err(format!("the loops did not overlap: {intervals:?}"));
+    }
+    for (start, end, cpu) in intervals {
+        let busy = cpu / (end - start);
+        if busy < 0.7 {
+            return Err(format!("a thread ran only {busy:.2} of its interval: {intervals:?}"));
+        }
+    }
+    Ok(())
+}
+
 #[test]
 fn own_gil_interpreters_run_python_in_parallel() {
     let (kind, intervals) = run_busy_loops(2);
-    let latest_start = intervals.iter().map(|i| i.0).fold(f64::MIN, f64::max);
-    let earliest_end = intervals.iter().map(|i| i.1).fold(f64::MAX, f64::min);
-    let busy: Vec<f64> = intervals
-        .iter()
-        .map(|(start, end, cpu)| cpu / (end - start))
-        .collect();
-    eprintln!("{kind}: intervals {intervals:?}, cpu/wall {busy:?}");
+    eprintln!("{kind}: intervals (start, end, cpu) {intervals:?}");
     match kind {
+        // Another process on a 2-core machine can take a CPU for a while: a few attempts.
         GilKind::OwnGil => {
-            assert!(
-                latest_start < earliest_end,
-                "the loops did not overlap: {intervals:?}"
-            );
-            // Each thread was executing (not waiting for a GIL) for most of its interval.
-            for ratio in busy {
-                assert!(
-                    ratio > 0.7,
-                    "a thread ran only {ratio:.2} of its interval: {intervals:?}"
-                );
+            let mut outcome = ran_in_parallel(&intervals);
+            for _ in 0..2 {
+                if outcome.is_ok() {
+                    break;
+                }
+                outcome = ran_in_parallel(&run_busy_loops(2).1);
             }
+            outcome.unwrap();
         }
         // Python 3.11: subinterpreters share one GIL, so they take turns.
         GilKind::SharedGil => {
             let cpu: f64 = intervals.iter().map(|i| i.2).sum();
-            let span = intervals.iter().map(|i| i.1).fold(f64::MIN, f64::max)
-                - intervals.iter().map(|i| i.0).fold(f64::MAX, f64::min);
-            assert!(
-                cpu < span * 1.3,
-                "shared-GIL interpreters used {cpu:.2} s of CPU in {span:.2} s"
-            );
+            let first_start = intervals.iter().map(|i| i.0).fold(f64::MAX, f64::min);
+            let last_end = intervals.iter().map(|i| i.1).fold(f64::MIN, f64::max);
+            let span = last_end - first_start;
+            assert!(cpu < span * 1.3, "shared-GIL interpreters used {cpu:.2} s of CPU in {span:.2} s");
         }
         GilKind::MainInterpreter => unreachable!("asked for subinterpreters"),
     }
