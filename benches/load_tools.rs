@@ -21,7 +21,10 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let frames: usize = std::env::var("ROO_BENCH_FRAMES").ok().and_then(|v| v.parse().ok()).unwrap_or(5_000_000);
+    let frames: usize = std::env::var("ROO_BENCH_FRAMES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5_000_000);
     let dir = std::env::temp_dir().join(format!("roo-bench-send-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("lines.txt");
@@ -32,27 +35,59 @@ fn main() {
     drop(out);
     let mut rates = vec![];
     for _ in 0..3 {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let address = format!("127.0.0.1:{port}");
         let receiver = Command::new(ROO)
-            .args(["receive", "--framed", "--quiet", "--listen", &address, "--expect", &frames.to_string(), "--timeout", "120"])
+            .args([
+                "receive",
+                "--framed",
+                "--quiet",
+                "--listen",
+                &address,
+                "--expect",
+                &frames.to_string(),
+                "--timeout",
+                "120",
+            ])
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
         let mut receiver = Guard(receiver);
         let sender = Command::new(ROO)
-            .args(["send", "--quiet", "--repeat", "--to", &address, "--messages", &frames.to_string(), "--file"])
+            .args([
+                "send",
+                "--quiet",
+                "--repeat",
+                "--to",
+                &address,
+                "--messages",
+                &frames.to_string(),
+                "--file",
+            ])
             .arg(&file)
             .output()
             .unwrap();
         assert!(sender.status.success(), "roo send failed");
-        assert!(receiver.0.wait().unwrap().success(), "roo receive did not get every frame");
+        assert!(
+            receiver.0.wait().unwrap().success(),
+            "roo receive did not get every frame"
+        );
         // Final line: "sent N messages (B bytes) in S s: R msg/s"
         let report = String::from_utf8_lossy(&sender.stderr);
         let rate: f64 = report
             .lines()
             .rev()
-            .find_map(|line| line.strip_suffix(" msg/s")?.rsplit(' ').next()?.parse().ok())
+            .find_map(|line| {
+                line.strip_suffix(" msg/s")?
+                    .rsplit(' ')
+                    .next()?
+                    .parse()
+                    .ok()
+            })
             .expect("a final rate line");
         rates.push(rate);
     }

@@ -103,10 +103,15 @@ fn start_worker(
 /// `roo receive` of newline-delimited messages into `out`; with `expect`, it exits 0 once
 /// that many arrived (1 after `RECEIVER_TIMEOUT` s if they did not).
 fn start_receiver(addr: &str, out: &Path, expect: Option<usize>) -> Proc {
+    start_receiver_within(addr, out, expect, RECEIVER_TIMEOUT)
+}
+
+/// [`start_receiver`] with another `--timeout`.
+fn start_receiver_within(addr: &str, out: &Path, expect: Option<usize>, timeout: &str) -> Proc {
     let expect = expect.map(|n| n.to_string());
     let mut args = vec!["receive", "--listen", addr, "--out", s(out), "--quiet"];
     if let Some(n) = &expect {
-        args.extend(["--expect", n, "--timeout", RECEIVER_TIMEOUT]);
+        args.extend(["--expect", n, "--timeout", timeout]);
     }
     Proc::start(&args)
 }
@@ -186,7 +191,11 @@ fn wait_lines(path: &Path, n: usize, within: Duration, others: &[&Proc]) -> usiz
 fn wait_until(within: Duration, what: impl Fn() -> String, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + within;
     while !cond() {
-        assert!(Instant::now() < deadline, "not within {within:?}: {}", what());
+        assert!(
+            Instant::now() < deadline,
+            "not within {within:?}: {}",
+            what()
+        );
         thread::sleep(Duration::from_millis(20));
     }
 }
@@ -1024,7 +1033,7 @@ fn receiver_comes_back(cores: usize) {
     wait_lines(&out_a, want1.len(), SEE_WITHIN, &[&worker, &receiver_a]);
     drop(receiver_a); // killed
     thread::sleep(Duration::from_millis(200));
-    let mut receiver_b = start_receiver(&out_addr, &out_b, Some(want2.len()));
+    let mut receiver_b = start_receiver_within(&out_addr, &out_b, Some(want2.len()), "12");
     thread::sleep(Duration::from_millis(500));
     conn.write_all(&frames(batch2.iter().map(|l| l.as_bytes())))
         .unwrap();
@@ -1040,11 +1049,7 @@ fn receiver_comes_back(cores: usize) {
         err.contains(" lost (") || err.contains("not reachable"),
         "a reconnect is logged:\n{err}"
     );
-    assert_eq!(
-        totals(&err),
-        (800, total_out, 0),
-        "{err}"
-    );
+    assert_eq!(totals(&err), (800, total_out, 0), "{err}");
 }
 
 #[test]
@@ -1114,13 +1119,17 @@ fn many_connections(cores: usize) {
     let pid = worker.pid();
     // Baseline once the sink connections are made and the count is steady.
     let mut baseline = open_fds(pid);
-    wait_until(SEE_WITHIN, || "a steady descriptor count".into(), || {
-        thread::sleep(Duration::from_millis(200));
-        let now = open_fds(pid);
-        let steady = now == baseline;
-        baseline = now;
-        steady
-    });
+    wait_until(
+        SEE_WITHIN,
+        || "a steady descriptor count".into(),
+        || {
+            thread::sleep(Duration::from_millis(200));
+            let now = open_fds(pid);
+            let steady = now == baseline;
+            baseline = now;
+            steady
+        },
+    );
 
     let mut idle = Vec::with_capacity(idle_count);
     for _ in 0..idle_count {

@@ -17,6 +17,8 @@ use std::path::Path;
 
 /// The Python callables of one interpreter, indexed like the [`Topology`].
 pub struct AppObjects {
+    /// Converts messages that cross cores (the app's serialize/deserialize, or pickle).
+    pub codec: ValueCodec,
     pub decoders: Vec<DecoderObjects>,
     pub steps: Vec<Vec<StepObjects>>,
     pub encoders: Vec<PyObj>,
@@ -56,7 +58,12 @@ pub fn load(
     };
     let description = setup
         .call1((PyList::new(py, args).map_err(|e| error_text(py, e))?,))
-        .map_err(|e| format!("{shown}: application_setup failed: {}", setup_error_text(py, e)))?;
+        .map_err(|e| {
+            format!(
+                "{shown}: application_setup failed: {}",
+                setup_error_text(py, e)
+            )
+        })?;
     let description = description
         .cast_into::<PyDict>()
         .map_err(|_| format!("{shown}: application_setup must return ApplicationBuilder.build() (or build_application(...))"))?;
@@ -139,8 +146,9 @@ struct Description<'py> {
 }
 
 impl<'py> Description<'py> {
-    fn parse(&self, app: &Bound<'py, PyDict>) -> Result<(Topology, AppObjects), String> {
+    fn parse(self, app: &Bound<'py, PyDict>) -> Result<(Topology, AppObjects), String> {
         let mut objects = AppObjects {
+            codec: ValueCodec::new(self.py)?,
             decoders: vec![],
             steps: vec![],
             encoders: vec![],
@@ -217,6 +225,7 @@ impl<'py> Description<'py> {
             sinks,
             states,
         };
+        objects.codec = self.codec;
         Ok((topology, objects))
     }
 

@@ -86,7 +86,6 @@ type StateMap = ValueMap<PyObj>;
 /// The Python objects of this core, dropped only while the interpreter is attached.
 struct CoreApp {
     objects: AppObjects,
-    codec: ValueCodec,
     /// Per state group: the partitions this core owns, created on first use.
     states: Vec<StateMap>,
 }
@@ -116,14 +115,7 @@ impl Worker {
                 .iter()
                 .map(|_| StateMap::default())
                 .collect();
-            Ok((
-                topology,
-                CoreApp {
-                    objects,
-                    codec: ValueCodec::new(py)?,
-                    states,
-                },
-            ))
+            Ok((topology, CoreApp { objects, states }))
         });
         let (topology, app) = match loaded {
             Ok(loaded) => loaded,
@@ -253,7 +245,7 @@ impl Worker {
                 core: *core,
                 topology,
                 objects: &app.objects,
-                codec: &app.codec,
+                codec: &app.objects.codec,
                 states: &mut app.states,
                 placement,
                 out,

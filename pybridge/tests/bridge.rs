@@ -266,3 +266,30 @@ fn app_mistakes_fail_at_start_naming_file_line_or_step() {
         "{e}"
     );
 }
+
+#[test]
+fn the_earliest_api_takes_addresses_from_in_and_out() {
+    let args = [
+        "--in",
+        "127.0.0.1:7300,127.0.0.1:7301",
+        "--out",
+        "127.0.0.1:7302",
+    ];
+    let cluster = Cluster::start("early_api.py", &args, 1, PythonMode::Subinterpreters).unwrap();
+    cluster.send(0, 0, frame("hey"));
+    cluster.send(0, 1, frame("you"));
+    let reports = cluster.finish();
+    assert_eq!(sorted_lines(&reports, 0), vec!["HEY!"]);
+    assert_eq!(sorted_lines(&reports, 1), vec!["you!"]);
+    let interpreter = Interpreter::new(PythonMode::Subinterpreters).unwrap();
+    let path = common::app("early_api.py");
+    let mut full = vec![path.display().to_string()];
+    full.extend(args.iter().map(|a| a.to_string()));
+    interpreter.with(|py| {
+        let (topology, objects) = pybridge::app::load(py, &path, &full).unwrap();
+        let addresses: Vec<String> = topology.sources.iter().map(|s| s.address()).collect();
+        assert_eq!(addresses, ["127.0.0.1:7300", "127.0.0.1:7301"]);
+        assert_eq!(topology.sinks[0].address(), "127.0.0.1:7302");
+        drop(objects);
+    });
+}

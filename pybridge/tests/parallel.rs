@@ -56,7 +56,9 @@ fn ran_in_parallel(intervals: &[(f64, f64, f64)]) -> Result<(), String> {
     for (start, end, cpu) in intervals {
         let busy = cpu / (end - start);
         if busy < 0.7 {
-            return Err(format!("a thread ran only {busy:.2} of its interval: {intervals:?}"));
+            return Err(format!(
+                "a thread ran only {busy:.2} of its interval: {intervals:?}"
+            ));
         }
     }
     Ok(())
@@ -84,7 +86,10 @@ fn own_gil_interpreters_run_python_in_parallel() {
             let first_start = intervals.iter().map(|i| i.0).fold(f64::MAX, f64::min);
             let last_end = intervals.iter().map(|i| i.1).fold(f64::MIN, f64::max);
             let span = last_end - first_start;
-            assert!(cpu < span * 1.3, "shared-GIL interpreters used {cpu:.2} s of CPU in {span:.2} s");
+            assert!(
+                cpu < span * 1.3,
+                "shared-GIL interpreters used {cpu:.2} s of CPU in {span:.2} s"
+            );
         }
         GilKind::MainInterpreter => unreachable!("asked for subinterpreters"),
     }

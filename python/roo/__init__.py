@@ -7,6 +7,8 @@ pipeline API with decorators (0.6).
 
 from roo.builder import ApplicationBuilder
 from roo.config import (
+    KafkaSinkConfig,
+    KafkaSourceConfig,
     TCPSinkConfig,
     TCPSourceConfig,
     tcp_parse_input_addrs,
@@ -26,6 +28,8 @@ from roo.topology import RooApplicationError
 
 __all__ = [
     "ApplicationBuilder",
+    "KafkaSinkConfig",
+    "KafkaSourceConfig",
     "RooApplicationError",
     "TCPSinkConfig",
     "TCPSourceConfig",

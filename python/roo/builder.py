@@ -1,5 +1,8 @@
 """The ApplicationBuilder API of Wallaroo 0.1-0.5."""
 
+import sys
+
+from roo.config import TCPSinkConfig, TCPSourceConfig, tcp_parse_input_addrs, tcp_parse_output_addrs
 from roo.topology import (
     RooApplicationError,
     Topology,
@@ -34,8 +37,32 @@ class ApplicationBuilder:
                     "before starting pipeline '%s'" % (chain["name"], name)
                 )
         self._chain = self._topology.add_chain(name)
-        self._topology.add_source(source_config, self._chain)
+        self._topology.add_source(self._source_config(name, source_config), self._chain)
         return self
+
+    def _source_config(self, name, config):
+        """The early API passed a decoder and took addresses from --in, one per pipeline."""
+        if hasattr(config, "decoder"):
+            return config
+        addrs = tcp_parse_input_addrs(sys.argv)
+        index = len(self._topology.sources)
+        if index >= len(addrs):
+            raise RooApplicationError(
+                "pipeline '%s' was given a decoder, not a TCPSourceConfig, and --in has no "
+                "address number %d for it" % (name, index + 1)
+            )
+        host, port = addrs[index][-2:]
+        return TCPSourceConfig(host, port, config)
+
+    def _sink_config(self, config):
+        """The early API passed an encoder and took the address from --out."""
+        if hasattr(config, "encoder"):
+            return config
+        addrs = tcp_parse_output_addrs(sys.argv)
+        if not addrs:
+            raise RooApplicationError("to_sink was given an encoder, not a TCPSinkConfig, and there is no --out address")
+        host, port = addrs[0][-2:]
+        return TCPSinkConfig(host, port, config)
 
     def to(self, computation):
         self._topology.add_step(self._open_chain("to"), stateless_step(computation))
@@ -76,7 +103,7 @@ class ApplicationBuilder:
 
     def to_sink(self, sink_config):
         chain = self._open_chain("to_sink")
-        self._topology.add_sink(sink_config, chain)
+        self._topology.add_sink(self._sink_config(sink_config), chain)
         self._topology.chains[chain]["ends"] = "sink"
         return self
 

@@ -31,6 +31,20 @@ class TCPSinkConfig:
         self.encoder = encoder
 
 
+class KafkaSourceConfig:
+    """Wallaroo's Kafka source: not available in Roo (TCP sources only)."""
+
+    def __init__(self, *args, **kwargs):
+        raise NotImplementedError("Kafka sources are not supported by Roo: use TCPSourceConfig")
+
+
+class KafkaSinkConfig:
+    """Wallaroo's Kafka sink: not available in Roo (TCP sinks only)."""
+
+    def __init__(self, *args, **kwargs):
+        raise NotImplementedError("Kafka sinks are not supported by Roo: use TCPSinkConfig")
+
+
 def _split_address(text):
     """'host:port' -> (host, port); 'name@host:port' -> (name, host, port)."""
     name = None

@@ -46,3 +46,17 @@ def application_setup(args):
     ab.to_state_partition(Extend(), Path, "paths", lambda p: ("x", p.x))
     ab.to_sink(wallaroo.TCPSinkConfig("127.0.0.1", 0, Encoder()))
     return ab.build()
+
+
+# Wallaroo apps may replace pickle for values that cross workers.
+SERIALIZED = []
+
+
+def serialize(obj):
+    SERIALIZED.append(type(obj).__name__)
+    return ("%d,%d" % (obj.x, obj.y)).encode()
+
+
+def deserialize(bs):
+    x, y = bs.decode().split(",")
+    return Point(int(x), int(y))
