@@ -1053,19 +1053,11 @@ fn receiver_comes_back(cores: usize) {
 }
 
 #[test]
-#[ignore = "engine bug: a sink whose receiver went away is noticed only when a write fails \
-            (engine/src/tcp_sink.rs never polls the sink socket for EOF), so what is written \
-            next goes into the dead socket: here all of batch 2 (one chunk per core) is lost, \
-            counted as messages out, no reconnect logged, roo exits 0"]
 fn receiver_coming_back_gets_everything_after_reconnect_1_core() {
     receiver_comes_back(1);
 }
 
 #[test]
-#[ignore = "engine bug: a sink whose receiver went away is noticed only when a write fails \
-            (engine/src/tcp_sink.rs never polls the sink socket for EOF), so what is written \
-            next goes into the dead socket: here all of batch 2 (one chunk per core) is lost, \
-            counted as messages out, no reconnect logged, roo exits 0"]
 fn receiver_coming_back_gets_everything_after_reconnect_2_cores() {
     receiver_comes_back(2);
 }

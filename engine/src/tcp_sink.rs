@@ -7,7 +7,8 @@
 
 use crate::shard::Core;
 use bytes::Bytes;
-use futures_lite::AsyncWriteExt;
+use futures_lite::future::or;
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use glommio::channels::local_channel::LocalReceiver;
 use glommio::net::TcpStream;
 use std::rc::Rc;
@@ -26,7 +27,16 @@ pub async fn write_sink(
     chunks: LocalReceiver<Bytes>,
 ) {
     let mut stream = connect(&core, &address).await;
-    while let Some(chunk) = chunks.recv().await {
+    loop {
+        let chunk = match next_chunk(&chunks, stream.as_mut()).await {
+            Next::Chunk(Some(chunk)) => chunk,
+            Next::Chunk(None) => break,
+            Next::PeerClosed => {
+                lost(&core, &address, "closed by the receiver");
+                stream = None;
+                continue;
+            }
+        };
         loop {
             if stream.is_none() {
                 stream = connect(&core, &address).await;
@@ -37,11 +47,7 @@ pub async fn write_sink(
             match connected.write_all(&chunk).await {
                 Ok(()) => break,
                 Err(error) => {
-                    eprintln!(
-                        "roo: core {}: sink {address} lost ({error}); reconnecting",
-                        core.id
-                    );
-                    core.count_sink_reconnect();
+                    lost(&core, &address, &error.to_string());
                     stream = None;
                 }
             }
@@ -52,6 +58,34 @@ pub async fn write_sink(
         let _ = stream.flush().await;
         let _ = stream.close().await;
     }
+}
+
+enum Next {
+    Chunk(Option<Bytes>),
+    PeerClosed,
+}
+
+/// The next chunk to write; while waiting for it, watches the connection, so that a
+/// receiver that went away is noticed before more output is written into a dead socket.
+async fn next_chunk(chunks: &LocalReceiver<Bytes>, stream: Option<&mut TcpStream>) -> Next {
+    let Some(stream) = stream else {
+        return Next::Chunk(chunks.recv().await);
+    };
+    or(async { Next::Chunk(chunks.recv().await) }, async {
+        let mut ignored = [0u8; 512];
+        // A receiver sends nothing; a read ends only when the peer closes or fails.
+        while let Ok(1..) = stream.read(&mut ignored).await {}
+        Next::PeerClosed
+    })
+    .await
+}
+
+fn lost(core: &Core, address: &str, why: &str) {
+    eprintln!(
+        "roo: core {}: sink {address} lost ({why}); reconnecting",
+        core.id
+    );
+    core.count_sink_reconnect();
 }
 
 /// Connects with exponential backoff; None only when the core is shutting down.
