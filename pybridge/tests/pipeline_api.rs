@@ -110,23 +110,23 @@ fn a_state_computation_before_key_by_is_one_state() {
     assert_eq!(sorted_lines(&reports, 0), expected);
 }
 
-fn startup_error(app: &str) -> String {
-    match Cluster::start(app, &[], 1, PythonMode::Subinterpreters) {
-        Ok(_) => panic!("{app} should not start"),
+fn startup_error(mistake: &str) -> String {
+    match Cluster::start("v06_mistakes.py", &[mistake], 1, PythonMode::Subinterpreters) {
+        Ok(_) => panic!("'{mistake}' should not start"),
         Err(e) => e,
     }
 }
 
 #[test]
 fn building_mistakes_name_the_pipeline_or_step() {
-    let e = startup_error("v06_no_sink.py");
+    let e = startup_error("no sink");
     assert!(e.contains("pipeline 'lonely' has no sink"), "{e}");
-    let e = startup_error("v06_merge_self.py");
+    let e = startup_error("merge self");
     assert!(
         e.contains("cannot merge pipeline 'lonely' with itself"),
         "{e}"
     );
-    let e = startup_error("v06_bad_step.py");
+    let e = startup_error("bad step");
     assert!(
         e.contains("to(42)") && e.contains("not a @computation"),
         "{e}"

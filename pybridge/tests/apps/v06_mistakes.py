@@ -1,4 +1,4 @@
-"""Test app: a 0.6 building mistake (bad_step)."""
+"""Test app: 0.6 building mistakes, chosen by the first argument."""
 import wallaroo
 
 
@@ -15,4 +15,9 @@ def encode(data):
 def application_setup(args):
     src = wallaroo.source("lonely", wallaroo.TCPSourceConfig("lonely", "127.0.0.1", 0, decode))
     sink = wallaroo.TCPSinkConfig("127.0.0.1", 0, encode)
+    mistake = args[1]
+    if mistake == "no sink":
+        return wallaroo.build_application("no sink", src)
+    if mistake == "merge self":
+        return wallaroo.build_application("merge self", src.merge(src).to_sink(sink))
     return wallaroo.build_application("bad step", src.to(42).to_sink(sink))
