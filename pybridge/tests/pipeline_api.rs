@@ -111,7 +111,12 @@ fn a_state_computation_before_key_by_is_one_state() {
 }
 
 fn startup_error(mistake: &str) -> String {
-    match Cluster::start("v06_mistakes.py", &[mistake], 1, PythonMode::Subinterpreters) {
+    match Cluster::start(
+        "v06_mistakes.py",
+        &[mistake],
+        1,
+        PythonMode::Subinterpreters,
+    ) {
         Ok(_) => panic!("'{mistake}' should not start"),
         Err(e) => e,
     }

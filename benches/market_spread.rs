@@ -1,0 +1,460 @@
+//! Market spread throughput end to end (roo send -> roo run examples/market_spread.py ->
+//! roo receive, on loopback), at 1 core and at every core, compared with Wallaroo's
+//! published figure for its market spread app: 43 000 msgs/s per stream on one core.
+//! The target is 10x that per core.
+//!
+//! Each run: start `roo receive --expect` and `roo run`, send the market data (one quote
+//! per symbol) and wait until all its `UPDATE` lines reached the receiver's --out file,
+//! then time sending every order until the receiver has every line. The output is then
+//! checked (UPDATE / ACCEPT / REJECT counts against values computed here). Each figure is
+//! the median of several runs, with min and max.
+//!
+//! `cargo bench --bench market_spread` (env ROO_BENCH_ORDERS, ROO_BENCH_SYMBOLS,
+//! ROO_BENCH_RUNS to resize; ROO_BENCH_VERBOSE=1 prints roo's summary of every run).
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+const ROO: &str = env!("CARGO_BIN_EXE_roo");
+
+/// Wallaroo's published market spread throughput, msgs/s per stream on one core.
+const WALLAROO_PER_CORE: f64 = 43_000.0;
+/// The goal: this many times Wallaroo's figure, per core.
+const TARGET_RATIO: f64 = 10.0;
+/// An order is rejected when (ask - bid) is at least this fraction of the mid price.
+const MAX_SPREAD: f64 = 0.05;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The Python that roo was built against (from .cargo/config.toml or the environment).
+fn python() -> String {
+    option_env!("PYO3_PYTHON")
+        .unwrap_or("/root/.pyenv/versions/3.13.0/bin/python3.13")
+        .to_string()
+}
+
+fn free_addr() -> String {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("127.0.0.1:{port}")
+}
+
+/// A child process, killed (by pid) and reaped when dropped, so an early return or a
+/// panic never leaves it running; its stderr is collected by a thread.
+struct Guard {
+    child: Child,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Guard {
+    fn start(args: &[&str]) -> Guard {
+        let mut child = Command::new(ROO)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start roo {}: {e}", args.join(" ")));
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let pipe = child.stderr.take().unwrap();
+        let sink = stderr.clone();
+        thread::spawn(move || {
+            for line in BufReader::new(pipe).lines() {
+                let Ok(line) = line else { break };
+                let mut s = sink.lock().unwrap();
+                s.push_str(&line);
+                s.push('\n');
+            }
+        });
+        Guard { child, stderr }
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().unwrap()
+    }
+
+    /// Waits (bounded) for the exit.
+    fn wait(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.exited() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "roo did not exit within {limit:?}; stderr:\n{}",
+                self.stderr()
+            );
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    fn wait_for_stderr(&mut self, needle: &str, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while !self.stderr().contains(needle) {
+            assert!(
+                self.exited().is_none() && Instant::now() < deadline,
+                "roo did not print {needle:?}; stderr:\n{}",
+                self.stderr()
+            );
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    fn terminate(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-s", "TERM", &self.child.id().to_string()])
+            .status();
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// xorshift64: deterministic data.
+struct Rng(u64);
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// Symbols as examples/market_spread_data.py names them: AAA, BAA, CAA, ...
+fn symbols(n: usize) -> Vec<[u8; 4]> {
+    (0..n)
+        .map(|i| {
+            let l = |k: usize| b'A' + ((i / k) % 26) as u8;
+            [l(1), l(26), l(676), b' ']
+        })
+        .collect()
+}
+
+/// Expected output counts of a run.
+#[derive(Debug, PartialEq, Default)]
+struct Outcome {
+    updates: usize,
+    accepts: usize,
+    too_wide: usize,
+    no_data: usize,
+}
+
+/// Writes the market data (one quote per symbol, every third with a spread above 5%, as
+/// market_spread_data.py does) and `orders` orders on random symbols, each record behind
+/// a 4-byte BE length header; returns the expected output counts.
+fn write_input(market: &Path, orders: &Path, n_symbols: usize, n_orders: usize) -> Outcome {
+    let names = symbols(n_symbols);
+    let mut wide = Vec::with_capacity(n_symbols);
+    let mut m = Vec::with_capacity(n_symbols * 24);
+    for (i, symbol) in names.iter().enumerate() {
+        let bid = 100.0 + i as f64;
+        let ask = bid * if i % 3 == 0 { 1.10 } else { 1.01 };
+        let mid = (bid + ask) / 2.0;
+        wide.push(ask - bid >= MAX_SPREAD * mid);
+        m.extend_from_slice(&20u32.to_be_bytes());
+        m.extend_from_slice(symbol);
+        m.extend_from_slice(&bid.to_be_bytes());
+        m.extend_from_slice(&ask.to_be_bytes());
+    }
+    std::fs::write(market, m).unwrap();
+
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut outcome = Outcome {
+        updates: n_symbols,
+        ..Outcome::default()
+    };
+    let mut file = std::io::BufWriter::new(std::fs::File::create(orders).unwrap());
+    for id in 0..n_orders {
+        let s = rng.below(n_symbols as u64) as usize;
+        if wide[s] {
+            outcome.too_wide += 1;
+        } else {
+            outcome.accepts += 1;
+        }
+        let mut r = [0u8; 25];
+        r[..4].copy_from_slice(&21u32.to_be_bytes());
+        r[4..8].copy_from_slice(&names[s]);
+        r[8..12].copy_from_slice(&(id as u32).to_be_bytes());
+        r[12] = if rng.below(2) == 0 { b'B' } else { b'S' };
+        r[13..17].copy_from_slice(&(1 + rng.below(500) as u32).to_be_bytes());
+        r[17..25].copy_from_slice(&(100.0 + rng.below(5000) as f64 / 100.0).to_be_bytes());
+        file.write_all(&r).unwrap();
+    }
+    file.flush().unwrap();
+    outcome
+}
+
+fn count_lines(out: &Path) -> Outcome {
+    let text = std::fs::read(out).unwrap_or_default();
+    let mut o = Outcome::default();
+    for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        if line.starts_with(b"UPDATE ") {
+            o.updates += 1;
+        } else if line.starts_with(b"ACCEPT ") {
+            o.accepts += 1;
+        } else if line.ends_with(b" spread too wide") {
+            o.too_wide += 1;
+        } else if line.ends_with(b" no market data") {
+            o.no_data += 1;
+        } else {
+            panic!("unexpected output line {:?}", String::from_utf8_lossy(line));
+        }
+    }
+    o
+}
+
+fn run_roo(args: &[&str]) {
+    let status = Command::new(ROO)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "roo {} failed: {status}", args.join(" "));
+}
+
+/// One run; seconds from the first order sent to the last output line received.
+fn run(dir: &Path, market: &Path, orders: &Path, cores: usize, expected: &Outcome) -> f64 {
+    let (orders_addr, nbbo_addr, out_addr) = (free_addr(), free_addr(), free_addr());
+    let out = dir.join("out.txt");
+    let _ = std::fs::remove_file(&out);
+    let total = expected.updates + expected.accepts + expected.too_wide + expected.no_data;
+    let mut receiver = Guard::start(&[
+        "receive",
+        "--listen",
+        &out_addr,
+        "--out",
+        out.to_str().unwrap(),
+        "--expect",
+        &total.to_string(),
+        "--timeout",
+        "600",
+        "--quiet",
+    ]);
+    let inputs = format!("orders@{orders_addr},nbbo@{nbbo_addr}");
+    let app = root().join("examples/market_spread.py");
+    let mut worker = Guard::start(&[
+        "run",
+        "--cores",
+        &cores.to_string(),
+        app.to_str().unwrap(),
+        "--in",
+        &inputs,
+        "--out",
+        &out_addr,
+    ]);
+    worker.wait_for_stderr("roo: ready", Duration::from_secs(60));
+
+    // The market data, all of it processed before the orders.
+    let market = market.to_str().unwrap();
+    run_roo(&[
+        "send",
+        "--to",
+        &nbbo_addr,
+        "--binary",
+        "--msg-size",
+        "24",
+        "--quiet",
+        "--file",
+        market,
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while count_lines(&out).updates < expected.updates {
+        assert!(
+            Instant::now() < deadline,
+            "market data not through in 60 s; roo stderr:\n{}",
+            worker.stderr()
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
+
+    let start = Instant::now();
+    let connections = cores.max(2).to_string();
+    let orders = orders.to_str().unwrap();
+    run_roo(&[
+        "send",
+        "--to",
+        &orders_addr,
+        "--connections",
+        &connections,
+        "--binary",
+        "--msg-size",
+        "25",
+        "--quiet",
+        "--file",
+        orders,
+    ]);
+    let received = receiver.wait(Duration::from_secs(660));
+    let seconds = start.elapsed().as_secs_f64();
+    assert!(
+        received.success(),
+        "roo receive did not get all {total} lines:\n{}\nroo stderr:\n{}",
+        receiver.stderr(),
+        worker.stderr()
+    );
+    worker.terminate();
+    let status = worker.wait(Duration::from_secs(60));
+    assert!(
+        status.success(),
+        "roo run exited with {status}:\n{}",
+        worker.stderr()
+    );
+    if std::env::var_os("ROO_BENCH_VERBOSE").is_some() {
+        eprintln!(
+            "--- roo run --cores {cores}, {seconds:.3} s:\n{}",
+            worker.stderr()
+        );
+    }
+    let got = count_lines(&out);
+    assert_eq!(
+        &got,
+        expected,
+        "output counts; roo stderr:\n{}",
+        worker.stderr()
+    );
+    seconds
+}
+
+/// The harness alone: seconds to send the orders straight to a framed `roo receive`.
+fn harness_only(orders: &Path, n_orders: usize, connections: usize) -> f64 {
+    let addr = free_addr();
+    let mut receiver = Guard::start(&[
+        "receive",
+        "--listen",
+        &addr,
+        "--framed",
+        "--expect",
+        &n_orders.to_string(),
+        "--timeout",
+        "600",
+        "--quiet",
+    ]);
+    let start = Instant::now();
+    run_roo(&[
+        "send",
+        "--to",
+        &addr,
+        "--connections",
+        &connections.to_string(),
+        "--binary",
+        "--msg-size",
+        "25",
+        "--quiet",
+        "--file",
+        orders.to_str().unwrap(),
+    ]);
+    let received = receiver.wait(Duration::from_secs(660));
+    let seconds = start.elapsed().as_secs_f64();
+    assert!(received.success(), "roo receive:\n{}", receiver.stderr());
+    seconds
+}
+
+fn median_min_max(mut values: Vec<f64>) -> (f64, f64, f64) {
+    values.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    (
+        values[values.len() / 2],
+        values[0],
+        values[values.len() - 1],
+    )
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return; // `cargo bench -- --list`: nothing to list
+    }
+    let n_orders = env_or("ROO_BENCH_ORDERS", 1_000_000);
+    let n_symbols = env_or("ROO_BENCH_SYMBOLS", 100).clamp(1, 26 * 26 * 26);
+    let runs = env_or("ROO_BENCH_RUNS", 3).max(1);
+    let cpus = thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let dir = std::env::temp_dir().join(format!("roo-bench-spread-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (market, orders) = (dir.join("market.bin"), dir.join("orders.bin"));
+    let expected = write_input(&market, &orders, n_symbols, n_orders);
+
+    let harness: Vec<f64> = (0..runs)
+        .map(|_| n_orders as f64 / harness_only(&orders, n_orders, 2))
+        .collect();
+    let harness = median_min_max(harness);
+
+    let mut rows = Vec::new();
+    let core_counts: Vec<usize> = if cpus > 1 { vec![1, cpus] } else { vec![1] };
+    for &cores in &core_counts {
+        let rates: Vec<f64> = (0..runs)
+            .map(|_| n_orders as f64 / run(&dir, &market, &orders, cores, &expected))
+            .collect();
+        rows.push((cores, median_min_max(rates)));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let one_core = rows[0].1 .0;
+    println!();
+    println!("market spread, end to end on loopback (roo send -> roo run -> roo receive)");
+    println!(
+        "  {n_orders} orders on {n_symbols} symbols ({} accepted, {} spread too wide), after {} market data messages",
+        expected.accepts, expected.too_wide, expected.updates
+    );
+    println!(
+        "  {} CPUs, {}, median of {runs} runs (min..max); sender and receiver share the CPUs",
+        cpus,
+        python()
+    );
+    println!(
+        "  load tools alone (roo send -> roo receive, 2 connections): {:.0} msgs/s ({:.0}..{:.0})",
+        harness.0, harness.1, harness.2
+    );
+    println!("  Wallaroo's published figure: {WALLAROO_PER_CORE:.0} msgs/s per stream on one core");
+    for &(cores, (median, min, max)) in &rows {
+        let per_core = median / cores as f64;
+        println!(
+            "  roo, {cores} core(s): {median:>9.0} msgs/s ({min:.0}..{max:.0}) = {per_core:>8.0} msgs/s per core: \
+             {:>5.1}x Wallaroo per core, {:.2}x of 1 core",
+            per_core / WALLAROO_PER_CORE,
+            median / one_core
+        );
+    }
+    println!(
+        "  target >= {TARGET_RATIO:.0}x Wallaroo per core ({:.0} msgs/s): 1 core {}, all cores {}",
+        TARGET_RATIO * WALLAROO_PER_CORE,
+        verdict(one_core),
+        verdict(rows[rows.len() - 1].1 .0 / rows[rows.len() - 1].0 as f64)
+    );
+}
+
+fn verdict(per_core: f64) -> String {
+    let ratio = per_core / WALLAROO_PER_CORE;
+    if ratio >= TARGET_RATIO {
+        format!("met ({ratio:.1}x)")
+    } else {
+        format!("NOT met ({ratio:.1}x)")
+    }
+}
