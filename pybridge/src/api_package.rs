@@ -9,6 +9,7 @@ use std::ffi::CString;
 /// Submodules in dependency order, then the package's `__init__`.
 const SUBMODULES: &[(&str, &str)] = &[
     ("roo.topology", include_str!("../../python/roo/topology.py")),
+    ("roo.transfer", include_str!("../../python/roo/transfer.py")),
     ("roo.config", include_str!("../../python/roo/config.py")),
     ("roo.builder", include_str!("../../python/roo/builder.py")),
     (

@@ -69,7 +69,7 @@ pub fn load(
         .map_err(|_| format!("{shown}: application_setup must return ApplicationBuilder.build() (or build_application(...))"))?;
     let parsed = Description {
         py,
-        codec: ValueCodec::new(py)?,
+        codec: ValueCodec::for_app(&module)?,
     }
     .parse(&description);
     let (topology, objects) = parsed.map_err(|e| format!("{shown}: {e}"))?;

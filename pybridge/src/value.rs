@@ -8,7 +8,10 @@
 use crate::subinterpreter::{discard, error_text, str_utf8, PyObj};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyNone, PyString, PyTuple};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 /// Nesting deeper than this is pickled whole rather than converted natively.
 const MAX_NATIVE_DEPTH: usize = 32;
@@ -26,7 +29,13 @@ pub enum Value {
     Tuple(Vec<Value>),
     List(Vec<Value>),
     Dict(Vec<(Value, Value)>),
-    /// `pickle.dumps` of anything else (app classes, big ints, sets, ...).
+    /// An instance of a plain app class (see python/roo/transfer.py): its class as
+    /// 'module:qualname' and its `__dict__`.
+    Object {
+        class: Arc<str>,
+        fields: Vec<(String, Value)>,
+    },
+    /// `pickle.dumps` (or the app's `serialize`) of anything else.
     Pickled(Vec<u8>),
 }
 
@@ -42,6 +51,16 @@ impl PartialEq for Value {
             (Bytes(a), Bytes(b)) | (Pickled(a), Pickled(b)) => a == b,
             (Tuple(a), Tuple(b)) | (List(a), List(b)) => a == b,
             (Dict(a), Dict(b)) => a == b,
+            (
+                Object {
+                    class: a,
+                    fields: x,
+                },
+                Object {
+                    class: b,
+                    fields: y,
+                },
+            ) => a == b && x == y,
             _ => false,
         }
     }
@@ -62,6 +81,10 @@ impl Hash for Value {
             Value::Bytes(b) | Value::Pickled(b) => b.hash(state),
             Value::Tuple(items) | Value::List(items) => items.hash(state),
             Value::Dict(pairs) => pairs.hash(state),
+            Value::Object { class, fields } => {
+                class.hash(state);
+                fields.hash(state);
+            }
         }
     }
 }
@@ -102,6 +125,7 @@ impl std::fmt::Display for Value {
                 f.write_str(close)
             }
             Value::Dict(pairs) => write!(f, "<dict of {}>", pairs.len()),
+            Value::Object { class, .. } => write!(f, "<{class} object>"),
             Value::Pickled(b) => write!(f, "<pickled, {} bytes>", b.len()),
         }
     }
@@ -136,9 +160,17 @@ impl Hasher for Fnv1a {
 pub struct ValueCodec {
     dumps: PyObj,
     loads: PyObj,
+    /// roo.transfer's plain_class_name and find_class, when the roo package is installed.
+    transfer: Option<(PyObj, PyObj)>,
+    /// Per class seen (keyed by its address, kept alive by the PyObj): its name when its
+    /// instances travel as Value::Object.
+    plain_classes: RefCell<HashMap<usize, (PyObj, Option<Arc<str>>)>>,
+    /// Classes found by name for rebuilding Value::Objects.
+    classes_by_name: RefCell<HashMap<Arc<str>, PyObj>>,
 }
 
 impl ValueCodec {
+    /// A codec that pickles what has no native form.
     pub fn new(py: Python<'_>) -> Result<ValueCodec, String> {
         let pickle = py.import("pickle").map_err(|e| error_text(py, e))?;
         let get = |name: &str| {
@@ -147,10 +179,66 @@ impl ValueCodec {
                 .map(PyObj::new)
                 .map_err(|e| error_text(py, e))
         };
-        Ok(ValueCodec {
-            dumps: get("dumps")?,
-            loads: get("loads")?,
-        })
+        Ok(ValueCodec::with_functions(
+            py,
+            get("dumps")?,
+            get("loads")?,
+            true,
+        ))
+    }
+
+    /// As Wallaroo did, an app module that defines both `serialize(obj) -> bytes` and
+    /// `deserialize(bytes) -> obj` replaces pickle with them.
+    pub fn for_app(module: &Bound<'_, PyAny>) -> Result<ValueCodec, String> {
+        let py = module.py();
+        let function = |name: &str| match module.getattr(name) {
+            Ok(f) if f.is_callable() => Some(PyObj::new(f)),
+            Ok(_) => None,
+            Err(e) => {
+                discard(py, e);
+                None
+            }
+        };
+        match (function("serialize"), function("deserialize")) {
+            (Some(dumps), Some(loads)) => Ok(ValueCodec::with_functions(py, dumps, loads, false)),
+            _ => ValueCodec::new(py),
+        }
+    }
+
+    /// `plain_objects`: move plain app objects as Value::Object (off when the app chose its
+    /// own serialize/deserialize, which then see every non-native value).
+    fn with_functions(
+        py: Python<'_>,
+        dumps: PyObj,
+        loads: PyObj,
+        plain_objects: bool,
+    ) -> ValueCodec {
+        let transfer = match py.import("roo.transfer") {
+            Ok(module) if plain_objects => match (
+                module.getattr("plain_class_name"),
+                module.getattr("find_class"),
+            ) {
+                (Ok(name), Ok(find)) => Some((PyObj::new(name), PyObj::new(find))),
+                (name, find) => {
+                    for err in [name.err(), find.err()].into_iter().flatten() {
+                        discard(py, err);
+                    }
+                    None
+                }
+            },
+            Ok(_) => None,
+            Err(e) => {
+                discard(py, e);
+                None
+            }
+        };
+        ValueCodec {
+            dumps,
+            loads,
+            transfer,
+            plain_classes: RefCell::default(),
+            classes_by_name: RefCell::default(),
+        }
     }
 
     /// Plain-data form of `object`; Err carries the Python traceback when it cannot be pickled.
@@ -224,7 +312,93 @@ impl ValueCodec {
             }
             return Ok(Some(Value::Dict(pairs)));
         }
+        if let Some(class) = self.plain_class_name(object) {
+            return self.native_object(object, class, depth);
+        }
         Ok(None)
+    }
+
+    /// The name under which instances of `object`'s class travel as Value::Object, if any.
+    fn plain_class_name(&self, object: &Bound<'_, PyAny>) -> Option<Arc<str>> {
+        let (name_of, _) = self.transfer.as_ref()?;
+        let class = object.get_type();
+        let address = class.as_ptr() as usize;
+        if let Some((_, name)) = self.plain_classes.borrow().get(&address) {
+            return name.clone();
+        }
+        let py = object.py();
+        let name = match name_of.bind(py).call1((&class,)) {
+            Ok(name) => str_utf8(&name).map(Arc::from),
+            Err(e) => {
+                discard(py, e);
+                None
+            }
+        };
+        self.plain_classes
+            .borrow_mut()
+            .insert(address, (PyObj::new(class.into_any()), name.clone()));
+        name
+    }
+
+    fn native_object(
+        &self,
+        object: &Bound<'_, PyAny>,
+        class: Arc<str>,
+        depth: usize,
+    ) -> Result<Option<Value>, String> {
+        let py = object.py();
+        let dict = match object.getattr("__dict__") {
+            Ok(dict) => dict,
+            Err(e) => {
+                discard(py, e);
+                return Ok(None);
+            }
+        };
+        let Ok(dict) = dict.cast_exact::<PyDict>() else {
+            return Ok(None);
+        };
+        let mut fields = Vec::with_capacity(dict.len());
+        for (name, value) in dict.iter() {
+            let (Some(name), Some(value)) = (str_utf8(&name), self.native(&value, depth + 1)?)
+            else {
+                return Ok(None);
+            };
+            fields.push((name.to_owned(), value));
+        }
+        Ok(Some(Value::Object { class, fields }))
+    }
+
+    /// An empty instance of the class named `class`, as pickle makes one (no __init__).
+    fn empty_instance<'py>(
+        &self,
+        py: Python<'py>,
+        class: &Arc<str>,
+    ) -> Result<Bound<'py, PyAny>, String> {
+        let cached = self
+            .classes_by_name
+            .borrow()
+            .get(class)
+            .map(|c| c.to_bound(py));
+        let class_object = match cached {
+            Some(class_object) => class_object,
+            None => {
+                let (_, find) = self
+                    .transfer
+                    .as_ref()
+                    .ok_or("the roo package is not installed")?;
+                let found = find
+                    .bind(py)
+                    .call1((&**class,))
+                    .map_err(|e| error_text(py, e))?;
+                self.classes_by_name
+                    .borrow_mut()
+                    .insert(class.clone(), PyObj::new(found.clone()));
+                found
+            }
+        };
+        class_object
+            .call_method1("__new__", (&class_object,))
+            .map_err(|e| error_text(py, e))
     }
 
     fn native_items<'py>(
@@ -274,6 +448,17 @@ impl ValueCodec {
                         .map_err(|e| error_text(py, e))?;
                 }
                 dict.into_any()
+            }
+            Value::Object { class, fields } => {
+                let instance = self.empty_instance(py, class)?;
+                let dict = instance
+                    .getattr("__dict__")
+                    .map_err(|e| error_text(py, e))?;
+                for (name, value) in fields {
+                    dict.set_item(name, self.to_python(py, value)?)
+                        .map_err(|e| error_text(py, e))?;
+                }
+                instance
             }
             Value::Pickled(bytes) => self
                 .loads

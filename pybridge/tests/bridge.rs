@@ -174,7 +174,7 @@ fn u64_keys_lazy_states_and_a_single_state() {
 }
 
 #[test]
-fn app_classes_cross_interpreters_by_pickle() {
+fn app_classes_cross_interpreters_by_their_serialize() {
     let cluster = Cluster::start("pickled.py", &[], 2, PythonMode::Subinterpreters).unwrap();
     let points: Vec<(i32, i32)> = (0..40).map(|i| (i % 7, i)).collect();
     cluster.send(
@@ -291,5 +291,74 @@ fn the_earliest_api_takes_addresses_from_in_and_out() {
         assert_eq!(addresses, ["127.0.0.1:7300", "127.0.0.1:7301"]);
         assert_eq!(topology.sinks[0].address(), "127.0.0.1:7302");
         drop(objects);
+    });
+}
+
+const CLASSES: &std::ffi::CStr = c"
+class Plain:
+    def __init__(self, a, b):
+        self.a = a
+        self.b = b
+    def __eq__(self, other):
+        return type(other) is type(self) and vars(self) == vars(other)
+
+class Slotted:
+    __slots__ = ('a',)
+    def __init__(self, a):
+        self.a = a
+    def __eq__(self, other):
+        return type(other) is Slotted and self.a == other.a
+
+class Reduced(Plain):
+    def __reduce__(self):
+        return (Reduced, (self.a, self.b))
+
+def serialize(obj):
+    return b'custom:' + repr(vars(obj)).encode()
+
+def deserialize(bs):
+    return None
+";
+
+#[test]
+fn plain_app_objects_travel_without_pickle_and_serialize_replaces_pickle() {
+    let interpreter = Interpreter::new(PythonMode::Subinterpreters).unwrap();
+    interpreter.with(|py| {
+        pybridge::api_package::install(py).unwrap();
+        let module =
+            pyo3::types::PyModule::from_code(py, CLASSES, c"classes.py", c"transfer_classes")
+                .unwrap();
+        let codec = ValueCodec::new(py).unwrap();
+        let make = |expr: &str| {
+            py.eval(
+                &std::ffi::CString::new(expr).unwrap(),
+                Some(&module.dict()),
+                None,
+            )
+            .unwrap()
+        };
+        let plain = make("Plain(1, ('x', [2.5, Plain(None, b'y')]))");
+        let value = codec.to_value(&plain).unwrap();
+        assert!(
+            matches!(&value, Value::Object { class, .. } if &**class == "transfer_classes:Plain"),
+            "{value:?}"
+        );
+        let back = codec.to_python(py, &value).unwrap();
+        assert!(pyo3::types::PyAnyMethods::eq(&back, &plain).unwrap());
+        for pickled in ["Slotted(3)", "Reduced(1, 2)", "Plain(1, {2, 3})"] {
+            let object = make(pickled);
+            let value = codec.to_value(&object).unwrap();
+            assert!(matches!(value, Value::Pickled(_)), "{pickled} -> {value:?}");
+            let back = codec.to_python(py, &value).unwrap();
+            assert!(
+                pyo3::types::PyAnyMethods::eq(&back, &object).unwrap(),
+                "{pickled}"
+            );
+        }
+        let custom = ValueCodec::for_app(module.as_any()).unwrap();
+        match custom.to_value(&make("Plain(1, 2)")).unwrap() {
+            Value::Pickled(bytes) => assert!(bytes.starts_with(b"custom:"), "{bytes:?}"),
+            other => panic!("serialize was not used: {other:?}"),
+        }
     });
 }
