@@ -155,6 +155,9 @@ impl Hasher for Fnv1a {
     }
 }
 
+/// A class kept alive (so its address stays its own) and its travel name, if plain.
+type SeenClass = (PyObj, Option<Arc<str>>);
+
 /// Converts between Python objects and [`Value`]s inside one interpreter (holds that
 /// interpreter's `pickle.dumps`/`pickle.loads`).
 pub struct ValueCodec {
@@ -164,7 +167,7 @@ pub struct ValueCodec {
     transfer: Option<(PyObj, PyObj)>,
     /// Per class seen (keyed by its address, kept alive by the PyObj): its name when its
     /// instances travel as Value::Object.
-    plain_classes: RefCell<HashMap<usize, (PyObj, Option<Arc<str>>)>>,
+    plain_classes: RefCell<HashMap<usize, SeenClass>>,
     /// Classes found by name for rebuilding Value::Objects.
     classes_by_name: RefCell<HashMap<Arc<str>, PyObj>>,
 }
