@@ -148,7 +148,7 @@ impl Interpreter {
         // detached; restoring it takes its GIL and makes it current.
         unsafe { ffi::PyEval_RestoreThread(self.thread_state.as_ptr()) };
         ATTACHED.with(|a| a.set(self.interp.as_ptr()));
-        let detach = DetachOnDrop(self);
+        let detach = DetachOnDrop;
         // SAFETY: the thread state restored above is current until `detach` drops.
         let result = f(unsafe { Python::assume_attached() });
         drop(detach);
@@ -157,14 +157,13 @@ impl Interpreter {
 }
 
 /// Detaches the interpreter when `with` ends, also when the closure panics.
-struct DetachOnDrop<'a>(&'a Interpreter);
+struct DetachOnDrop;
 
-impl Drop for DetachOnDrop<'_> {
+impl Drop for DetachOnDrop {
     fn drop(&mut self) {
         ATTACHED.with(|a| a.set(ptr::null_mut()));
         // SAFETY: `with` restored this thread state on this thread; saving it releases the GIL.
         unsafe { ffi::PyEval_SaveThread() };
-        let _ = self.0;
     }
 }
 
