@@ -124,31 +124,32 @@ impl Core {
         }
     }
 
-    /// Frames what `decoder` holds and runs the frames through the steps.
-    pub fn run_source(
+    /// Cuts every complete frame `decoder` holds into `frames`.
+    pub fn take_frames(
         &self,
         source: usize,
         decoder: &mut FrameDecoder,
         frames: &mut Vec<Bytes>,
-        meta: Meta,
     ) -> Result<(), FrameError> {
-        let mut worker = self.worker.borrow_mut();
-        let framed = worker.take_frames(source, decoder, frames);
-        if !frames.is_empty() {
-            self.frames_in
-                .set(self.frames_in.get() + frames.len() as u64);
-            worker.run_frames(
-                source,
-                frames,
-                meta,
-                &*self.table,
-                &mut self.outputs.borrow_mut(),
-            );
-            frames.clear();
-        }
-        drop(worker);
-        self.flush();
+        let framed = self
+            .worker
+            .borrow_mut()
+            .take_frames(source, decoder, frames);
+        self.frames_in
+            .set(self.frames_in.get() + frames.len() as u64);
         framed
+    }
+
+    /// Runs frames through the steps and hands their output on.
+    pub fn run_frames(&self, source: usize, frames: &[Bytes], meta: Meta) {
+        self.worker.borrow_mut().run_frames(
+            source,
+            frames,
+            meta,
+            &*self.table,
+            &mut self.outputs.borrow_mut(),
+        );
+        self.flush();
     }
 
     fn run_routed(&self, batch: RoutedBatch) {

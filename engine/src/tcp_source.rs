@@ -15,6 +15,8 @@ use std::time::Duration;
 
 /// A connection's first read buffer: small, so thousands of idle connections cost little.
 const FIRST_READ: usize = 4 * 1024;
+/// Frames run as one batch before their output goes to the sink writers.
+const FRAMES_PER_SLICE: usize = 128;
 /// The read buffer of a busy connection (one that filled its buffer in one read).
 const BUSY_READ: usize = 64 * 1024;
 
@@ -140,7 +142,16 @@ pub async fn read_connection(core: Rc<Core>, source: usize, mut stream: TcpStrea
             source: source as u32,
             ingest_ns: clock::now_ns(),
         };
-        let framed = core.run_source(source, &mut decoder, &mut frames, meta);
+        let framed = core.take_frames(source, &mut decoder, &mut frames);
+        // A big read runs in slices, each handed to the sinks before the next starts, so the
+        // first message of a read does not wait for the last one.
+        for slice in frames.chunks(FRAMES_PER_SLICE) {
+            core.run_frames(source, slice, meta);
+            if frames.len() > FRAMES_PER_SLICE {
+                futures_lite::future::yield_now().await;
+            }
+        }
+        frames.clear();
         if let Err(error) = framed {
             core.record_error(&place, &format!("connection from {peer} closed: {error}"));
             break;
