@@ -14,96 +14,31 @@ use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// Bound on start-up until `roo: ready`.
-const READY_WITHIN: Duration = Duration::from_secs(20);
 /// Bound on `roo send` (it blocks while the worker applies backpressure).
 const SEND_WITHIN: Duration = Duration::from_secs(40);
-/// The receiver's own `--timeout`, and our bound on it (a little more).
-const RECEIVER_TIMEOUT: &str = "30";
+/// Bound on the receiver (a little more than its own `RECEIVER_TIMEOUT`).
 const RECEIVE_WITHIN: Duration = Duration::from_secs(40);
-/// Bound on roo's exit once its input is closed and its output delivered.
-const EXIT_WITHIN: Duration = Duration::from_secs(30);
-
-/// The punctuation word_count.py's Split strips.
-const PUNCTUATION: &str = " !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
-
-fn example(name: &str) -> String {
-    format!("{}/examples/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
-fn test_app(name: &str) -> String {
-    format!("{}/tests/apps/{name}", env!("CARGO_MANIFEST_DIR"))
-}
 
 // ---------------------------------------------------------------------------------------
 // Harness
 
-/// Waits (bounded) for `p` to exit 0; on failure shows its stderr and the others'.
-fn expect_success(p: &mut Proc, within: Duration, others: &[&Proc]) {
-    let deadline = Instant::now() + within;
-    let context = |p: &Proc| {
-        let mut text = format!("{} stderr:\n{}", p.name, p.stderr());
-        for o in others {
-            text.push_str(&format!("\n--- {} stderr:\n{}", o.name, o.stderr()));
-        }
-        text
-    };
-    loop {
-        if p.exited().is_some() {
-            let status = p.wait();
-            assert!(status.success(), "exited with {status}; {}", context(p));
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "did not exit within {within:?}; {}",
-            context(p)
-        );
-        thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// Starts `roo run` on `app` and waits for `roo: ready`.
-fn start_worker(app: &str, cores: usize, in_addr: &str, out_addr: &str, idle_exit: bool) -> Proc {
-    let cores = cores.to_string();
-    let mut args = vec!["run", "--cores", &cores];
-    if idle_exit {
-        args.push("--exit-when-idle");
-    }
-    args.extend([app, "--in", in_addr, "--out", out_addr]);
-    let mut worker = Proc::start(&args);
-    worker.wait_for_stderr_within("roo: ready", READY_WITHIN);
-    worker
-}
-
-fn start_receiver(
+/// [`start_receiver`], optionally `--framed` and with `--delay-us`.
+fn start_slow_receiver(
     addr: &str,
     out: &Path,
     expect: usize,
     framed: bool,
     delay_us: Option<u32>,
 ) -> Proc {
-    let expect = expect.to_string();
     let delay = delay_us.map(|d| d.to_string());
-    let mut args = vec![
-        "receive",
-        "--listen",
-        addr,
-        "--out",
-        s(out),
-        "--expect",
-        &expect,
-        "--timeout",
-        RECEIVER_TIMEOUT,
-        "--quiet",
-    ];
+    let mut extra = Vec::new();
     if framed {
-        args.push("--framed");
+        extra.push("--framed");
     }
     if let Some(d) = &delay {
-        args.extend(["--delay-us", d]);
+        extra.extend(["--delay-us", d]);
     }
-    Proc::start(&args)
+    start_receiver_with(addr, out, Some(expect), RECEIVER_TIMEOUT, &extra)
 }
 
 /// One run of an app over a file of input.
@@ -126,50 +61,33 @@ struct Finished {
     worker: String,
 }
 
-/// The numbers of roo's `total: frames in X, messages out Y, errors Z` line.
-fn totals(stderr: &str) -> (u64, u64, u64) {
-    let line = stderr
-        .lines()
-        .find(|l| l.starts_with("total: frames in "))
-        .unwrap_or_else(|| panic!("no summary total line in:\n{stderr}"));
-    let numbers: Vec<u64> = line
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|t| !t.is_empty())
-        .map(|t| t.parse().unwrap())
-        .collect();
-    assert_eq!(numbers.len(), 3, "unexpected total line: {line}");
-    (numbers[0], numbers[1], numbers[2])
-}
-
 impl Flow<'_> {
     fn run(&self, dir: &TempDir) -> Finished {
         let in_addr = free_addr();
         let out_addr = free_addr();
         let out = dir.path("out");
         let receiver_now = !self.late_receiver;
-        let mut receiver = receiver_now
-            .then(|| start_receiver(&out_addr, &out, self.expect, self.framed, self.delay_us));
-        let mut worker = start_worker(&self.app, self.cores, &in_addr, &out_addr, true);
+        let receiver =
+            || start_slow_receiver(&out_addr, &out, self.expect, self.framed, self.delay_us);
+        let mut receiver_proc = receiver_now.then(receiver);
+        let mut worker = start_io_worker(&self.app, self.cores, &in_addr, &out_addr, true, &[]);
 
-        let mut args = vec!["send", "--to", &in_addr, "--file", s(self.input), "--quiet"];
-        args.extend_from_slice(self.send_args);
-        let mut sender = Proc::start(&args);
-        expect_success(&mut sender, SEND_WITHIN, &[&worker]);
+        let sender = send(
+            &in_addr,
+            self.input,
+            self.send_args,
+            SEND_WITHIN,
+            &[&worker],
+        );
         let started = Instant::now();
         // For --nocapture: how long the sender was held up by backpressure.
         eprint!("{}", sender.stderr());
 
         if self.late_receiver {
             thread::sleep(Duration::from_secs(1));
-            receiver = Some(start_receiver(
-                &out_addr,
-                &out,
-                self.expect,
-                self.framed,
-                self.delay_us,
-            ));
+            receiver_proc = Some(receiver());
         }
-        let mut receiver = receiver.unwrap();
+        let mut receiver = receiver_proc.unwrap();
         expect_success(&mut receiver, RECEIVE_WITHIN, &[&worker]);
         eprintln!(
             "receiver done {:.3} s after the sender",
@@ -190,71 +108,23 @@ impl Flow<'_> {
     }
 }
 
-fn write_lines(path: &Path, lines: &[String]) {
-    let mut text = lines.join("\n");
-    text.push('\n');
-    std::fs::write(path, text).unwrap();
-}
-
-fn assert_same_multiset(got: Vec<String>, want: Vec<String>, what: &str) {
-    assert_eq!(got.len(), want.len(), "{what}: number of output lines");
-    let (got, want) = (multiset(got), multiset(want));
-    if got != want {
-        let missing: Vec<_> = want
-            .iter()
-            .filter(|(k, n)| got.get(*k) != Some(n))
-            .take(10)
-            .collect();
-        let extra: Vec<_> = got
-            .iter()
-            .filter(|(k, n)| want.get(*k) != Some(n))
-            .take(10)
-            .collect();
-        panic!("{what}: outputs differ; expected (count) not matched: {missing:?}; got instead: {extra:?}");
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // Word count
 
-/// Words as word_count.py's Split finds them: lowercase, split on ' ', strip punctuation,
-/// drop empties.
-fn split_words(line: &str) -> Vec<String> {
-    line.to_lowercase()
-        .split(' ')
-        .map(|w| w.trim_matches(|c| PUNCTUATION.contains(c)))
-        .filter(|w| !w.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-/// A vocabulary of `n` distinct pronounceable lowercase words of `syllables` syllables.
-fn vocabulary(rng: &mut Rng, n: usize, syllables: std::ops::RangeInclusive<u64>) -> Vec<String> {
+/// A vocabulary of `n` distinct pronounceable lowercase words of 1 to 3 syllables.
+fn vocabulary(rng: &mut Rng, n: usize) -> Vec<String> {
     const ONSETS: [&str; 16] = [
         "b", "c", "d", "f", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "st", "qu",
     ];
     const VOWELS: [&str; 6] = ["a", "e", "i", "o", "u", "oo"];
-    let mut seen = std::collections::HashSet::new();
-    let mut words = Vec::new();
-    while words.len() < n {
-        let k = syllables.start() + rng.below(syllables.end() - syllables.start() + 1);
-        let mut w = String::new();
-        for _ in 0..k {
-            w.push_str(rng.pick(&ONSETS));
-            w.push_str(rng.pick(&VOWELS));
-        }
-        if seen.insert(w.clone()) {
-            words.push(w);
-        }
-    }
-    words
+    rng.vocabulary(n, 1..=3, &ONSETS, &VOWELS)
 }
 
 /// Deterministic text: `lines` lines of 0 to 16 tokens with capitals, punctuation around
 /// and inside words, numbers, punctuation-only tokens, double and leading spaces.
 fn text_lines(seed: u64, lines: usize) -> Vec<String> {
     let mut rng = Rng(seed);
-    let mut vocab = vocabulary(&mut rng, 250, 1..=3);
+    let mut vocab = vocabulary(&mut rng, 250);
     vocab.extend(
         [
             "don't",
@@ -316,25 +186,6 @@ fn text_lines(seed: u64, lines: usize) -> Vec<String> {
         .collect()
 }
 
-/// Occurrences of each word, counted here with the app's rules.
-fn count_words(lines: &[String]) -> BTreeMap<String, usize> {
-    let mut counts = BTreeMap::new();
-    for line in lines {
-        for w in split_words(line) {
-            *counts.entry(w).or_insert(0) += 1;
-        }
-    }
-    counts
-}
-
-/// For each word w seen n times, the lines `w => 1` .. `w => n`.
-fn word_count_output(counts: &BTreeMap<String, usize>) -> Vec<String> {
-    counts
-        .iter()
-        .flat_map(|(w, &n)| (1..=n).map(move |i| format!("{w} => {i}")))
-        .collect()
-}
-
 /// Checks word_count.py's output against an independent count.
 fn check_word_count(got: Vec<String>, counts: &BTreeMap<String, usize>) {
     let mut largest: HashMap<String, usize> = HashMap::new();
@@ -361,7 +212,7 @@ fn word_count(cores: usize) {
     let lines = text_lines(7, 400);
     write_lines(&input, &lines);
     assert!(std::fs::metadata(&input).unwrap().len() > 8 * 1024);
-    let counts = count_words(&lines);
+    let counts = count_words(&lines, split_words);
     let total: usize = counts.values().sum();
     let done = Flow {
         app: example("word_count.py"),
@@ -455,12 +306,7 @@ fn reverse(cores: usize, late_receiver: bool) {
     }
     let got = read_out(&done.out);
     let want = reversed(&lines);
-    if cores == 1 {
-        // One core, one connection: output in input order.
-        assert_eq!(got, want);
-    } else {
-        assert_same_multiset(got, want, "reverse");
-    }
+    assert_output(cores, got, want, "reverse");
 }
 
 #[test]
@@ -502,11 +348,7 @@ fn celsius(cores: usize) {
     }
     .run(&dir);
     let got = read_out(&done.out);
-    if cores == 1 {
-        assert_eq!(got, want);
-    } else {
-        assert_same_multiset(got, want, "celsius");
-    }
+    assert_output(cores, got, want, "celsius");
 }
 
 #[test]
@@ -613,7 +455,7 @@ fn slow_receiver(cores: usize) {
     // message. What backs up must exceed loopback's socket buffers (about 20 MB here) and
     // the engine's 8 MB per-sink high-water mark before sources pause.
     let mut rng = Rng(5);
-    let vocab: Vec<String> = vocabulary(&mut rng, 1500, 1..=3)
+    let vocab: Vec<String> = vocabulary(&mut rng, 1500)
         .into_iter()
         .map(|stem| format!("{stem}x{}", "y".repeat(4000 + rng.below(4000) as usize)))
         .collect();
@@ -626,7 +468,7 @@ fn slow_receiver(cores: usize) {
         })
         .collect();
     write_lines(&input, &lines);
-    let counts = count_words(&lines);
+    let counts = count_words(&lines, split_words);
     let total: usize = counts.values().sum();
     let done = Flow {
         app: example("word_count.py"),
@@ -661,12 +503,13 @@ fn slow_receiver_loses_nothing_2_cores() {
 
 fn sigterm(cores: usize) {
     // Idle, never fed: SIGTERM stops it.
-    let mut worker = start_worker(
+    let mut worker = start_io_worker(
         &example("reverse.py"),
         cores,
         &free_addr(),
         &free_addr(),
         false,
+        &[],
     );
     worker.signal("TERM");
     expect_success(&mut worker, EXIT_WITHIN, &[]);
@@ -679,10 +522,16 @@ fn sigterm(cores: usize) {
     let lines: Vec<String> = (0..200).map(|i| format!("message {i}")).collect();
     write_lines(&input, &lines);
     let (in_addr, out_addr) = (free_addr(), free_addr());
-    let mut receiver = start_receiver(&out_addr, &out, lines.len(), false, None);
-    let mut worker = start_worker(&example("reverse.py"), cores, &in_addr, &out_addr, false);
-    let mut sender = Proc::start(&["send", "--to", &in_addr, "--file", s(&input), "--quiet"]);
-    expect_success(&mut sender, SEND_WITHIN, &[&worker]);
+    let mut receiver = start_receiver(&out_addr, &out, lines.len());
+    let mut worker = start_io_worker(
+        &example("reverse.py"),
+        cores,
+        &in_addr,
+        &out_addr,
+        false,
+        &[],
+    );
+    send(&in_addr, &input, &[], SEND_WITHIN, &[&worker]);
     expect_success(&mut receiver, RECEIVE_WITHIN, &[&worker]);
     assert!(
         worker.exited().is_none(),
@@ -715,21 +564,6 @@ fn floor_div(a: i64, b: i64) -> i64 {
     } else {
         q
     }
-}
-
-/// Errors per place over all cores, from roo's `core N:   K errors in PLACE` lines.
-fn errors_by_place(stderr: &str) -> BTreeMap<String, u64> {
-    let mut places = BTreeMap::new();
-    for line in stderr.lines().filter(|l| l.starts_with("core ")) {
-        let Some((_, rest)) = line.split_once(":   ") else {
-            continue;
-        };
-        let Some((count, place)) = rest.split_once(" errors in ") else {
-            continue;
-        };
-        *places.entry(place.to_owned()).or_insert(0) += count.parse::<u64>().unwrap();
-    }
-    places
 }
 
 fn python_errors(cores: usize) {
@@ -775,13 +609,7 @@ fn python_errors(cores: usize) {
         done.worker
     );
     let places = errors_by_place(&done.worker);
-    let count = |prefix: &str| -> u64 {
-        places
-            .iter()
-            .filter(|(place, _)| place.starts_with(prefix))
-            .map(|(_, n)| n)
-            .sum()
-    };
+    let count = |prefix: &str| errors_at(&done.worker, prefix);
     assert_eq!(count("step 'parse'"), parse, "{places:?}");
     assert_eq!(count("step 'invert'"), invert, "{places:?}");
     assert_eq!(count("step 'check'"), check, "{places:?}");
@@ -793,11 +621,7 @@ fn python_errors(cores: usize) {
         done.worker
     );
     let got = read_out(&done.out);
-    if cores == 1 {
-        assert_eq!(got, want);
-    } else {
-        assert_same_multiset(got, want, "flaky");
-    }
+    assert_output(cores, got, want, "flaky");
 }
 
 #[test]

@@ -15,145 +15,23 @@
 mod common;
 
 use common::*;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// Bound on start-up until `roo: ready`.
-const READY_WITHIN: Duration = Duration::from_secs(20);
-/// The receiver's own `--timeout`, and our bound on it.
-const RECEIVER_TIMEOUT: &str = "30";
+/// Bound on the receiver (a little more than its own `RECEIVER_TIMEOUT`).
 const RECEIVE_WITHIN: Duration = Duration::from_secs(35);
-/// Bound on roo's exit once its input is closed and its output delivered.
-const EXIT_WITHIN: Duration = Duration::from_secs(30);
 /// Bound on waiting for a log line or a condition.
 const SEE_WITHIN: Duration = Duration::from_secs(20);
-
-/// The punctuation word_count.py's Split strips.
-const PUNCTUATION: &str = " !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
 
 /// roo's default `--max-frame-size`.
 const DEFAULT_MAX_FRAME: usize = 16 * 1024 * 1024;
 
-fn example(name: &str) -> String {
-    format!("{}/examples/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
-fn test_app(name: &str) -> String {
-    format!("{}/tests/apps/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
 // ---------------------------------------------------------------------------------------
 // Harness
-
-/// Waits (bounded) for `p` to exit 0; on failure shows its stderr and the others'.
-fn wait_ok(p: &mut Proc, within: Duration, others: &[&Proc]) {
-    let deadline = Instant::now() + within;
-    loop {
-        if p.exited().is_some() {
-            let status = p.wait();
-            if !status.success() {
-                panic!("{} exited with {status}; {}", p.name, context(p, others));
-            }
-            return;
-        }
-        if Instant::now() >= deadline {
-            panic!(
-                "{} did not exit within {within:?}; {}",
-                p.name,
-                context(p, others)
-            );
-        }
-        thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn context(p: &Proc, others: &[&Proc]) -> String {
-    let mut text = format!("stderr:\n{}", p.stderr());
-    for o in others {
-        text.push_str(&format!("\n--- {} stderr:\n{}", o.name, o.stderr()));
-    }
-    text
-}
-
-/// Starts `roo run --cores N [EXTRA] APP --in IN --out OUT` and waits for `roo: ready`.
-fn start_worker(
-    app: &str,
-    cores: usize,
-    in_addr: &str,
-    out_addr: &str,
-    idle_exit: bool,
-    extra: &[&str],
-) -> Proc {
-    let cores = cores.to_string();
-    let mut args = vec!["run", "--cores", &cores];
-    if idle_exit {
-        args.push("--exit-when-idle");
-    }
-    args.extend_from_slice(extra);
-    args.extend([app, "--in", in_addr, "--out", out_addr]);
-    let mut worker = Proc::start(&args);
-    worker.wait_for_stderr_within("roo: ready", READY_WITHIN);
-    worker
-}
-
-/// `roo receive` of newline-delimited messages into `out`; with `expect`, it exits 0 once
-/// that many arrived (1 after `RECEIVER_TIMEOUT` s if they did not).
-fn start_receiver(addr: &str, out: &Path, expect: Option<usize>) -> Proc {
-    start_receiver_within(addr, out, expect, RECEIVER_TIMEOUT)
-}
-
-/// [`start_receiver`] with another `--timeout`.
-fn start_receiver_within(addr: &str, out: &Path, expect: Option<usize>, timeout: &str) -> Proc {
-    let expect = expect.map(|n| n.to_string());
-    let mut args = vec!["receive", "--listen", addr, "--out", s(out), "--quiet"];
-    if let Some(n) = &expect {
-        args.extend(["--expect", n, "--timeout", timeout]);
-    }
-    Proc::start(&args)
-}
-
-/// The numbers of roo's `total: frames in X, messages out Y, errors Z` line.
-fn totals(stderr: &str) -> (u64, u64, u64) {
-    let line = stderr
-        .lines()
-        .find(|l| l.starts_with("total: frames in "))
-        .unwrap_or_else(|| panic!("no summary total line in:\n{stderr}"));
-    let numbers: Vec<u64> = line
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|t| !t.is_empty())
-        .map(|t| t.parse().unwrap())
-        .collect();
-    assert_eq!(numbers.len(), 3, "unexpected total line: {line}");
-    (numbers[0], numbers[1], numbers[2])
-}
-
-/// Errors per place over all cores, from roo's `core N:   K errors in PLACE` lines.
-fn errors_by_place(stderr: &str) -> BTreeMap<String, u64> {
-    let mut places = BTreeMap::new();
-    for line in stderr.lines().filter(|l| l.starts_with("core ")) {
-        let Some((_, rest)) = line.split_once(":   ") else {
-            continue;
-        };
-        let Some((count, place)) = rest.split_once(" errors in ") else {
-            continue;
-        };
-        *places.entry(place.to_owned()).or_insert(0) += count.parse::<u64>().unwrap();
-    }
-    places
-}
-
-/// Errors counted at places starting with `prefix`.
-fn errors_at(stderr: &str, prefix: &str) -> u64 {
-    errors_by_place(stderr)
-        .iter()
-        .filter(|(place, _)| place.starts_with(prefix))
-        .map(|(_, n)| n)
-        .sum()
-}
 
 /// roo's `roo: core N: error in PLACE: DETAIL` log lines.
 fn error_lines(stderr: &str) -> Vec<&str> {
@@ -174,13 +52,10 @@ fn wait_lines(path: &Path, n: usize, within: Duration, others: &[&Proc]) -> usiz
             return have;
         }
         if Instant::now() >= deadline {
-            let mut text = String::new();
-            for o in others {
-                text.push_str(&format!("\n--- {} stderr:\n{}", o.name, o.stderr()));
-            }
             panic!(
-                "{} has {have} lines, not {n}, after {within:?}{text}",
-                path.display()
+                "{} has {have} lines, not {n}, after {within:?}{}",
+                path.display(),
+                others_stderr(others)
             );
         }
         thread::sleep(Duration::from_millis(20));
@@ -198,17 +73,6 @@ fn wait_until(within: Duration, what: impl Fn() -> String, mut cond: impl FnMut(
         );
         thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// A payload behind its 4-byte big-endian length header.
-fn frame(payload: &[u8]) -> Vec<u8> {
-    let mut f = (payload.len() as u32).to_be_bytes().to_vec();
-    f.extend_from_slice(payload);
-    f
-}
-
-fn frames<'a>(payloads: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
-    payloads.into_iter().flat_map(frame).collect()
 }
 
 /// Waits (bounded) until the peer closes `stream` (EOF or reset); panics if it stays open.
@@ -248,38 +112,6 @@ fn fd_limits(pid: &str) -> (u64, u64) {
         .filter_map(|t| t.parse().ok())
         .collect();
     (numbers[0], numbers[1])
-}
-
-fn assert_same_multiset(got: Vec<String>, want: Vec<String>, what: &str) {
-    assert_eq!(got.len(), want.len(), "{what}: number of output lines");
-    let (got, want) = (multiset(got), multiset(want));
-    if got != want {
-        let missing: Vec<_> = want
-            .iter()
-            .filter(|(k, n)| got.get(*k) != Some(n))
-            .take(10)
-            .collect();
-        let extra: Vec<_> = got
-            .iter()
-            .filter(|(k, n)| want.get(*k) != Some(n))
-            .take(10)
-            .collect();
-        panic!("{what}: outputs differ; expected (count) not matched: {missing:?}; got instead: {extra:?}");
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// Word count model
-
-/// Words as word_count.py's Split finds them in an ASCII text: split on '\n' and ' ',
-/// lowercase, strip punctuation, drop empties.
-fn split_words(text: &str) -> Vec<String> {
-    text.split('\n')
-        .flat_map(|line| line.split(' '))
-        .map(|w| w.to_lowercase())
-        .map(|w| w.trim_matches(|c| PUNCTUATION.contains(c)).to_owned())
-        .filter(|w| !w.is_empty())
-        .collect()
 }
 
 /// word_count.py's state: feeds texts in order, giving the `word => n` lines they produce.
@@ -342,8 +174,8 @@ fn word_count_run(
 ) -> (Proc, Proc, String, std::path::PathBuf) {
     let (in_addr, out_addr) = (free_addr(), free_addr());
     let out = dir.path("out");
-    let receiver = start_receiver(&out_addr, &out, Some(expect));
-    let worker = start_worker(
+    let receiver = start_receiver(&out_addr, &out, expect);
+    let worker = start_io_worker(
         &example("word_count.py"),
         cores,
         &in_addr,
@@ -356,14 +188,23 @@ fn word_count_run(
 
 /// Waits for the receiver (all expected lines), then for roo to exit 0; returns roo's stderr.
 fn finish(receiver: &mut Proc, worker: &mut Proc, expect: usize) -> String {
-    wait_ok(receiver, RECEIVE_WITHIN, &[worker]);
+    expect_success(receiver, RECEIVE_WITHIN, &[worker]);
     assert_eq!(
         count_after(&receiver.stderr(), "received "),
         expect as u64,
         "{}",
         worker.stderr()
     );
-    wait_ok(worker, EXIT_WITHIN, &[receiver]);
+    expect_success(worker, EXIT_WITHIN, &[receiver]);
+    worker.stderr()
+}
+
+/// Waits for the receiver (all expected lines), closes `last` (the source connection kept
+/// open so far), then waits for roo to exit 0; returns roo's stderr.
+fn finish_closing(receiver: &mut Proc, worker: &mut Proc, last: TcpStream) -> String {
+    expect_success(receiver, RECEIVE_WITHIN, &[worker]);
+    drop(last);
+    expect_success(worker, EXIT_WITHIN, &[receiver]);
     worker.stderr()
 }
 
@@ -390,7 +231,7 @@ fn oversized_frame(cores: usize) {
     let bad_peer = bad.local_addr().unwrap().to_string();
     // The good connection streams in pieces while the bad one goes wrong.
     let writer = thread::spawn(move || {
-        let mut bytes = frames(good_lines.iter().map(|l| l.as_bytes()));
+        let mut bytes = line_frames(&good_lines);
         bytes.extend(frame(at_limit.as_bytes()));
         for piece in bytes.chunks(4096) {
             good.write_all(piece).unwrap();
@@ -398,16 +239,13 @@ fn oversized_frame(cores: usize) {
         }
         good
     });
-    let mut bytes = frames(bad_lines.iter().map(|l| l.as_bytes()));
+    let mut bytes = line_frames(&bad_lines);
     bytes.extend(frame(&[b'x'; 1001]));
     let _ = bad.write_all(&bytes); // roo may close it before the end: that is the point
     expect_closed_by_peer(&mut bad, SEE_WITHIN, &worker);
     let good = writer.join().unwrap();
 
-    wait_ok(&mut receiver, RECEIVE_WITHIN, &[&worker]);
-    drop(good);
-    wait_ok(&mut worker, EXIT_WITHIN, &[&receiver]);
-    let err = worker.stderr();
+    let err = finish_closing(&mut receiver, &mut worker, good);
 
     let logged = error_lines(&err);
     assert_eq!(
@@ -461,24 +299,20 @@ fn truncated_frame(cores: usize) {
     let mut a = connect_retry(&in_addr);
     let mut b = connect_retry(&in_addr);
     // A: complete frames, then a header announcing 100 bytes and 30 of them (34 bytes held).
-    let mut bytes = frames(a_lines.iter().map(|l| l.as_bytes()));
+    let mut bytes = line_frames(&a_lines);
     bytes.extend_from_slice(&100u32.to_be_bytes());
     bytes.extend_from_slice(&[b'y'; 30]);
     a.write_all(&bytes).unwrap();
     // B: complete frames, then half a header (2 bytes held).
-    let mut bytes = frames(b_lines.iter().map(|l| l.as_bytes()));
+    let mut bytes = line_frames(&b_lines);
     bytes.extend_from_slice(&[0, 0]);
     b.write_all(&bytes).unwrap();
-    last.write_all(&frames(last_lines.iter().map(|l| l.as_bytes())))
-        .unwrap();
+    last.write_all(&line_frames(&last_lines)).unwrap();
     drop(a);
     drop(b);
     worker.wait_for_stderr_within("partial frame of 34 bytes", SEE_WITHIN);
     worker.wait_for_stderr_within("partial frame of 2 bytes", SEE_WITHIN);
-    wait_ok(&mut receiver, RECEIVE_WITHIN, &[&worker]);
-    drop(last);
-    wait_ok(&mut worker, EXIT_WITHIN, &[&receiver]);
-    let err = worker.stderr();
+    let err = finish_closing(&mut receiver, &mut worker, last);
 
     assert_eq!(
         totals(&err),
@@ -537,11 +371,7 @@ fn zero_length_frames(cores: usize) {
         "{err}"
     );
     let got = read_out(&out);
-    if cores == 1 {
-        assert_eq!(got, want, "one core, one connection: in input order");
-    } else {
-        assert_same_multiset(got, want, "word count with empty frames");
-    }
+    assert_output(cores, got, want, "word count with empty frames");
 }
 
 #[test]
@@ -623,10 +453,7 @@ fn non_utf8(cores: usize) {
     let mut conns: Vec<TcpStream> = writers.into_iter().map(|w| w.join().unwrap()).collect();
     let last = conns.pop().unwrap();
     drop(conns);
-    wait_ok(&mut receiver, RECEIVE_WITHIN, &[&worker]);
-    drop(last);
-    wait_ok(&mut worker, EXIT_WITHIN, &[&receiver]);
-    let err = worker.stderr();
+    let err = finish_closing(&mut receiver, &mut worker, last);
 
     assert_eq!(
         totals(&err),
@@ -641,11 +468,7 @@ fn non_utf8(cores: usize) {
     assert_eq!(errors_at(&err, "decoder of source"), bad as u64, "{err}");
     assert!(err.contains("UnicodeDecodeError"), "{err}");
     let got = read_out(&out);
-    if cores == 1 {
-        assert_eq!(got, want, "one core, one connection: in input order");
-    } else {
-        assert_same_multiset(got, want, "word count between non-UTF-8 payloads");
-    }
+    assert_output(cores, got, want, "word count between non-UTF-8 payloads");
 }
 
 #[test]
@@ -756,16 +579,12 @@ fn garbage(cores: usize) {
             })
         })
         .collect();
-    good.write_all(&frames(good_lines.iter().map(|l| l.as_bytes())))
-        .unwrap();
+    good.write_all(&line_frames(&good_lines)).unwrap();
     for handle in noisy {
         let mut c = handle.join().unwrap();
         expect_closed_by_peer(&mut c, SEE_WITHIN, &worker);
     }
-    wait_ok(&mut receiver, RECEIVE_WITHIN, &[&worker]);
-    drop(good);
-    wait_ok(&mut worker, EXIT_WITHIN, &[&receiver]);
-    let err = worker.stderr();
+    let err = finish_closing(&mut receiver, &mut worker, good);
 
     let frames_in = e1.frames + e2.frames + good_lines.len() as u64;
     let decode_errors = e1.decode_errors + e2.decode_errors;
@@ -802,13 +621,13 @@ fn flood(cores: usize) {
     want.extend(model.feed_all(&after));
     let (mut receiver, mut worker, in_addr, out) = word_count_run(&dir, cores, want.len(), &[]);
 
-    let mut bytes = frames(before.iter().map(|l| l.as_bytes()));
+    let mut bytes = line_frames(&before);
     for i in 0..5000u32 {
         let mut p = b"\xff bad ".to_vec();
         p.extend_from_slice(i.to_string().as_bytes());
         bytes.extend(frame(&p));
     }
-    bytes.extend(frames(after.iter().map(|l| l.as_bytes())));
+    bytes.extend(line_frames(&after));
     let mut conn = connect_retry(&in_addr);
     conn.write_all(&bytes).unwrap();
     drop(conn);
@@ -826,11 +645,7 @@ fn flood(cores: usize) {
         started.elapsed()
     );
     let got = read_out(&out);
-    if cores == 1 {
-        assert_eq!(got, want);
-    } else {
-        assert_same_multiset(got, want, "word count after a flood");
-    }
+    assert_output(cores, got, want, "word count after a flood");
 }
 
 #[test]
@@ -934,9 +749,9 @@ fn wrong_types(cores: usize) {
 
     let (in_addr, out_addr) = (free_addr(), free_addr());
     let out = dir.path("out");
-    let mut receiver = start_receiver(&out_addr, &out, Some(total_out));
+    let mut receiver = start_receiver(&out_addr, &out, total_out);
     // Without --exit-when-idle: it must keep running after the bad messages.
-    let mut worker = start_worker(
+    let mut worker = start_io_worker(
         &test_app("wrong_types.py"),
         cores,
         &in_addr,
@@ -945,18 +760,16 @@ fn wrong_types(cores: usize) {
         &[],
     );
     let mut conn = connect_retry(&in_addr);
-    conn.write_all(&frames(batch1.iter().map(|t| t.as_bytes())))
-        .unwrap();
+    conn.write_all(&line_frames(&batch1)).unwrap();
     drop(conn);
     wait_lines(&out, want1.len(), SEE_WITHIN, &[&worker, &receiver]);
     assert!(worker.exited().is_none(), "{}", worker.stderr());
     let mut conn = connect_retry(&in_addr);
-    conn.write_all(&frames(batch2.iter().map(|t| t.as_bytes())))
-        .unwrap();
+    conn.write_all(&line_frames(&batch2)).unwrap();
     drop(conn);
-    wait_ok(&mut receiver, RECEIVE_WITHIN, &[&worker]);
+    expect_success(&mut receiver, RECEIVE_WITHIN, &[&worker]);
     worker.signal("TERM");
-    wait_ok(&mut worker, EXIT_WITHIN, &[&receiver]);
+    expect_success(&mut worker, EXIT_WITHIN, &[&receiver]);
     let err = worker.stderr();
 
     let errors = model.fan_out + model.partition + model.tally + model.encoder;
@@ -988,11 +801,7 @@ fn wrong_types(cores: usize) {
     let mut want = want1;
     want.extend(want2);
     let got = read_out(&out);
-    if cores == 1 {
-        assert_eq!(got, want, "one core: in input order");
-    } else {
-        assert_same_multiset(got, want, "wrong types");
-    }
+    assert_output(cores, got, want, "wrong types");
 }
 
 #[test]
@@ -1018,8 +827,8 @@ fn receiver_comes_back(cores: usize) {
     let (in_addr, out_addr) = (free_addr(), free_addr());
     let (out_a, out_b) = (dir.path("a"), dir.path("b"));
 
-    let receiver_a = start_receiver(&out_addr, &out_a, None);
-    let mut worker = start_worker(
+    let receiver_a = start_receiver_with(&out_addr, &out_a, None, RECEIVER_TIMEOUT, &[]);
+    let mut worker = start_io_worker(
         &example("word_count.py"),
         cores,
         &in_addr,
@@ -1028,18 +837,16 @@ fn receiver_comes_back(cores: usize) {
         &[],
     );
     let mut conn = connect_retry(&in_addr);
-    conn.write_all(&frames(batch1.iter().map(|l| l.as_bytes())))
-        .unwrap();
+    conn.write_all(&line_frames(&batch1)).unwrap();
     wait_lines(&out_a, want1.len(), SEE_WITHIN, &[&worker, &receiver_a]);
     drop(receiver_a); // killed
     thread::sleep(Duration::from_millis(200));
-    let mut receiver_b = start_receiver_within(&out_addr, &out_b, Some(want2.len()), "12");
+    let mut receiver_b = start_receiver_with(&out_addr, &out_b, Some(want2.len()), "12", &[]);
     thread::sleep(Duration::from_millis(500));
-    conn.write_all(&frames(batch2.iter().map(|l| l.as_bytes())))
-        .unwrap();
+    conn.write_all(&line_frames(&batch2)).unwrap();
     drop(conn);
-    wait_ok(&mut receiver_b, RECEIVE_WITHIN, &[&worker]);
-    wait_ok(&mut worker, EXIT_WITHIN, &[&receiver_b]);
+    expect_success(&mut receiver_b, RECEIVE_WITHIN, &[&worker]);
+    expect_success(&mut worker, EXIT_WITHIN, &[&receiver_b]);
     let err = worker.stderr();
 
     let total_out = (want1.len() + want2.len()) as u64;
@@ -1079,14 +886,12 @@ fn many_connections(cores: usize) {
     let dir = TempDir::new(&format!("many-{cores}"));
     let input = dir.path("in.txt");
     let lines = word_lines(14, 3000);
-    let mut text = lines.join("\n");
-    text.push('\n');
-    std::fs::write(&input, text).unwrap();
+    write_lines(&input, &lines);
     let want = WordCounter::default().feed_all(&lines);
 
     let (in_addr, out_addr) = (free_addr(), free_addr());
     let out = dir.path("out");
-    let mut receiver = start_receiver(&out_addr, &out, Some(want.len()));
+    let mut receiver = start_receiver(&out_addr, &out, want.len());
     // roo with a soft limit of 512 open files (its hard limit as inherited).
     let cores_arg = cores.to_string();
     let mut command = std::process::Command::new("sh");
@@ -1142,18 +947,14 @@ fn many_connections(cores: usize) {
     let peak = open_fds(pid);
     let (roo_soft, roo_hard) = fd_limits(&pid.to_string());
     eprintln!("roo: fd limit {roo_soft}/{roo_hard}, fds {baseline} before, {peak} with {idle_count} idle connections");
-    let mut sender = Proc::start(&[
-        "send",
-        "--to",
+    send(
         &in_addr,
-        "--connections",
-        "10",
-        "--file",
-        s(&input),
-        "--quiet",
-    ]);
-    wait_ok(&mut sender, RECEIVE_WITHIN, &[&worker]);
-    wait_ok(&mut receiver, RECEIVE_WITHIN, &[&worker]);
+        &input,
+        &["--connections", "10"],
+        RECEIVE_WITHIN,
+        &[&worker],
+    );
+    expect_success(&mut receiver, RECEIVE_WITHIN, &[&worker]);
     assert!(worker.exited().is_none(), "{}", worker.stderr());
     drop(idle);
     let mut now = 0;
@@ -1171,7 +972,7 @@ fn many_connections(cores: usize) {
         "roo holds {now} descriptors after all connections closed, {baseline} before they opened"
     );
     worker.signal("TERM");
-    wait_ok(&mut worker, EXIT_WITHIN, &[&receiver]);
+    expect_success(&mut worker, EXIT_WITHIN, &[&receiver]);
     let err = worker.stderr();
     assert_eq!(
         totals(&err),
@@ -1198,20 +999,14 @@ fn sigint_drains(cores: usize) {
     let dir = TempDir::new(&format!("sigint-{cores}"));
     let (in_addr, out_addr) = (free_addr(), free_addr());
     let out = dir.path("out");
-    let receiver_args = [
-        "receive",
-        "--listen",
+    let mut receiver = start_receiver_with(
         &out_addr,
-        "--out",
-        s(&out),
-        "--idle-exit",
-        "3",
-        "--timeout",
+        &out,
+        None,
         RECEIVER_TIMEOUT,
-        "--quiet",
-    ];
-    let mut receiver = Proc::start(&receiver_args);
-    let mut worker = start_worker(
+        &["--idle-exit", "3", "--timeout", RECEIVER_TIMEOUT],
+    );
+    let mut worker = start_io_worker(
         &example("word_count.py"),
         cores,
         &in_addr,
@@ -1236,14 +1031,14 @@ fn sigint_drains(cores: usize) {
     // Interrupt once output flows (at least ~0.5 s of input).
     wait_lines(&out, 5000, SEE_WITHIN, &[&worker, &sender]);
     worker.signal("INT");
-    wait_ok(&mut worker, EXIT_WITHIN, &[&sender, &receiver]);
+    expect_success(&mut worker, EXIT_WITHIN, &[&sender, &receiver]);
     let err = worker.stderr();
     let (frames_in, messages_out, errors) = totals(&err);
     assert_eq!(errors, 0, "{err}");
     assert!(frames_in >= 500 && messages_out >= 5000, "{err}");
     // The sender loses its peer (or finishes); either way it stops in bounded time.
     let _ = sender.wait_within(EXIT_WITHIN);
-    wait_ok(&mut receiver, RECEIVE_WITHIN, &[&worker]);
+    expect_success(&mut receiver, RECEIVE_WITHIN, &[&worker]);
     assert_eq!(
         count_after(&receiver.stderr(), "received "),
         messages_out,

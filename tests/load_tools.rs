@@ -8,8 +8,8 @@ use common::*;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// `n` distinct lines of about `width` bytes.
-fn write_lines(path: &Path, n: usize, width: usize) -> Vec<String> {
+/// Writes `n` distinct lines of about `width` bytes to `path`; returns them.
+fn write_sized_lines(path: &Path, n: usize, width: usize) -> Vec<String> {
     let lines: Vec<String> = (0..n)
         .map(|i| {
             let head = format!("line {i} ");
@@ -17,10 +17,27 @@ fn write_lines(path: &Path, n: usize, width: usize) -> Vec<String> {
             format!("{head}{}", &"abcdefghij".repeat(pad / 10 + 1)[..pad])
         })
         .collect();
-    let mut text = lines.join("\n");
-    text.push('\n');
-    std::fs::write(path, text).unwrap();
+    write_lines(path, &lines);
     lines
+}
+
+/// Waits for `p` to exit 0, else panics with `who` and its stderr.
+fn assert_exits_ok(p: &mut Proc, who: &str) {
+    assert!(p.wait().success(), "{who}: {}", p.stderr());
+}
+
+/// Starts `roo receive --listen ADDR ARGS`.
+fn start_receive(addr: &str, args: &[&str]) -> Proc {
+    let mut all = vec!["receive", "--listen", addr];
+    all.extend_from_slice(args);
+    Proc::start(&all)
+}
+
+/// Starts `roo send --to TO ARGS`.
+fn start_send(to: &str, args: &[&str]) -> Proc {
+    let mut all = vec!["send", "--to", to];
+    all.extend_from_slice(args);
+    Proc::start(&all)
 }
 
 /// Sends a file's lines over 3 connections; the receiver gets exactly them.
@@ -28,37 +45,28 @@ fn round_trip(framed: bool) {
     let dir = TempDir::new(if framed { "rt-framed" } else { "rt-newline" });
     let input = dir.path("in.txt");
     let out = dir.path("out.txt");
-    let sent = write_lines(&input, 5000, 40);
-    let addr = format!("127.0.0.1:{}", free_port());
+    let sent = write_sized_lines(&input, 5000, 40);
+    let addr = free_addr();
     let mut recv_args = vec![
-        "receive",
-        "--listen",
-        &addr,
         "--expect",
         "5000",
         "--timeout",
         "50",
+        "--out",
+        s(&out),
+        "--quiet",
     ];
-    recv_args.extend(["--out", s(&out), "--quiet"]);
     if framed {
         recv_args.push("--framed");
     }
-    let mut receiver = Proc::start(&recv_args);
-    let mut send_args = vec![
-        "send",
-        "--to",
-        &addr,
-        "--connections",
-        "3",
-        "--file",
-        s(&input),
-    ];
+    let mut receiver = start_receive(&addr, &recv_args);
+    let mut send_args = vec!["--connections", "3", "--file", s(&input)];
     if !framed {
         send_args.push("--newline");
     }
-    let mut sender = Proc::start(&send_args);
-    assert!(sender.wait().success(), "sender: {}", sender.stderr());
-    assert!(receiver.wait().success(), "receiver: {}", receiver.stderr());
+    let mut sender = start_send(&addr, &send_args);
+    assert_exits_ok(&mut sender, "sender");
+    assert_exits_ok(&mut receiver, "receiver");
     assert_eq!(count_after(&sender.stderr(), "sent "), 5000);
     assert_eq!(count_after(&receiver.stderr(), "received "), 5000);
     assert_eq!(multiset(read_out(&out)), multiset(sent));
@@ -79,39 +87,29 @@ fn message_i_goes_on_connection_i_mod_n() {
     // Three receivers, one per connection: each gets every third line in order.
     let dir = TempDir::new("order");
     let input = dir.path("in.txt");
-    let sent = write_lines(&input, 300, 20);
-    let addrs: Vec<String> = (0..3)
-        .map(|_| format!("127.0.0.1:{}", free_port()))
-        .collect();
+    let sent = write_sized_lines(&input, 300, 20);
+    let addrs: Vec<String> = (0..3).map(|_| free_addr()).collect();
     let outs: Vec<PathBuf> = (0..3).map(|i| dir.path(&format!("out{i}"))).collect();
     let mut receivers: Vec<Proc> = (0..3)
         .map(|i| {
-            Proc::start(&[
-                "receive",
-                "--listen",
+            start_receive(
                 &addrs[i],
-                "--framed",
-                "--expect",
-                "100",
-                "--out",
-                s(&outs[i]),
-                "--quiet",
-            ])
+                &[
+                    "--framed",
+                    "--expect",
+                    "100",
+                    "--out",
+                    s(&outs[i]),
+                    "--quiet",
+                ],
+            )
         })
         .collect();
     let to = addrs.join(",");
-    let mut sender = Proc::start(&[
-        "send",
-        "--to",
-        &to,
-        "--connections",
-        "3",
-        "--file",
-        s(&input),
-    ]);
-    assert!(sender.wait().success(), "sender: {}", sender.stderr());
+    let mut sender = start_send(&to, &["--connections", "3", "--file", s(&input)]);
+    assert_exits_ok(&mut sender, "sender");
     for (i, r) in receivers.iter_mut().enumerate() {
-        assert!(r.wait().success(), "receiver {i}: {}", r.stderr());
+        assert_exits_ok(r, &format!("receiver {i}"));
         let want: Vec<String> = sent.iter().skip(i).step_by(3).cloned().collect();
         assert_eq!(read_out(&outs[i]), want);
     }
@@ -121,27 +119,18 @@ fn message_i_goes_on_connection_i_mod_n() {
 fn expect_exits_0_and_timeout_exits_1() {
     let dir = TempDir::new("expect");
     let input = dir.path("in.txt");
-    write_lines(&input, 100, 30);
+    write_sized_lines(&input, 100, 30);
 
-    let addr = format!("127.0.0.1:{}", free_port());
-    let mut receiver = Proc::start(&["receive", "--listen", &addr, "--expect", "100", "--quiet"]);
-    let mut sender = Proc::start(&["send", "--to", &addr, "--newline", "--file", s(&input)]);
-    assert!(sender.wait().success(), "sender: {}", sender.stderr());
-    assert!(receiver.wait().success(), "receiver: {}", receiver.stderr());
+    let addr = free_addr();
+    let mut receiver = start_receive(&addr, &["--expect", "100", "--quiet"]);
+    let mut sender = start_send(&addr, &["--newline", "--file", s(&input)]);
+    assert_exits_ok(&mut sender, "sender");
+    assert_exits_ok(&mut receiver, "receiver");
 
-    let addr = format!("127.0.0.1:{}", free_port());
-    let mut receiver = Proc::start(&[
-        "receive",
-        "--listen",
-        &addr,
-        "--expect",
-        "200",
-        "--timeout",
-        "1.5",
-        "--quiet",
-    ]);
-    let mut sender = Proc::start(&["send", "--to", &addr, "--newline", "--file", s(&input)]);
-    assert!(sender.wait().success(), "sender: {}", sender.stderr());
+    let addr = free_addr();
+    let mut receiver = start_receive(&addr, &["--expect", "200", "--timeout", "1.5", "--quiet"]);
+    let mut sender = start_send(&addr, &["--newline", "--file", s(&input)]);
+    assert_exits_ok(&mut sender, "sender");
     let status = receiver.wait();
     let err = receiver.stderr();
     assert_eq!(status.code(), Some(1), "receiver: {err}");
@@ -155,24 +144,24 @@ fn slow_receiver_pauses_the_sender_without_loss() {
     let input = dir.path("in.txt");
     let out = dir.path("out.txt");
     // 48 MB: more than loopback socket buffers can hold, so the sender must wait.
-    let sent = write_lines(&input, 3000, 16_000);
-    let addr = format!("127.0.0.1:{}", free_port());
-    let mut receiver = Proc::start(&[
-        "receive",
-        "--listen",
+    let sent = write_sized_lines(&input, 3000, 16_000);
+    let addr = free_addr();
+    let mut receiver = start_receive(
         &addr,
-        "--framed",
-        "--expect",
-        "3000",
-        "--delay-us",
-        "300",
-        "--out",
-        s(&out),
-        "--quiet",
-    ]);
-    let mut sender = Proc::start(&["send", "--to", &addr, "--file", s(&input)]);
-    assert!(sender.wait().success(), "sender: {}", sender.stderr());
-    assert!(receiver.wait().success(), "receiver: {}", receiver.stderr());
+        &[
+            "--framed",
+            "--expect",
+            "3000",
+            "--delay-us",
+            "300",
+            "--out",
+            s(&out),
+            "--quiet",
+        ],
+    );
+    let mut sender = start_send(&addr, &["--file", s(&input)]);
+    assert_exits_ok(&mut sender, "sender");
+    assert_exits_ok(&mut receiver, "receiver");
     let err = sender.stderr();
     assert_eq!(count_after(&err, "sent "), 3000);
     // "sent N messages (B bytes) in S s: ..."
@@ -194,30 +183,26 @@ fn slow_receiver_pauses_the_sender_without_loss() {
 fn receiver_survives_partial_and_oversized_frames() {
     let dir = TempDir::new("partial");
     let out = dir.path("out.txt");
-    let addr = format!("127.0.0.1:{}", free_port());
-    let mut receiver = Proc::start(&[
-        "receive",
-        "--listen",
+    let addr = free_addr();
+    let mut receiver = start_receive(
         &addr,
-        "--framed",
-        "--expect",
-        "15",
-        "--max-frame",
-        "1000",
-        "--out",
-        s(&out),
-        "--quiet",
-        "--timeout",
-        "50",
-    ]);
+        &[
+            "--framed",
+            "--expect",
+            "15",
+            "--max-frame",
+            "1000",
+            "--out",
+            s(&out),
+            "--quiet",
+            "--timeout",
+            "50",
+        ],
+    );
 
     // 10 complete frames, then a header announcing 100 bytes and only 30 of them.
-    let mut wire = Vec::new();
-    for i in 0..10 {
-        let p = format!("complete {i}");
-        wire.extend_from_slice(&(p.len() as u32).to_be_bytes());
-        wire.extend_from_slice(p.as_bytes());
-    }
+    let complete: Vec<String> = (0..10).map(|i| format!("complete {i}")).collect();
+    let mut wire = line_frames(&complete);
     wire.extend_from_slice(&100u32.to_be_bytes());
     wire.extend_from_slice(&[b'x'; 30]);
     let mut c = connect_retry(&addr);
@@ -238,45 +223,37 @@ fn receiver_survives_partial_and_oversized_frames() {
 
     // Another connection afterwards still works.
     let input = dir.path("in.txt");
-    let later = write_lines(&input, 5, 10);
-    let mut sender = Proc::start(&["send", "--to", &addr, "--file", s(&input)]);
-    assert!(sender.wait().success(), "sender: {}", sender.stderr());
-    assert!(receiver.wait().success(), "receiver: {}", receiver.stderr());
-    let mut want: Vec<String> = (0..10).map(|i| format!("complete {i}")).collect();
+    let later = write_sized_lines(&input, 5, 10);
+    let mut sender = start_send(&addr, &["--file", s(&input)]);
+    assert_exits_ok(&mut sender, "sender");
+    assert_exits_ok(&mut receiver, "receiver");
+    let mut want = complete;
     want.extend(later);
     assert_eq!(multiset(read_out(&out)), multiset(want));
 }
 
 #[test]
 fn stamped_paced_send_gives_a_latency_line() {
-    let addr = format!("127.0.0.1:{}", free_port());
-    let mut receiver = Proc::start(&[
-        "receive",
-        "--listen",
+    let addr = free_addr();
+    let mut receiver = start_receive(&addr, &["--latency", "--expect", "2000", "--quiet"]);
+    let mut sender = start_send(
         &addr,
-        "--latency",
-        "--expect",
-        "2000",
-        "--quiet",
-    ]);
-    let mut sender = Proc::start(&[
-        "send",
-        "--to",
-        &addr,
-        "--newline",
-        "--generate",
-        "words",
-        "--messages",
-        "2000",
-        "--rate",
-        "4000",
-        "--stamp",
-        "--connections",
-        "2",
-        "--quiet",
-    ]);
-    assert!(sender.wait().success(), "sender: {}", sender.stderr());
-    assert!(receiver.wait().success(), "receiver: {}", receiver.stderr());
+        &[
+            "--newline",
+            "--generate",
+            "words",
+            "--messages",
+            "2000",
+            "--rate",
+            "4000",
+            "--stamp",
+            "--connections",
+            "2",
+            "--quiet",
+        ],
+    );
+    assert_exits_ok(&mut sender, "sender");
+    assert_exits_ok(&mut receiver, "receiver");
     let err = receiver.stderr();
     let line = err
         .lines()
@@ -317,33 +294,26 @@ fn binary_records_are_sent_as_they_are() {
         data.extend_from_slice(format!("rec{i:05}").as_bytes());
     }
     std::fs::write(&input, &data).unwrap();
-    let addr = format!("127.0.0.1:{}", free_port());
-    let mut receiver = Proc::start(&[
-        "receive",
-        "--listen",
+    let addr = free_addr();
+    let mut receiver = start_receive(
         &addr,
-        "--framed",
-        "--expect",
-        "100",
-        "--out",
-        s(&out),
-        "--quiet",
-    ]);
-    let mut sender = Proc::start(&[
-        "send",
-        "--to",
+        &["--framed", "--expect", "100", "--out", s(&out), "--quiet"],
+    );
+    let mut sender = start_send(
         &addr,
-        "--binary",
-        "--msg-size",
-        "12",
-        "--file",
-        s(&input),
-        "--repeat",
-        "--messages",
-        "100",
-    ]);
-    assert!(sender.wait().success(), "sender: {}", sender.stderr());
-    assert!(receiver.wait().success(), "receiver: {}", receiver.stderr());
+        &[
+            "--binary",
+            "--msg-size",
+            "12",
+            "--file",
+            s(&input),
+            "--repeat",
+            "--messages",
+            "100",
+        ],
+    );
+    assert_exits_ok(&mut sender, "sender");
+    assert_exits_ok(&mut receiver, "receiver");
     let want: Vec<String> = (0..100).map(|i| format!("rec{:05}", i % 50)).collect();
     assert_eq!(read_out(&out), want);
 }
@@ -351,25 +321,17 @@ fn binary_records_are_sent_as_they_are() {
 #[test]
 fn sender_errors_name_the_address() {
     // Nobody listening: gives up after --connect-timeout.
-    let addr = format!("127.0.0.1:{}", free_port());
-    let mut sender = Proc::start(&[
-        "send",
-        "--to",
-        &addr,
-        "--generate",
-        "words",
-        "--connect-timeout",
-        "0.3",
-    ]);
+    let addr = free_addr();
+    let mut sender = start_send(&addr, &["--generate", "words", "--connect-timeout", "0.3"]);
     assert_eq!(sender.wait().code(), Some(1));
     let err = sender.stderr();
     assert!(err.contains(&addr) && err.contains("connect"), "{err}");
 
     // A peer that goes away mid-stream.
-    let addr = format!("127.0.0.1:{}", free_port());
-    let mut receiver = Proc::start(&["receive", "--listen", &addr, "--expect", "1000", "--quiet"]);
-    let mut sender = Proc::start(&["send", "--to", &addr, "--newline", "--generate", "words"]);
-    assert!(receiver.wait().success(), "receiver: {}", receiver.stderr());
+    let addr = free_addr();
+    let mut receiver = start_receive(&addr, &["--expect", "1000", "--quiet"]);
+    let mut sender = start_send(&addr, &["--newline", "--generate", "words"]);
+    assert_exits_ok(&mut receiver, "receiver");
     assert_eq!(sender.wait().code(), Some(1));
     let err = sender.stderr();
     assert!(

@@ -15,135 +15,12 @@ use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// Bound on start-up until `roo: ready`.
-const READY_WITHIN: Duration = Duration::from_secs(20);
 /// Bound on `roo send` (it blocks while the worker applies backpressure).
 const SEND_WITHIN: Duration = Duration::from_secs(30);
-/// The receiver's own `--timeout`, and our bound on it (a little more).
-const RECEIVER_TIMEOUT: &str = "30";
+/// Bound on the receiver (a little more than its own `RECEIVER_TIMEOUT`).
 const RECEIVE_WITHIN: Duration = Duration::from_secs(40);
-/// Bound on roo's exit once its input is closed (or it got SIGTERM).
-const EXIT_WITHIN: Duration = Duration::from_secs(30);
 /// Bound on the market data's `UPDATE` lines reaching the receiver's --out file.
 const UPDATES_WITHIN: Duration = Duration::from_secs(20);
-
-/// The punctuation word_count_v06.py strips.
-const PUNCTUATION: &str = " !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
-
-fn example(name: &str) -> String {
-    format!("{}/examples/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
-// ---------------------------------------------------------------------------------------
-// Harness
-
-/// Waits (bounded) for `p` to exit 0; on failure shows its stderr and the others'.
-fn expect_success(p: &mut Proc, within: Duration, others: &[&Proc]) {
-    let deadline = Instant::now() + within;
-    let context = |p: &Proc| {
-        let mut text = format!("{} stderr:\n{}", p.name, p.stderr());
-        for o in others {
-            text.push_str(&format!("\n--- {} stderr:\n{}", o.name, o.stderr()));
-        }
-        text
-    };
-    loop {
-        if p.exited().is_some() {
-            let status = p.wait();
-            assert!(status.success(), "exited with {status}; {}", context(p));
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "did not exit within {within:?}; {}",
-            context(p)
-        );
-        thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// Starts `roo run [--exit-when-idle] app ARGS` and waits for `roo: ready`.
-fn start_worker(app: &str, cores: usize, idle_exit: bool, app_args: &[&str]) -> Proc {
-    let cores = cores.to_string();
-    let mut args = vec!["run", "--cores", &cores];
-    if idle_exit {
-        args.push("--exit-when-idle");
-    }
-    args.push(app);
-    args.extend_from_slice(app_args);
-    let mut worker = Proc::start(&args);
-    worker.wait_for_stderr_within("roo: ready", READY_WITHIN);
-    worker
-}
-
-/// Starts a newline-delimited `roo receive` writing every line to `out`, exiting 0 once
-/// `expect` lines arrived.
-fn start_receiver(addr: &str, out: &Path, expect: usize) -> Proc {
-    let expect = expect.to_string();
-    Proc::start(&[
-        "receive",
-        "--listen",
-        addr,
-        "--out",
-        s(out),
-        "--expect",
-        &expect,
-        "--timeout",
-        RECEIVER_TIMEOUT,
-        "--quiet",
-    ])
-}
-
-/// Runs `roo send --to ADDR --file FILE --quiet EXTRA` to completion (exit 0).
-fn send(to: &str, file: &Path, extra: &[&str], worker: &Proc) {
-    let mut args = vec!["send", "--to", to, "--file", s(file), "--quiet"];
-    args.extend_from_slice(extra);
-    let mut sender = Proc::start(&args);
-    expect_success(&mut sender, SEND_WITHIN, &[worker]);
-}
-
-/// The numbers of roo's `total: frames in X, messages out Y, errors Z` line.
-fn totals(stderr: &str) -> (u64, u64, u64) {
-    let line = stderr
-        .lines()
-        .find(|l| l.starts_with("total: frames in "))
-        .unwrap_or_else(|| panic!("no summary total line in:\n{stderr}"));
-    let numbers: Vec<u64> = line
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|t| !t.is_empty())
-        .map(|t| t.parse().unwrap())
-        .collect();
-    assert_eq!(numbers.len(), 3, "unexpected total line: {line}");
-    (numbers[0], numbers[1], numbers[2])
-}
-
-fn assert_same_multiset(got: Vec<String>, want: Vec<String>, what: &str) {
-    let (n_got, n_want) = (got.len(), want.len());
-    let (got, want) = (multiset(got), multiset(want));
-    if got != want {
-        let missing: Vec<_> = want
-            .iter()
-            .filter(|(k, n)| got.get(*k) != Some(n))
-            .take(10)
-            .collect();
-        let extra: Vec<_> = got
-            .iter()
-            .filter(|(k, n)| want.get(*k) != Some(n))
-            .take(10)
-            .collect();
-        panic!(
-            "{what}: outputs differ ({n_got} lines, {n_want} expected); expected (count) not \
-             matched: {missing:?}; got instead: {extra:?}"
-        );
-    }
-    assert_eq!(n_got, n_want, "{what}: number of output lines");
-}
-
-fn write_lines(path: &Path, lines: &[String]) {
-    let mut text = lines.join("\n");
-    text.push('\n');
-    std::fs::write(path, text).unwrap();
-}
 
 // ---------------------------------------------------------------------------------------
 // Word count with the 0.6 API
@@ -175,17 +52,7 @@ fn text_lines(seed: u64, lines: usize) -> Vec<String> {
     let mut rng = Rng(seed);
     const ONSETS: [&str; 12] = ["b", "d", "f", "k", "l", "m", "n", "p", "r", "s", "t", "w"];
     const VOWELS: [&str; 5] = ["a", "e", "i", "o", "u"];
-    let mut vocab: Vec<String> = Vec::new();
-    while vocab.len() < 150 {
-        let mut w = String::new();
-        for _ in 0..1 + rng.below(3) {
-            w.push_str(rng.pick(&ONSETS));
-            w.push_str(rng.pick(&VOWELS));
-        }
-        if !vocab.contains(&w) {
-            vocab.push(w);
-        }
-    }
+    let mut vocab = rng.vocabulary(150, 1..=3, &ONSETS, &VOWELS);
     vocab.extend(
         [
             "don't",
@@ -264,12 +131,7 @@ fn word_count_v06(cores: usize) {
     assert!(std::fs::metadata(&input).unwrap().len() > 16 * 1024);
 
     // Each line is one message; count each word's occurrences here.
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for line in &lines {
-        for w in split_words(line) {
-            *counts.entry(w).or_insert(0) += 1;
-        }
-    }
+    let counts = count_words(&lines, split_words);
     for w in [
         "café",
         "naïve",
@@ -283,10 +145,7 @@ fn word_count_v06(cores: usize) {
     }
     assert!(counts.values().any(|&n| n > 100));
     let total: usize = counts.values().sum();
-    let want: Vec<String> = counts
-        .iter()
-        .flat_map(|(w, &n)| (1..=n).map(move |i| format!("{w} => {i}")))
-        .collect();
+    let want = word_count_output(&counts);
 
     let (in_addr, out_addr) = (free_addr(), free_addr());
     let mut receiver = start_receiver(&out_addr, &out, total);
@@ -295,9 +154,16 @@ fn word_count_v06(cores: usize) {
         &example("word_count_v06.py"),
         cores,
         true,
+        &[],
         &["--in", &source, "--out", &out_addr],
     );
-    send(&in_addr, &input, &["--connections", "2"], &worker);
+    send(
+        &in_addr,
+        &input,
+        &["--connections", "2"],
+        SEND_WITHIN,
+        &[&worker],
+    );
     expect_success(&mut receiver, RECEIVE_WITHIN, &[&worker]);
     assert_eq!(count_after(&receiver.stderr(), "received "), total as u64);
     expect_success(&mut worker, EXIT_WITHIN, &[&receiver]);
@@ -502,6 +368,7 @@ fn run_market_spread(
         &example("market_spread.py"),
         cores,
         false,
+        &[],
         &["--in", &inputs, "--out", &out_addr],
     );
     if !quotes.is_empty() {
@@ -509,7 +376,8 @@ fn run_market_spread(
             &nbbo_addr,
             &market_file,
             &["--binary", "--msg-size", "24"],
-            &worker,
+            SEND_WITHIN,
+            &[&worker],
         );
         wait_for_updates(&out, quotes.len(), &mut receiver, &worker);
     }
@@ -517,7 +385,8 @@ fn run_market_spread(
         &orders_addr,
         &orders_file,
         &["--binary", "--msg-size", "25", "--connections", "2"],
-        &worker,
+        SEND_WITHIN,
+        &[&worker],
     );
     expect_success(&mut receiver, RECEIVE_WITHIN, &[&worker]);
     assert_eq!(count_after(&receiver.stderr(), "received "), expect as u64);

@@ -6,7 +6,7 @@
 
 #![allow(dead_code)]
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -17,9 +17,28 @@ use std::time::{Duration, Instant};
 
 /// Default bound of every wait.
 pub const WAIT: Duration = Duration::from_secs(60);
+/// Bound on `roo run` start-up until `roo: ready`.
+pub const READY_WITHIN: Duration = Duration::from_secs(20);
+/// The receiver's own `--timeout` (s).
+pub const RECEIVER_TIMEOUT: &str = "30";
+/// Bound on roo's exit once its input is closed (or it got a signal).
+pub const EXIT_WITHIN: Duration = Duration::from_secs(30);
+
+/// The punctuation word_count.py's Split (and word_count_v06.py) strips.
+pub const PUNCTUATION: &str = " !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
 
 pub fn roo() -> &'static str {
     env!("CARGO_BIN_EXE_roo")
+}
+
+/// The path of `examples/NAME`.
+pub fn example(name: &str) -> String {
+    format!("{}/examples/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The path of `tests/apps/NAME`.
+pub fn test_app(name: &str) -> String {
+    format!("{}/tests/apps/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
 /// A port that was free a moment ago (bound to 127.0.0.1:0, then released).
@@ -172,6 +191,116 @@ impl Drop for Proc {
     }
 }
 
+/// The stderr of each of `others`, each after a `--- NAME stderr:` heading.
+pub fn others_stderr(others: &[&Proc]) -> String {
+    let mut text = String::new();
+    for o in others {
+        text.push_str(&format!("\n--- {} stderr:\n{}", o.name, o.stderr()));
+    }
+    text
+}
+
+/// Waits (bounded) for `p` to exit 0; on failure shows its stderr and the others'.
+pub fn expect_success(p: &mut Proc, within: Duration, others: &[&Proc]) {
+    let deadline = Instant::now() + within;
+    let context = |p: &Proc| format!("stderr:\n{}{}", p.stderr(), others_stderr(others));
+    loop {
+        if p.exited().is_some() {
+            let status = p.wait();
+            assert!(
+                status.success(),
+                "{} exited with {status}; {}",
+                p.name,
+                context(p)
+            );
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} did not exit within {within:?}; {}",
+            p.name,
+            context(p)
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Starts `roo run --cores N [--exit-when-idle] OPTIONS APP APP_ARGS` and waits (at most
+/// `READY_WITHIN`) for `roo: ready`.
+pub fn start_worker(
+    app: &str,
+    cores: usize,
+    idle_exit: bool,
+    options: &[&str],
+    app_args: &[&str],
+) -> Proc {
+    let cores = cores.to_string();
+    let mut args = vec!["run", "--cores", &cores];
+    if idle_exit {
+        args.push("--exit-when-idle");
+    }
+    args.extend_from_slice(options);
+    args.push(app);
+    args.extend_from_slice(app_args);
+    let mut worker = Proc::start(&args);
+    worker.wait_for_stderr_within("roo: ready", READY_WITHIN);
+    worker
+}
+
+/// Starts `roo run --cores N [--exit-when-idle] OPTIONS APP --in IN --out OUT` and waits for
+/// `roo: ready`.
+pub fn start_io_worker(
+    app: &str,
+    cores: usize,
+    in_addr: &str,
+    out_addr: &str,
+    idle_exit: bool,
+    options: &[&str],
+) -> Proc {
+    start_worker(
+        app,
+        cores,
+        idle_exit,
+        options,
+        &["--in", in_addr, "--out", out_addr],
+    )
+}
+
+/// Starts `roo receive --listen ADDR --out OUT [--expect N --timeout T] --quiet EXTRA`: with
+/// `expect`, it exits 0 once that many messages arrived (1 after `timeout` s if they did not).
+pub fn start_receiver_with(
+    addr: &str,
+    out: &Path,
+    expect: Option<usize>,
+    timeout: &str,
+    extra: &[&str],
+) -> Proc {
+    let expect = expect.map(|n| n.to_string());
+    let mut args = vec!["receive", "--listen", addr, "--out", s(out)];
+    if let Some(n) = &expect {
+        args.extend(["--expect", n, "--timeout", timeout]);
+    }
+    args.push("--quiet");
+    args.extend_from_slice(extra);
+    Proc::start(&args)
+}
+
+/// A newline-delimited `roo receive` writing every line to `out`, exiting 0 once `expect`
+/// lines arrived (within `RECEIVER_TIMEOUT`).
+pub fn start_receiver(addr: &str, out: &Path, expect: usize) -> Proc {
+    start_receiver_with(addr, out, Some(expect), RECEIVER_TIMEOUT, &[])
+}
+
+/// Runs `roo send --to ADDR --file FILE --quiet EXTRA` to completion (exit 0 within
+/// `within`, else panics showing the others' stderr); returns the finished sender.
+pub fn send(to: &str, file: &Path, extra: &[&str], within: Duration, others: &[&Proc]) -> Proc {
+    let mut args = vec!["send", "--to", to, "--file", s(file), "--quiet"];
+    args.extend_from_slice(extra);
+    let mut sender = Proc::start(&args);
+    expect_success(&mut sender, within, others);
+    sender
+}
+
 /// A scratch directory, removed on drop.
 pub struct TempDir(PathBuf);
 
@@ -206,6 +335,45 @@ pub fn multiset<I: IntoIterator<Item = String>>(items: I) -> HashMap<String, usi
     m
 }
 
+/// Writes `lines`, each ended by '\n', to `path`.
+pub fn write_lines(path: &Path, lines: &[String]) {
+    let mut text = lines.join("\n");
+    text.push('\n');
+    std::fs::write(path, text).unwrap();
+}
+
+/// Asserts that `got` holds the lines of `want`, in any order (showing what differs).
+pub fn assert_same_multiset(got: Vec<String>, want: Vec<String>, what: &str) {
+    let (n_got, n_want) = (got.len(), want.len());
+    let (got, want) = (multiset(got), multiset(want));
+    if got != want {
+        let missing: Vec<_> = want
+            .iter()
+            .filter(|(k, n)| got.get(*k) != Some(n))
+            .take(10)
+            .collect();
+        let extra: Vec<_> = got
+            .iter()
+            .filter(|(k, n)| want.get(*k) != Some(n))
+            .take(10)
+            .collect();
+        panic!(
+            "{what}: outputs differ ({n_got} lines, {n_want} expected); expected (count) not \
+             matched: {missing:?}; got instead: {extra:?}"
+        );
+    }
+    assert_eq!(n_got, n_want, "{what}: number of output lines");
+}
+
+/// One core (one connection): `got` equals `want` in order; more cores: in any order.
+pub fn assert_output(cores: usize, got: Vec<String>, want: Vec<String>, what: &str) {
+    if cores == 1 {
+        assert_eq!(got, want, "{what}: one core, in input order");
+    } else {
+        assert_same_multiset(got, want, what);
+    }
+}
+
 /// The lines of a text file.
 pub fn read_out(path: &Path) -> Vec<String> {
     std::fs::read_to_string(path)
@@ -227,6 +395,95 @@ pub fn count_after(stderr: &str, prefix: &str) -> u64 {
         .unwrap()
         .parse()
         .unwrap()
+}
+
+/// The numbers of roo's `total: frames in X, messages out Y, errors Z` line.
+pub fn totals(stderr: &str) -> (u64, u64, u64) {
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("total: frames in "))
+        .unwrap_or_else(|| panic!("no summary total line in:\n{stderr}"));
+    let numbers: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|t| !t.is_empty())
+        .map(|t| t.parse().unwrap())
+        .collect();
+    assert_eq!(numbers.len(), 3, "unexpected total line: {line}");
+    (numbers[0], numbers[1], numbers[2])
+}
+
+/// Errors per place over all cores, from roo's `core N:   K errors in PLACE` lines.
+pub fn errors_by_place(stderr: &str) -> BTreeMap<String, u64> {
+    let mut places = BTreeMap::new();
+    for line in stderr.lines().filter(|l| l.starts_with("core ")) {
+        let Some((_, rest)) = line.split_once(":   ") else {
+            continue;
+        };
+        let Some((count, place)) = rest.split_once(" errors in ") else {
+            continue;
+        };
+        *places.entry(place.to_owned()).or_insert(0) += count.parse::<u64>().unwrap();
+    }
+    places
+}
+
+/// Errors counted at places starting with `prefix`.
+pub fn errors_at(stderr: &str, prefix: &str) -> u64 {
+    errors_by_place(stderr)
+        .iter()
+        .filter(|(place, _)| place.starts_with(prefix))
+        .map(|(_, n)| n)
+        .sum()
+}
+
+/// Words as word_count.py's Split finds them: split on '\n' and ' ', lowercase, strip
+/// punctuation, drop empties.
+pub fn split_words(text: &str) -> Vec<String> {
+    text.split('\n')
+        .flat_map(|line| line.split(' '))
+        .map(|w| w.to_lowercase())
+        .map(|w| w.trim_matches(|c| PUNCTUATION.contains(c)).to_owned())
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// Occurrences of each word of `lines`, as `split` finds them.
+pub fn count_words(
+    lines: &[String],
+    split: impl Fn(&str) -> Vec<String>,
+) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for line in lines {
+        for w in split(line) {
+            *counts.entry(w).or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
+/// For each word w seen n times, the lines `w => 1` .. `w => n`.
+pub fn word_count_output(counts: &BTreeMap<String, usize>) -> Vec<String> {
+    counts
+        .iter()
+        .flat_map(|(w, &n)| (1..=n).map(move |i| format!("{w} => {i}")))
+        .collect()
+}
+
+/// A payload behind its 4-byte big-endian length header.
+pub fn frame(payload: &[u8]) -> Vec<u8> {
+    let mut f = (payload.len() as u32).to_be_bytes().to_vec();
+    f.extend_from_slice(payload);
+    f
+}
+
+/// The payloads, each framed by [`frame`], one after another.
+pub fn frames<'a>(payloads: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
+    payloads.into_iter().flat_map(frame).collect()
+}
+
+/// Text lines as frames, one a line.
+pub fn line_frames<S: AsRef<str>>(lines: &[S]) -> Vec<u8> {
+    frames(lines.iter().map(|l| l.as_ref().as_bytes()))
 }
 
 pub fn connect_retry(addr: &str) -> TcpStream {
@@ -262,5 +519,29 @@ impl Rng {
     /// A uniformly chosen item.
     pub fn pick<T: Clone>(&mut self, items: &[T]) -> T {
         items[self.below(items.len() as u64) as usize].clone()
+    }
+
+    /// `n` distinct words of `syllables` syllables, each an onset and a vowel.
+    pub fn vocabulary(
+        &mut self,
+        n: usize,
+        syllables: std::ops::RangeInclusive<u64>,
+        onsets: &[&str],
+        vowels: &[&str],
+    ) -> Vec<String> {
+        let mut seen = HashSet::new();
+        let mut words = Vec::new();
+        while words.len() < n {
+            let k = syllables.start() + self.below(syllables.end() - syllables.start() + 1);
+            let mut w = String::new();
+            for _ in 0..k {
+                w.push_str(self.pick(onsets));
+                w.push_str(self.pick(vowels));
+            }
+            if seen.insert(w.clone()) {
+                words.push(w);
+            }
+        }
+        words
     }
 }
