@@ -22,24 +22,15 @@
 //! [1,<all>] core counts.
 
 use std::io::{BufRead, BufReader, Read};
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+mod support;
+
+use support::*;
+
 const ROO: &str = env!("CARGO_BIN_EXE_roo");
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(default)
-}
 
 fn env_list(name: &str, default: Vec<usize>) -> Vec<usize> {
     match std::env::var(name) {
@@ -52,23 +43,6 @@ fn env_list(name: &str, default: Vec<usize>) -> Vec<usize> {
             }
         }
         Err(_) => default,
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Kills the process when dropped, so an early return never leaves it running.
-struct Guard(Child);
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }
 

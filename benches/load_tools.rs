@@ -4,18 +4,13 @@
 
 use std::io::Write;
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+
+mod support;
+
+use support::*;
 
 const ROO: &str = env!("CARGO_BIN_EXE_roo");
-
-/// Kills the process when dropped, so an early return never leaves it running.
-struct Guard(Child);
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn main() {
     if std::env::args().any(|a| a == "--list") {

@@ -14,11 +14,15 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
+
+mod support;
+
+use support::*;
 
 const ROO: &str = env!("CARGO_BIN_EXE_roo");
 
@@ -28,24 +32,6 @@ const WALLAROO_PER_CORE: f64 = 43_000.0;
 const TARGET_RATIO: f64 = 10.0;
 /// An order is rejected when (ask - bid) is at least this fraction of the mid price.
 const MAX_SPREAD: f64 = 0.05;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// The Python that roo was built against (from .cargo/config.toml or the environment).
-fn python() -> String {
-    option_env!("PYO3_PYTHON")
-        .unwrap_or("/root/.pyenv/versions/3.13.0/bin/python3.13")
-        .to_string()
-}
 
 fn free_addr() -> String {
     let port = TcpListener::bind("127.0.0.1:0")
@@ -375,15 +361,6 @@ fn harness_only(orders: &Path, n_orders: usize, connections: usize) -> f64 {
     let seconds = start.elapsed().as_secs_f64();
     assert!(received.success(), "roo receive:\n{}", receiver.stderr());
     seconds
-}
-
-fn median_min_max(mut values: Vec<f64>) -> (f64, f64, f64) {
-    values.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    (
-        values[values.len() / 2],
-        values[0],
-        values[values.len() - 1],
-    )
 }
 
 fn main() {

@@ -6,47 +6,15 @@
 //! `cargo bench --bench word_count` (env ROO_BENCH_LINES, ROO_BENCH_RUNS to resize).
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod support;
+
+use support::*;
+
 const ROO: &str = env!("CARGO_BIN_EXE_roo");
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// The Python that roo was built against (from .cargo/config.toml or the environment).
-fn python() -> String {
-    option_env!("PYO3_PYTHON")
-        .unwrap_or("/root/.pyenv/versions/3.13.0/bin/python3.13")
-        .to_string()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Kills the process when dropped, so an early return never leaves it running.
-struct Guard(Child);
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// A deterministic English-like text: `lines` lines of 10 words drawn with Zipf's law
 /// (s = 1) from 5000 made-up words, some followed by punctuation. As in real text, the top
@@ -185,15 +153,6 @@ fn bare_loop(text: &Path) -> (usize, f64) {
     (
         field("words=").parse().unwrap(),
         field("seconds=").parse().unwrap(),
-    )
-}
-
-fn median_min_max(mut values: Vec<f64>) -> (f64, f64, f64) {
-    values.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    (
-        values[values.len() / 2],
-        values[0],
-        values[values.len() - 1],
     )
 }
 
