@@ -11,7 +11,7 @@ use crate::error_log::ErrorLog;
 use crate::subinterpreter::{
     discard, error_text, str_utf8, GilKind, Interpreter, PyObj, PythonMode,
 };
-use crate::topology::{StateResult, StepKind, Topology};
+use crate::topology::{HeaderDecoding, StateResult, StepKind, Topology};
 use crate::value::{Value, ValueCodec, ValueMap};
 use bytes::{Bytes, BytesMut};
 use hdrhistogram::Histogram;
@@ -117,13 +117,8 @@ impl Worker {
                 .collect();
             Ok((topology, CoreApp { objects, states }))
         });
-        let (topology, app) = match loaded {
-            Ok(loaded) => loaded,
-            Err(message) => {
-                // Objects created before the failure were dropped inside `with`.
-                return Err(message);
-            }
-        };
+        // On failure, objects created before it were already dropped inside `with`.
+        let (topology, app) = loaded?;
         Ok(Worker {
             core,
             topology,
@@ -165,13 +160,13 @@ impl Worker {
         frames: &mut Vec<Bytes>,
     ) -> Result<(), FrameError> {
         match self.topology.sources[source].header {
-            crate::topology::HeaderDecoding::BigEndian(_) => {
+            HeaderDecoding::BigEndian(_) => {
                 while let Some(frame) = decoder.next_frame()? {
                     frames.push(frame);
                 }
                 Ok(())
             }
-            crate::topology::HeaderDecoding::Python { header_length } => {
+            HeaderDecoding::Python { header_length } => {
                 let Worker {
                     interpreter, app, ..
                 } = self;
