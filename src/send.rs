@@ -4,9 +4,9 @@
 //! records) or from a deterministic generator of Zipf-distributed words. They
 //! are spread over `--connections` TCP connections in order, message `i` on
 //! connection `i % N`, each connection writing from its own thread through a
-//! large reused buffer. Sending is open loop with `--rate` (paced in small
-//! batches, stamped with the schedule's time by `--stamp`) or as fast as the
-//! peers read. A peer that stops reading makes the sender block: nothing is
+//! large reused buffer. Sending is open loop with `--rate` (each message, or
+//! each `--batch`, written at its own scheduled time and stamped with that
+//! time by `--stamp`) or as fast as the peers read. A peer that stops reading makes the sender block: nothing is
 //! ever dropped.
 
 use crate::stamp;
@@ -29,6 +29,10 @@ const WRITE_BUFFER: usize = 64 * 1024;
 const UNPACED_BATCH: usize = 1024;
 /// Pause between connection attempts.
 const CONNECT_RETRY: Duration = Duration::from_millis(100);
+/// A paced sender sleeps until this long before its next message is due, then
+/// spins: a sleeping thread wakes tens of microseconds late (more on a VM),
+/// and that lateness would count as latency.
+const SPIN_WINDOW: Duration = Duration::from_micros(150);
 
 /// Built-in message generators.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -101,16 +105,17 @@ pub struct SendArgs {
     #[arg(long)]
     repeat: bool,
 
-    /// Total messages per second over all connections (open loop; each
-    /// connection sends its share in batches). Default: as fast as possible.
+    /// Total messages per second over all connections (open loop: every
+    /// message has a scheduled time and leaves at it, or at once when the
+    /// sender is behind). Default: as fast as possible.
     #[arg(long, value_name = "MSGS_PER_SEC")]
     rate: Option<f64>,
 
-    /// Messages per paced batch on each connection (default: a batch about
-    /// every millisecond).
-    #[arg(long, value_name = "N", requires = "rate",
+    /// Messages per paced burst on each connection: N messages share one
+    /// scheduled time and leave in one write.
+    #[arg(long, default_value_t = 1, value_name = "N", requires = "rate",
           value_parser = clap::value_parser!(u64).range(1..))]
-    batch: Option<u64>,
+    batch: u64,
 
     /// Stop after S seconds.
     #[arg(long, value_name = "S")]
@@ -381,10 +386,9 @@ impl Conn {
             let mut stamp_at = 0;
             if let Some(interval) = pacing {
                 let due = Duration::from_secs_f64(batch_no as f64 * interval);
-                let now = start.elapsed();
-                if now < due {
+                if start.elapsed() < due {
                     self.flush()?;
-                    thread::sleep(due - now);
+                    wait_until(start + due);
                 }
                 stamp_at = start_nanos + due.as_nanos() as u64;
                 batch_no += 1;
@@ -423,6 +427,18 @@ impl Conn {
         self.flush()?;
         let _ = self.stream.shutdown(Shutdown::Write);
         Ok(())
+    }
+}
+
+/// Sleeps until shortly before `due`, then spins (yielding the CPU to anything
+/// else runnable) until it.
+fn wait_until(due: Instant) {
+    let now = Instant::now();
+    if due > now + SPIN_WINDOW {
+        thread::sleep(due - now - SPIN_WINDOW);
+    }
+    while Instant::now() < due {
+        thread::yield_now();
     }
 }
 
@@ -492,10 +508,7 @@ fn build_plan(args: &SendArgs) -> Result<Plan, String> {
         }
         Some(r) => {
             let per_conn = r / connections as f64;
-            let batch = args
-                .batch
-                .unwrap_or_else(|| (per_conn / 1000.0).round().max(1.0) as u64);
-            Some((per_conn, batch))
+            Some((per_conn, args.batch))
         }
     };
     let deadline = match args.duration {
@@ -582,6 +595,8 @@ pub fn main(args: SendArgs) -> ExitCode {
         thread::Builder::new()
             .name(format!("send-{}", conn.index))
             .spawn(move || {
+                // Sleeps end on time, not up to 50 µs late (the default timer slack).
+                let _ = nix::sys::prctl::set_timerslack(1);
                 let r = conn.run(&plan, start, start_nanos);
                 up.fetch_sub(1, Relaxed);
                 let _ = done.send(r);

@@ -41,6 +41,7 @@ fn start_send(to: &str, args: &[&str]) -> Proc {
 }
 
 /// Sends a file's lines over 3 connections; the receiver gets exactly them.
+/// Framed, the receiver also busy-polls its connections (`--poll`), which must lose nothing.
 fn round_trip(framed: bool) {
     let dir = TempDir::new(if framed { "rt-framed" } else { "rt-newline" });
     let input = dir.path("in.txt");
@@ -57,7 +58,7 @@ fn round_trip(framed: bool) {
         "--quiet",
     ];
     if framed {
-        recv_args.push("--framed");
+        recv_args.extend(["--framed", "--poll"]);
     }
     let mut receiver = start_receive(&addr, &recv_args);
     let mut send_args = vec!["--connections", "3", "--file", s(&input)];

@@ -39,6 +39,8 @@ pub struct EngineConfig {
     pub max_frame_size: usize,
     /// Stop once every source connection has closed (after at least one was accepted).
     pub exit_when_idle: bool,
+    /// How long an idle executor keeps polling before it parks.
+    pub idle_poll: Duration,
 }
 
 /// How the run ended.
@@ -82,6 +84,7 @@ pub fn run(config: EngineConfig) -> Result<RunReport, String> {
         let (config, lifecycle, startup) = (config.clone(), lifecycle.clone(), startup_tx.clone());
         let executor = LocalExecutorBuilder::new(placement)
             .name(&format!("roo-core-{id}"))
+            .spin_before_park(config.idle_poll)
             .spawn(move || shard::run_core(id, config, lifecycle, channels, startup, go_rx))
             .map_err(|e| format!("cannot start the executor of core {id}: {e}"))?;
         executors.push(executor);
