@@ -19,7 +19,13 @@
 //! ROO_LAT_SECONDS [5] measured seconds per point, ROO_LAT_RUNS [3] runs per point,
 //! ROO_LAT_WARMUP_MS [500] warm-up per point (0: none), ROO_LAT_MAX_MESSAGES [300000]
 //! messages per max-rate run, ROO_LAT_PERCENTS [10,50,90] load points, ROO_LAT_CORES
-//! [1,<all>] core counts.
+//! [1,<all>] core counts, ROO_LAT_FLOOR [1] also run the tools alone at 50%,
+//! ROO_LAT_STALL_SECONDS [5] length of the machine-floor probe.
+//!
+//! Where roo leaves CPUs free (1 core on a 2-CPU machine), the sender and receiver are
+//! pinned to them and the receiver busy-polls; `roo send --rate` sends every message at its
+//! own scheduled time. The machine floor at the end measures how much of the time the host
+//! takes a CPU away from a thread that wants it all, which bounds every tail percentile.
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
@@ -150,8 +156,14 @@ struct Receiver {
 }
 
 impl Receiver {
-    fn start(out_port: u16, extra: &[&str]) -> Receiver {
-        let mut child = Command::new(ROO)
+    /// Pinned like the sender (see `roo_tool`); with a CPU of its own it busy-polls its
+    /// connections (`--poll`), so its own wake-ups do not count as roo's latency.
+    fn start(cores: usize, out_port: u16, extra: &[&str]) -> Receiver {
+        let mut command = roo_tool(cores);
+        if spare_cpus(cores) {
+            command.arg("--poll");
+        }
+        let mut child = command
             .args([
                 "receive",
                 "--quiet",
@@ -183,8 +195,8 @@ impl Receiver {
 }
 
 /// Runs `roo send` to completion; returns its final report line.
-fn send(in_port: u16, connections: usize, extra: &[String]) -> String {
-    let out = Command::new(ROO)
+fn send(cores: usize, in_port: u16, connections: usize, extra: &[String]) -> String {
+    let out = roo_tool(cores)
         .args([
             "send",
             "--quiet",
@@ -209,12 +221,14 @@ fn send(in_port: u16, connections: usize, extra: &[String]) -> String {
 fn max_rate_run(cores: usize, messages: usize) -> f64 {
     let (in_port, out_port) = (free_port(), free_port());
     let receiver = Receiver::start(
+        cores,
         out_port,
         &["--expect", &messages.to_string(), "--timeout", "300"],
     );
     let worker = Worker::start(cores, in_port, out_port);
     let start = Instant::now();
     send(
+        cores,
         in_port,
         cores,
         &["--stamp".into(), "--messages".into(), messages.to_string()],
@@ -284,12 +298,13 @@ struct Run {
 /// One open-loop point: warm-up, then `seconds` stamped at `rate`.
 fn latency_run(cores: usize, rate: f64, seconds: f64, warmup_ms: u64) -> Run {
     let (in_port, out_port) = (free_port(), free_port());
-    let receiver = Receiver::start(out_port, &["--latency", "--idle-exit", "2"]);
+    let receiver = Receiver::start(cores, out_port, &["--latency", "--idle-exit", "2"]);
     let worker = Worker::start(cores, in_port, out_port);
     let rate_arg = format!("{rate:.0}");
     if warmup_ms > 0 {
         // Unstamped: its results start with a word, so the receiver counts them apart.
         send(
+            cores,
             in_port,
             cores,
             &[
@@ -304,6 +319,7 @@ fn latency_run(cores: usize, rate: f64, seconds: f64, warmup_ms: u64) -> Run {
         std::thread::sleep(Duration::from_millis(200));
     }
     let sent = send(
+        cores,
         in_port,
         cores,
         &[
@@ -328,10 +344,15 @@ fn latency_run(cores: usize, rate: f64, seconds: f64, warmup_ms: u64) -> Run {
 
 /// The floor: the same stamped load from `roo send` straight into `roo receive --framed
 /// --latency`, no application in between.
-fn tools_only_run(connections: usize, rate: f64, seconds: f64) -> Run {
+fn tools_only_run(cores: usize, connections: usize, rate: f64, seconds: f64) -> Run {
     let out_port = free_port();
-    let receiver = Receiver::start(out_port, &["--framed", "--latency", "--idle-exit", "1"]);
+    let receiver = Receiver::start(
+        cores,
+        out_port,
+        &["--framed", "--latency", "--idle-exit", "1"],
+    );
     let sent = send(
+        cores,
         out_port,
         connections,
         &[
@@ -349,6 +370,75 @@ fn tools_only_run(connections: usize, rate: f64, seconds: f64) -> Run {
         latency,
         sent: sent_rate(&sent),
         engine: (f64::NAN, f64::NAN),
+    }
+}
+
+/// How much of the time a CPU is not available to a thread that wants it all: a thread
+/// pinned to CPU 0 (where roo's core 0 runs) reads the clock in a loop for `seconds`; every
+/// interval between two reads longer than `STALL_NS` is a stall (the host ran something
+/// else: another vCPU, an interrupt, another process).
+struct Stalls {
+    seconds: f64,
+    /// Stall lengths in ns.
+    gaps: Vec<u64>,
+}
+
+/// Shortest interval counted as a stall (a loop iteration takes ~30 ns).
+const STALL_NS: u64 = 2_000;
+
+impl Stalls {
+    fn measure(seconds: f64) -> Stalls {
+        std::thread::spawn(move || {
+            if let Some(cpu) = core_affinity::get_core_ids().and_then(|ids| ids.first().copied()) {
+                core_affinity::set_for_current(cpu);
+            }
+            let start = Instant::now();
+            let end = Duration::from_secs_f64(seconds);
+            let mut gaps = vec![];
+            let mut last = start.elapsed();
+            while last < end {
+                let now = start.elapsed();
+                let gap = (now - last).as_nanos() as u64;
+                if gap > STALL_NS {
+                    gaps.push(gap);
+                }
+                last = now;
+            }
+            Stalls { seconds, gaps }
+        })
+        .join()
+        .expect("stall probe")
+    }
+
+    fn lost_fraction(&self) -> f64 {
+        self.gaps.iter().sum::<u64>() as f64 / (self.seconds * 1e9)
+    }
+
+    /// The wait, in µs, that a message arriving at a uniformly random moment has with
+    /// probability 1 - `q` or more before this CPU runs anything at all: P(wait > x) is
+    /// the summed (gap - x) over gaps longer than x, divided by the whole time.
+    fn wait_quantile(&self, q: f64) -> f64 {
+        let total = self.seconds * 1e9;
+        let beyond = |x: f64| -> f64 {
+            self.gaps
+                .iter()
+                .map(|&g| (g as f64 - x).max(0.0))
+                .sum::<f64>()
+                / total
+        };
+        let (mut lo, mut hi) = (0.0, self.gaps.iter().copied().max().unwrap_or(0) as f64);
+        if beyond(0.0) <= 1.0 - q {
+            return 0.0;
+        }
+        for _ in 0..60 {
+            let mid = (lo + hi) / 2.0;
+            if beyond(mid) > 1.0 - q {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        hi / 1000.0
     }
 }
 
@@ -402,6 +492,7 @@ fn main() {
     let warmup_ms: u64 = env_or("ROO_LAT_WARMUP_MS", 500);
     let max_messages: usize = env_or("ROO_LAT_MAX_MESSAGES", 300_000);
     let floor: bool = env_or("ROO_LAT_FLOOR", 1) != 0;
+    let stall_seconds: f64 = env_or("ROO_LAT_STALL_SECONDS", 5.0);
     let percents = env_list("ROO_LAT_PERCENTS", vec![10, 50, 90]);
     let cpus = std::thread::available_parallelism()
         .map(|n| n.get())
@@ -412,7 +503,7 @@ fn main() {
     println!(
         "latency, examples/stamped_count.py fed by roo send --generate words --stamp (open loop, \
          --connections = cores), {seconds} s per point after {warmup_ms} ms unstamped warm-up, \
-         {runs} runs per point, {cpus} CPUs (sender and receiver share them with roo)"
+         {runs} runs per point, {cpus} CPUs"
     );
     let mut rows = vec![];
     for &cores in &core_counts {
@@ -424,7 +515,8 @@ fn main() {
         let max = median(&mut rates);
         println!(
             "max sustainable rate, {cores} core(s): {max:.0} msg/s (unpaced, {max_messages} messages, \
-             first byte sent to last result received; min {lo:.0}, max {hi:.0})"
+             first byte sent to last result received; min {lo:.0}, max {hi:.0}); {}",
+            tool_placement(cores)
         );
         for &pct in &percents {
             let rate = max * pct as f64 / 100.0;
@@ -440,7 +532,7 @@ fn main() {
             ));
             if floor && pct == 50 {
                 let results: Vec<Run> = (0..runs)
-                    .map(|_| tools_only_run(cores, rate, seconds))
+                    .map(|_| tools_only_run(cores, cores, rate, seconds))
                     .collect();
                 rows.push(row(
                     "tools".into(),
@@ -493,6 +585,21 @@ fn main() {
          send achieved; tools: roo send straight into roo receive at that rate (the floor, \
          no roo run); roo p50/p99: roo run's own ingest->sink figures (worst core, warm-up \
          included)"
+    );
+    println!();
+    let stalls = Stalls::measure(stall_seconds);
+    println!(
+        "machine floor: a thread spinning alone on CPU 0 for {stall_seconds} s (nothing else of \
+         the bench running) lost {:.2}% of the time in {} stalls > {} µs, longest {:.0} µs; a \
+         message arriving at a random moment waits for the CPU p99 {:.1} µs, p99.9 {:.1} µs, \
+         p99.99 {:.1} µs (one hop; a message here crosses three processes)",
+        100.0 * stalls.lost_fraction(),
+        stalls.gaps.len(),
+        STALL_NS / 1000,
+        stalls.gaps.iter().copied().max().unwrap_or(0) as f64 / 1000.0,
+        stalls.wait_quantile(0.99),
+        stalls.wait_quantile(0.999),
+        stalls.wait_quantile(0.9999)
     );
     println!();
     println!("targets at 50% of max: p50 <= 50 us, p99 <= 250 us, p99.99 <= 1000 us");

@@ -50,8 +50,8 @@ struct Guard {
 }
 
 impl Guard {
-    fn start(args: &[&str]) -> Guard {
-        let mut child = Command::new(ROO)
+    fn start(mut command: Command, args: &[&str]) -> Guard {
+        let mut child = command
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -216,8 +216,8 @@ fn count_lines(out: &Path) -> Outcome {
     o
 }
 
-fn run_roo(args: &[&str]) {
-    let status = Command::new(ROO)
+fn run_tool(mut tool: Command, args: &[&str]) {
+    let status = tool
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -233,7 +233,7 @@ fn run(dir: &Path, market: &Path, orders: &Path, cores: usize, expected: &Outcom
     let out = dir.join("out.txt");
     let _ = std::fs::remove_file(&out);
     let total = expected.updates + expected.accepts + expected.too_wide + expected.no_data;
-    let mut receiver = Guard::start(&[
+    let mut receiver = Guard::start(roo_tool(cores), &[
         "receive",
         "--listen",
         &out_addr,
@@ -247,7 +247,7 @@ fn run(dir: &Path, market: &Path, orders: &Path, cores: usize, expected: &Outcom
     ]);
     let inputs = format!("orders@{orders_addr},nbbo@{nbbo_addr}");
     let app = root().join("examples/market_spread.py");
-    let mut worker = Guard::start(&[
+    let mut worker = Guard::start(Command::new(ROO), &[
         "run",
         "--cores",
         &cores.to_string(),
@@ -261,7 +261,7 @@ fn run(dir: &Path, market: &Path, orders: &Path, cores: usize, expected: &Outcom
 
     // The market data, all of it processed before the orders.
     let market = market.to_str().unwrap();
-    run_roo(&[
+    run_tool(roo_tool(cores), &[
         "send",
         "--to",
         &nbbo_addr,
@@ -285,7 +285,7 @@ fn run(dir: &Path, market: &Path, orders: &Path, cores: usize, expected: &Outcom
     let start = Instant::now();
     let connections = cores.max(2).to_string();
     let orders = orders.to_str().unwrap();
-    run_roo(&[
+    run_tool(roo_tool(cores), &[
         "send",
         "--to",
         &orders_addr,
@@ -332,7 +332,7 @@ fn run(dir: &Path, market: &Path, orders: &Path, cores: usize, expected: &Outcom
 /// The harness alone: seconds to send the orders straight to a framed `roo receive`.
 fn harness_only(orders: &Path, n_orders: usize, connections: usize) -> f64 {
     let addr = free_addr();
-    let mut receiver = Guard::start(&[
+    let mut receiver = Guard::start(roo_tool(0), &[
         "receive",
         "--listen",
         &addr,
@@ -344,7 +344,7 @@ fn harness_only(orders: &Path, n_orders: usize, connections: usize) -> f64 {
         "--quiet",
     ]);
     let start = Instant::now();
-    run_roo(&[
+    run_tool(roo_tool(0), &[
         "send",
         "--to",
         &addr,
@@ -401,7 +401,7 @@ fn main() {
         expected.accepts, expected.too_wide, expected.updates
     );
     println!(
-        "  {} CPUs, {}, median of {runs} runs (min..max); sender and receiver share the CPUs",
+        "  {} CPUs, {}, median of {runs} runs (min..max)",
         cpus,
         python()
     );
@@ -414,9 +414,10 @@ fn main() {
         let per_core = median / cores as f64;
         println!(
             "  roo, {cores} core(s): {median:>9.0} msgs/s ({min:.0}..{max:.0}) = {per_core:>8.0} msgs/s per core: \
-             {:>5.1}x Wallaroo per core, {:.2}x of 1 core",
+             {:>5.1}x Wallaroo per core, {:.2}x of 1 core; {}",
             per_core / WALLAROO_PER_CORE,
-            median / one_core
+            median / one_core,
+            tool_placement(cores)
         );
     }
     println!(

@@ -4,7 +4,9 @@
 
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::Child;
+use std::process::{Child, Command, Stdio};
+
+const ROO: &str = env!("CARGO_BIN_EXE_roo");
 
 /// The repository root (examples/ and benches/ live there).
 pub fn root() -> PathBuf {
@@ -24,6 +26,49 @@ pub fn python() -> String {
     option_env!("PYO3_PYTHON")
         .unwrap_or("/root/.pyenv/versions/3.13.0/bin/python3.13")
         .to_string()
+}
+
+/// CPUs this process may use.
+pub fn cpus() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+/// Whether roo on `cores` cores leaves CPUs to the load tools.
+pub fn spare_cpus(cores: usize) -> bool {
+    cores < cpus()
+}
+
+/// A `roo` command for a load tool (`roo send`, `roo receive`) while roo runs on `cores`
+/// cores. `roo run` pins core i to CPU i; when CPUs are left over the tool is pinned to
+/// them (with `taskset`), so it does not take time from roo's cores, as in a deployment
+/// where the load comes from elsewhere. With no CPU to spare (or no taskset) it is unpinned.
+pub fn roo_tool(cores: usize) -> Command {
+    let cpus = cpus();
+    let taskset = Command::new("taskset")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if spare_cpus(cores) && taskset {
+        let mut command = Command::new("taskset");
+        command.args(["-c", &format!("{cores}-{}", cpus - 1), ROO]);
+        command
+    } else {
+        Command::new(ROO)
+    }
+}
+
+/// Where the load tools run, for the bench's header line.
+pub fn tool_placement(cores: usize) -> String {
+    let cpus = cpus();
+    if spare_cpus(cores) {
+        format!("sender and receiver pinned to CPUs {cores}-{}", cpus - 1)
+    } else {
+        "sender and receiver share roo's CPUs".to_string()
+    }
 }
 
 /// A loopback port nobody listens on now.

@@ -52,6 +52,9 @@ impl PartitionTable {
 
 impl Placement for PartitionTable {
     fn owner(&self, state: usize, key: &Value) -> usize {
+        if self.cores == 1 {
+            return 0;
+        }
         let listed = &self.listed[state];
         if !listed.is_empty() {
             if let Some(&core) = listed.get(key) {

@@ -21,8 +21,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Encoder output queued for one sink connection beyond this pauses this core's sources
-/// and routed input, until the sink catches up.
-const SINK_HIGH_WATER: usize = 8 * 1024 * 1024;
+/// and routed input, until the sink catches up. Everything queued is latency: 1 MiB is
+/// milliseconds at loopback speed (8 MiB gave seconds behind a slow receiver) and still
+/// keeps a socket's send buffer full.
+const SINK_HIGH_WATER: usize = 1024 * 1024;
 /// Routed messages waiting for one peer core beyond this pause this core's sources.
 const OUTBOX_HIGH_WATER: usize = 16 * 1024;
 /// How often a paused source or routed input looks again.

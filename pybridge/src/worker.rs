@@ -26,7 +26,7 @@ pub trait Placement {
 }
 
 /// Where a message came from and when, carried to the sink for latency.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Meta {
     /// Index of the source it entered by (its pipeline, for per-pipeline latency).
     pub source: u32,
@@ -50,10 +50,15 @@ pub struct Outputs {
     pub sinks: Vec<BytesMut>,
     /// Messages for other cores, per destination core.
     pub routed: Vec<Vec<Routed>>,
-    /// Ingest-to-encode latency in ns, per source (pipeline).
+    /// Ingest-to-sink latency in ns, per source (pipeline): from the read that brought a
+    /// message in to the end of the batch that handed its output to the sink queue.
     pub latency: Vec<Histogram<u64>>,
     /// Messages written to sinks.
     pub sunk: u64,
+    /// Outputs of the running batch whose latency is not recorded yet, counted per
+    /// ingest (consecutive outputs of one read share one entry): the clock is read once
+    /// per batch, not per message.
+    unclocked: Vec<(Meta, u64)>,
 }
 
 impl Outputs {
@@ -69,6 +74,28 @@ impl Outputs {
             routed: (0..cores).map(|_| Vec::new()).collect(),
             latency: topology.sources.iter().map(|_| histogram()).collect(),
             sunk: 0,
+            unclocked: Vec::new(),
+        }
+    }
+
+    /// Counts one output of a message that came in with `meta`.
+    fn sunk_one(&mut self, meta: Meta) {
+        self.sunk += 1;
+        match self.unclocked.last_mut() {
+            Some((last, count)) if *last == meta => *count += 1,
+            _ => self.unclocked.push((meta, 1)),
+        }
+    }
+
+    /// The batch is over: records the latency of its outputs.
+    fn clock_batch(&mut self) {
+        if self.unclocked.is_empty() {
+            return;
+        }
+        let now = clock::now_ns();
+        for (meta, count) in self.unclocked.drain(..) {
+            let latency = now.saturating_sub(meta.ingest_ns).max(1);
+            self.latency[meta.source as usize].saturating_record_n(latency, count);
         }
     }
 }
@@ -249,6 +276,7 @@ impl Worker {
             };
             body(&mut run);
         });
+        out.clock_batch();
     }
 }
 
@@ -518,9 +546,7 @@ impl<'py> Run<'_, 'py> {
                 );
                 return self.error(&place, None, text);
             }
-            self.out.sunk += 1;
-            let latency = clock::now_ns().saturating_sub(meta.ingest_ns).max(1);
-            self.out.latency[meta.source as usize].saturating_record(latency);
+            self.out.sunk_one(meta);
         }
         if let Some(next) = spec.next {
             self.continue_chain(next, 0, value, meta);
