@@ -160,16 +160,16 @@ impl Receiver {
     /// connections (`--poll`), so its own wake-ups do not count as roo's latency.
     fn start(cores: usize, out_port: u16, extra: &[&str]) -> Receiver {
         let mut command = roo_tool(cores);
+        command.args([
+            "receive",
+            "--quiet",
+            "--listen",
+            &format!("127.0.0.1:{out_port}"),
+        ]);
         if spare_cpus(cores) {
             command.arg("--poll");
         }
         let mut child = command
-            .args([
-                "receive",
-                "--quiet",
-                "--listen",
-                &format!("127.0.0.1:{out_port}"),
-            ])
             .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -77,10 +77,19 @@ fn wait_ready(child: &mut Child) -> BufReader<std::process::ChildStderr> {
     panic!("roo run not ready in 60 s");
 }
 
-/// Seconds from the first byte sent to the last output line received.
-fn roo_run(text: &Path, words: usize, cores: usize) -> f64 {
+/// What one end-to-end run measured.
+struct RunFigures {
+    /// From the first byte sent to the last output line received.
+    seconds: f64,
+    /// CPU time roo used over the whole run (start-up included).
+    roo_cpu_seconds: f64,
+    /// Share of the machine's CPU time the host stole during the run, %.
+    steal_percent: f64,
+}
+
+fn roo_run(text: &Path, words: usize, cores: usize) -> RunFigures {
     let (in_port, out_port) = (free_port(), free_port());
-    let receiver = Command::new(ROO)
+    let receiver = roo_tool(cores)
         .args([
             "receive",
             "--listen",
@@ -109,8 +118,9 @@ fn roo_run(text: &Path, words: usize, cores: usize) -> f64 {
         .unwrap();
     let mut worker = Guard(worker);
     let _stderr = wait_ready(&mut worker.0);
+    let ticks = machine_ticks();
     let start = Instant::now();
-    let sent = Command::new(ROO)
+    let sent = roo_tool(cores)
         .args([
             "send",
             "--to",
@@ -127,11 +137,21 @@ fn roo_run(text: &Path, words: usize, cores: usize) -> f64 {
     assert!(sent.success(), "roo send failed");
     let received = receiver.0.wait().unwrap();
     let seconds = start.elapsed().as_secs_f64();
+    let steal_percent = steal_percent_since(ticks);
     assert!(
         received.success(),
         "roo receive did not get all {words} lines"
     );
-    seconds
+    // With --exit-when-idle roo ends on its own once the sender's connections closed.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while worker.0.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    RunFigures {
+        seconds,
+        roo_cpu_seconds: cpu_seconds(worker.0.id()),
+        steal_percent,
+    }
 }
 
 /// (words, seconds) of the bare Python loop.
@@ -162,9 +182,7 @@ fn main() {
     }
     let lines = env_or("ROO_BENCH_LINES", 100_000);
     let runs = env_or("ROO_BENCH_RUNS", 3);
-    let cpus = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
+    let cpus = cpus();
     let dir = std::env::temp_dir().join(format!("roo-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let text = dir.join("text.txt");
@@ -187,14 +205,26 @@ fn main() {
         bare_median, bare_min, bare_max
     );
     let mut one_core = 0.0;
+    let mut one_core_per_cpu_second = 0.0;
     for cores in [1, cpus] {
         if cores == 1 && one_core > 0.0 {
             continue;
         }
-        let rates: Vec<f64> = (0..runs)
-            .map(|_| words as f64 / roo_run(&text, words, cores))
+        let figures: Vec<RunFigures> = (0..runs)
+            .map(|_| roo_run(&text, words, cores))
             .collect();
-        let (median, min, max) = median_min_max(rates);
+        let (median, min, max) =
+            median_min_max(figures.iter().map(|f| words as f64 / f.seconds).collect());
+        let (per_cpu_second, _, _) = median_min_max(
+            figures
+                .iter()
+                .map(|f| words as f64 / f.roo_cpu_seconds)
+                .collect(),
+        );
+        let (steal, _, _) = median_min_max(figures.iter().map(|f| f.steal_percent).collect());
+        if cores == 1 {
+            one_core_per_cpu_second = per_cpu_second;
+        }
         if cores == 1 {
             one_core = median;
         }
@@ -203,6 +233,12 @@ fn main() {
             median / bare_median,
             median / bare_median / cores as f64,
             median / one_core
+        );
+        println!(
+            "    {}; roo used {:.0} words per CPU-second ({:.2}x of 1 core's); host steal {steal:.0}% of all CPU time",
+            tool_placement(cores),
+            per_cpu_second,
+            per_cpu_second / one_core_per_cpu_second
         );
         if cpus == 1 {
             break;

@@ -99,3 +99,45 @@ pub fn median_min_max(mut values: Vec<f64>) -> (f64, f64, f64) {
         values[values.len() - 1],
     )
 }
+
+/// User plus system CPU seconds a process has used (also once it has exited, until it is
+/// reaped), from /proc/PID/stat; NaN where that cannot be read.
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return f64::NAN;
+    };
+    // Fields after the command name (which may hold spaces) start at state (field 3);
+    // utime and stime are fields 14 and 15, in USER_HZ (100 per second on Linux).
+    let after_name = stat.rsplit(") ").next().unwrap_or("");
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
+    match (ticks(11), ticks(12)) {
+        (Some(user), Some(system)) => (user + system) / 100.0,
+        _ => f64::NAN,
+    }
+}
+
+/// The machine's CPU time so far, in USER_HZ ticks: (all, stolen by the host), from /proc/stat.
+pub fn machine_ticks() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let fields: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    let all = fields.iter().take(8).sum();
+    (all, fields.get(7).copied().unwrap_or(0))
+}
+
+/// Percentage of the machine's CPU time the host stole since `before` (from machine_ticks).
+pub fn steal_percent_since(before: (u64, u64)) -> f64 {
+    let now = machine_ticks();
+    let all = now.0.saturating_sub(before.0);
+    if all == 0 {
+        return 0.0;
+    }
+    100.0 * now.1.saturating_sub(before.1) as f64 / all as f64
+}

@@ -7,8 +7,11 @@
 
 use crate::shard::Core;
 use bytes::Bytes;
-use futures_lite::future::or;
-use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use futures_lite::future::poll_once;
+use futures_lite::AsyncWriteExt;
+use nix::errno::Errno;
+use nix::sys::socket::{recv, MsgFlags};
+use std::os::fd::AsRawFd;
 use glommio::channels::local_channel::LocalReceiver;
 use glommio::net::TcpStream;
 use std::rc::Rc;
@@ -28,15 +31,17 @@ pub async fn write_sink(
 ) {
     let mut stream = connect(&core, &address).await;
     loop {
-        let chunk = match next_chunk(&chunks, stream.as_mut()).await {
-            Next::Chunk(Some(chunk)) => chunk,
-            Next::Chunk(None) => break,
-            Next::PeerClosed => {
-                lost(&core, &address, "closed by the receiver");
-                stream = None;
-                continue;
-            }
+        // A chunk already queued goes out at once; one that had to be waited for finds the
+        // sink idle, and a receiver may have gone away in the meantime.
+        let (chunk, waited) = match poll_once(chunks.recv()).await {
+            Some(next) => (next, false),
+            None => (chunks.recv().await, true),
         };
+        let Some(chunk) = chunk else { break };
+        if waited && stream.as_ref().is_some_and(peer_closed) {
+            lost(&core, &address, "closed by the receiver");
+            stream = None;
+        }
         loop {
             if stream.is_none() {
                 stream = connect(&core, &address).await;
@@ -60,24 +65,22 @@ pub async fn write_sink(
     }
 }
 
-enum Next {
-    Chunk(Option<Bytes>),
-    PeerClosed,
-}
-
-/// The next chunk to write; while waiting for it, watches the connection, so that a
-/// receiver that went away is noticed before more output is written into a dead socket.
-async fn next_chunk(chunks: &LocalReceiver<Bytes>, stream: Option<&mut TcpStream>) -> Next {
-    let Some(stream) = stream else {
-        return Next::Chunk(chunks.recv().await);
-    };
-    or(async { Next::Chunk(chunks.recv().await) }, async {
-        let mut ignored = [0u8; 512];
-        // A receiver sends nothing; a read ends only when the peer closes or fails.
-        while let Ok(1..) = stream.read(&mut ignored).await {}
-        Next::PeerClosed
-    })
-    .await
+/// Whether the receiver has closed its end (or the connection failed): a non-blocking
+/// peek, one cheap syscall, so that output is not written into a socket whose peer is
+/// gone (the kernel would accept it and the data would be lost). A receiver sends
+/// nothing, so any data peeked is ignored.
+fn peer_closed(stream: &TcpStream) -> bool {
+    let mut byte = [0u8; 1];
+    match recv(
+        stream.as_raw_fd(),
+        &mut byte,
+        MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT,
+    ) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(Errno::EAGAIN) | Err(Errno::EINTR) => false,
+        Err(_) => true,
+    }
 }
 
 fn lost(core: &Core, address: &str, why: &str) {
