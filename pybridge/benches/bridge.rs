@@ -54,6 +54,8 @@ fn bench(c: &mut Criterion) {
         )
     });
     let mut group = c.benchmark_group("bridge");
+    // What a batch pays once, however small: attaching the core's interpreter and detaching.
+    group.bench_function("attach_detach", |b| b.iter(|| interpreter.with(|_| ())));
     group.throughput(Throughput::Elements(BATCH as u64));
     group.bench_function("compute_call", |b| {
         b.iter(|| {
