@@ -143,13 +143,10 @@ fn roo_run(text: &Path, words: usize, cores: usize) -> RunFigures {
         "roo receive did not get all {words} lines"
     );
     // With --exit-when-idle roo ends on its own once the sender's connections closed.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while worker.0.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let roo_cpu_seconds = cpu_seconds_at_exit(&mut worker.0, Duration::from_secs(30));
     RunFigures {
         seconds,
-        roo_cpu_seconds: cpu_seconds(worker.0.id()),
+        roo_cpu_seconds,
         steal_percent,
     }
 }

@@ -8,6 +8,11 @@ mod stamp;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+/// Messages routed between cores are allocated on one core's thread and freed on another's;
+/// mimalloc frees those without the arena locking glibc's malloc does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "roo",

@@ -92,7 +92,7 @@ impl Drop for Guard {
 
 /// (median, min, max) of repeated measurements.
 pub fn median_min_max(mut values: Vec<f64>) -> (f64, f64, f64) {
-    values.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    values.sort_by(|a, b| a.total_cmp(b));
     (
         values[values.len() / 2],
         values[0],
@@ -100,21 +100,33 @@ pub fn median_min_max(mut values: Vec<f64>) -> (f64, f64, f64) {
     )
 }
 
-/// User plus system CPU seconds a process has used (also once it has exited, until it is
-/// reaped), from /proc/PID/stat; NaN where that cannot be read.
-pub fn cpu_seconds(pid: u32) -> f64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return f64::NAN;
-    };
-    // Fields after the command name (which may hold spaces) start at state (field 3);
-    // utime and stime are fields 14 and 15, in USER_HZ (100 per second on Linux).
-    let after_name = stat.rsplit(") ").next().unwrap_or("");
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
-    match (ticks(11), ticks(12)) {
-        (Some(user), Some(system)) => (user + system) / 100.0,
-        _ => f64::NAN,
+/// Waits (up to `timeout`) for `child` to exit on its own, and returns the user plus
+/// system CPU seconds it used: read from /proc/PID/stat while it is a zombie, before it is
+/// reaped (after that the figures are gone). NaN if it did not exit in time.
+pub fn cpu_seconds_at_exit(child: &mut Child, timeout: std::time::Duration) -> f64 {
+    let deadline = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < deadline {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", child.id())).unwrap_or_default();
+        // Fields after the command name (which may hold spaces): state, then utime and
+        // stime as the 12th and 13th, in USER_HZ (100 per second on Linux).
+        let fields: Vec<&str> = stat
+            .rsplit(") ")
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .collect();
+        if fields.first() == Some(&"Z") {
+            let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
+            let seconds = match (ticks(11), ticks(12)) {
+                (Some(user), Some(system)) => (user + system) / 100.0,
+                _ => f64::NAN,
+            };
+            let _ = child.wait();
+            return seconds;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
     }
+    f64::NAN
 }
 
 /// The machine's CPU time so far, in USER_HZ ticks: (all, stolen by the host), from /proc/stat.
