@@ -158,6 +158,15 @@ impl Hasher for Fnv1a {
 /// A class kept alive (so its address stays its own) and its travel name, if plain.
 type SeenClass = (PyObj, Option<Arc<str>>);
 
+/// A class found by its travel name, and its `__new__`.
+type FoundClass = (PyObj, PyObj);
+
+type FnvMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv1a>>;
+
+/// Field names kept as Python strings for rebuilding objects; past this many distinct
+/// names (an app with generated attribute names) new ones are made per use.
+const MAX_FIELD_NAMES: usize = 4096;
+
 /// Converts between Python objects and [`Value`]s inside one interpreter (holds that
 /// interpreter's `pickle.dumps`/`pickle.loads`).
 pub struct ValueCodec {
@@ -167,9 +176,13 @@ pub struct ValueCodec {
     transfer: Option<(PyObj, PyObj)>,
     /// Per class seen (keyed by its address, kept alive by the PyObj): its name when its
     /// instances travel as Value::Object.
-    plain_classes: RefCell<HashMap<usize, SeenClass>>,
+    plain_classes: RefCell<FnvMap<usize, SeenClass>>,
     /// Classes found by name for rebuilding Value::Objects.
-    classes_by_name: RefCell<HashMap<Arc<str>, PyObj>>,
+    classes_by_name: RefCell<FnvMap<Arc<str>, FoundClass>>,
+    /// The attribute name "__dict__" (made once: pyo3 would make a new string per lookup).
+    dict_name: PyObj,
+    /// Field names of rebuilt objects, as interned Python strings (hash computed once).
+    field_names: RefCell<FnvMap<Box<str>, PyObj>>,
 }
 
 impl ValueCodec {
@@ -241,6 +254,8 @@ impl ValueCodec {
             transfer,
             plain_classes: RefCell::default(),
             classes_by_name: RefCell::default(),
+            dict_name: PyObj::new(PyString::intern(py, "__dict__").into_any()),
+            field_names: RefCell::default(),
         }
     }
 
@@ -350,7 +365,7 @@ impl ValueCodec {
         depth: usize,
     ) -> Result<Option<Value>, String> {
         let py = object.py();
-        let dict = match object.getattr("__dict__") {
+        let dict = match self.dict_of(object) {
             Ok(dict) => dict,
             Err(e) => {
                 discard(py, e);
@@ -381,9 +396,9 @@ impl ValueCodec {
             .classes_by_name
             .borrow()
             .get(class)
-            .map(|c| c.to_bound(py));
-        let class_object = match cached {
-            Some(class_object) => class_object,
+            .map(|(class, new)| (class.to_bound(py), new.to_bound(py)));
+        let (class_object, new) = match cached {
+            Some(found) => found,
             None => {
                 let (_, find) = self
                     .transfer
@@ -393,15 +408,34 @@ impl ValueCodec {
                     .bind(py)
                     .call1((&**class,))
                     .map_err(|e| error_text(py, e))?;
-                self.classes_by_name
-                    .borrow_mut()
-                    .insert(class.clone(), PyObj::new(found.clone()));
-                found
+                let new = found.getattr("__new__").map_err(|e| error_text(py, e))?;
+                self.classes_by_name.borrow_mut().insert(
+                    class.clone(),
+                    (PyObj::new(found.clone()), PyObj::new(new.clone())),
+                );
+                (found, new)
             }
         };
-        class_object
-            .call_method1("__new__", (&class_object,))
-            .map_err(|e| error_text(py, e))
+        new.call1((&class_object,)).map_err(|e| error_text(py, e))
+    }
+
+    /// `object.__dict__`.
+    fn dict_of<'py>(&self, object: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let name = self.dict_name.bind(object.py());
+        object.getattr(name.cast::<PyString>()?)
+    }
+
+    /// `name` as a Python string, interned and kept for the next object.
+    fn field_name<'py>(&self, py: Python<'py>, name: &str) -> Bound<'py, PyAny> {
+        if let Some(cached) = self.field_names.borrow().get(name) {
+            return cached.to_bound(py);
+        }
+        let interned = PyString::intern(py, name).into_any();
+        let mut names = self.field_names.borrow_mut();
+        if names.len() < MAX_FIELD_NAMES {
+            names.insert(name.into(), PyObj::new(interned.clone()));
+        }
+        interned
     }
 
     fn native_items<'py>(
@@ -454,11 +488,9 @@ impl ValueCodec {
             }
             Value::Object { class, fields } => {
                 let instance = self.empty_instance(py, class)?;
-                let dict = instance
-                    .getattr("__dict__")
-                    .map_err(|e| error_text(py, e))?;
+                let dict = self.dict_of(&instance).map_err(|e| error_text(py, e))?;
                 for (name, value) in fields {
-                    dict.set_item(name, self.to_python(py, value)?)
+                    dict.set_item(self.field_name(py, name), self.to_python(py, value)?)
                         .map_err(|e| error_text(py, e))?;
                 }
                 instance
