@@ -7,7 +7,9 @@
 //! per symbol) and wait until all its `UPDATE` lines reached the receiver's --out file,
 //! then time sending every order until the receiver has every line. The output is then
 //! checked (UPDATE / ACCEPT / REJECT counts against values computed here). Each figure is
-//! the median of several runs, with min and max.
+//! the median of several runs, with min and max. In the same run: the bare Python loop of
+//! the same user functions (benches/bare_market_spread.py), the limit on this machine at
+//! this moment, and roo's CPU seconds per order.
 //!
 //! `cargo bench --bench market_spread` (env ROO_BENCH_ORDERS, ROO_BENCH_SYMBOLS,
 //! ROO_BENCH_RUNS to resize; ROO_BENCH_VERBOSE=1 prints roo's summary of every run).
@@ -227,8 +229,15 @@ fn run_tool(mut tool: Command, args: &[&str]) {
     assert!(status.success(), "roo {} failed: {status}", args.join(" "));
 }
 
-/// One run; seconds from the first order sent to the last output line received.
-fn run(dir: &Path, market: &Path, orders: &Path, cores: usize, expected: &Outcome) -> f64 {
+/// One run: seconds from the first order sent to the last output line received, and the
+/// CPU seconds roo used over its whole life (start-up included).
+fn run(
+    dir: &Path,
+    market: &Path,
+    orders: &Path,
+    cores: usize,
+    expected: &Outcome,
+) -> (f64, f64) {
     let (orders_addr, nbbo_addr, out_addr) = (free_addr(), free_addr(), free_addr());
     let out = dir.join("out.txt");
     let _ = std::fs::remove_file(&out);
@@ -307,6 +316,7 @@ fn run(dir: &Path, market: &Path, orders: &Path, cores: usize, expected: &Outcom
         worker.stderr()
     );
     worker.terminate();
+    let cpu = cpu_seconds_at_exit(&mut worker.child, Duration::from_secs(60));
     let status = worker.wait(Duration::from_secs(60));
     assert!(
         status.success(),
@@ -326,7 +336,7 @@ fn run(dir: &Path, market: &Path, orders: &Path, cores: usize, expected: &Outcom
         "output counts; roo stderr:\n{}",
         worker.stderr()
     );
-    seconds
+    (seconds, cpu)
 }
 
 /// The harness alone: seconds to send the orders straight to a framed `roo receive`.
@@ -363,6 +373,30 @@ fn harness_only(orders: &Path, n_orders: usize, connections: usize) -> f64 {
     seconds
 }
 
+/// Orders per second of the bare Python loop (benches/bare_market_spread.py).
+fn bare_loop(market: &Path, orders: &Path) -> f64 {
+    let output = Command::new(python())
+        .arg(root().join("benches/bare_market_spread.py"))
+        .arg(root().join("examples/market_spread.py"))
+        .args([market, orders])
+        .output()
+        .expect("run the bare loop");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let field = |name: &str| -> f64 {
+        stdout
+            .split_whitespace()
+            .find_map(|f| f.strip_prefix(name))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| {
+                panic!(
+                    "bare loop printed no {name}: {stdout}{}",
+                    String::from_utf8_lossy(&output.stderr)
+                )
+            })
+    };
+    field("orders=") / field("seconds=")
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo bench -- --list`: nothing to list
@@ -382,18 +416,22 @@ fn main() {
         .map(|_| n_orders as f64 / harness_only(&orders, n_orders, 2))
         .collect();
     let harness = median_min_max(harness);
+    let bare = median_min_max((0..runs).map(|_| bare_loop(&market, &orders)).collect());
 
     let mut rows = Vec::new();
     let core_counts: Vec<usize> = if cpus > 1 { vec![1, cpus] } else { vec![1] };
     for &cores in &core_counts {
-        let rates: Vec<f64> = (0..runs)
-            .map(|_| n_orders as f64 / run(&dir, &market, &orders, cores, &expected))
+        let figures: Vec<(f64, f64)> = (0..runs)
+            .map(|_| run(&dir, &market, &orders, cores, &expected))
             .collect();
-        rows.push((cores, median_min_max(rates)));
+        let rates = figures.iter().map(|(s, _)| n_orders as f64 / s).collect();
+        let per_cpu_second = figures.iter().map(|(_, c)| n_orders as f64 / c).collect();
+        rows.push((cores, median_min_max(rates), median_min_max(per_cpu_second).0));
     }
     let _ = std::fs::remove_dir_all(&dir);
 
     let one_core = rows[0].1 .0;
+    let one_core_per_cpu_second = rows[0].2;
     println!();
     println!("market spread, end to end on loopback (roo send -> roo run -> roo receive)");
     println!(
@@ -410,14 +448,26 @@ fn main() {
         harness.0, harness.1, harness.2
     );
     println!("  Wallaroo's published figure: {WALLAROO_PER_CORE:.0} msgs/s per stream on one core");
-    for &(cores, (median, min, max)) in &rows {
+    println!(
+        "  bare Python loop of the same functions (no engine, 1 core): {:.0} msgs/s ({:.0}..{:.0}) = {:.1}x Wallaroo",
+        bare.0,
+        bare.1,
+        bare.2,
+        bare.0 / WALLAROO_PER_CORE
+    );
+    for &(cores, (median, min, max), per_cpu_second) in &rows {
         let per_core = median / cores as f64;
         println!(
             "  roo, {cores} core(s): {median:>9.0} msgs/s ({min:.0}..{max:.0}) = {per_core:>8.0} msgs/s per core: \
-             {:>5.1}x Wallaroo per core, {:.2}x of 1 core; {}",
+             {:>5.1}x Wallaroo per core, {:.2}x the bare loop per core, {:.2}x of 1 core; {}",
             per_core / WALLAROO_PER_CORE,
+            per_core / bare.0,
             median / one_core,
             tool_placement(cores)
+        );
+        println!(
+            "      roo's CPU time: {per_cpu_second:.0} orders per CPU-second ({:.2}x of 1 core's)",
+            per_cpu_second / one_core_per_cpu_second
         );
     }
     println!(
