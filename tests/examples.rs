@@ -48,6 +48,8 @@ struct Flow<'a> {
     input: &'a Path,
     /// Extra `roo send` arguments.
     send_args: &'a [&'a str],
+    /// Extra `roo run` options.
+    run_args: &'a [&'a str],
     /// Messages the receiver waits for.
     expect: usize,
     framed: bool,
@@ -70,7 +72,14 @@ impl Flow<'_> {
         let receiver =
             || start_slow_receiver(&out_addr, &out, self.expect, self.framed, self.delay_us);
         let mut receiver_proc = receiver_now.then(receiver);
-        let mut worker = start_io_worker(&self.app, self.cores, &in_addr, &out_addr, true, &[]);
+        let mut worker = start_io_worker(
+            &self.app,
+            self.cores,
+            &in_addr,
+            &out_addr,
+            true,
+            self.run_args,
+        );
 
         let sender = send(
             &in_addr,
@@ -206,8 +215,8 @@ fn check_word_count(got: Vec<String>, counts: &BTreeMap<String, usize>) {
     assert_same_multiset(got, word_count_output(counts), "word count");
 }
 
-fn word_count(cores: usize) {
-    let dir = TempDir::new(&format!("wc-{cores}"));
+fn word_count(cores: usize, run_args: &[&str]) {
+    let dir = TempDir::new(&format!("wc-{cores}-{}", run_args.len()));
     let input = dir.path("in.txt");
     let lines = text_lines(7, 400);
     write_lines(&input, &lines);
@@ -219,6 +228,7 @@ fn word_count(cores: usize) {
         cores,
         input: &input,
         send_args: &["--connections", "2"],
+        run_args,
         expect: total,
         framed: false,
         delay_us: None,
@@ -233,12 +243,17 @@ fn word_count(cores: usize) {
 
 #[test]
 fn word_count_1_core() {
-    word_count(1);
+    word_count(1, &[]);
 }
 
 #[test]
 fn word_count_2_cores() {
-    word_count(2);
+    word_count(2, &[]);
+}
+
+#[test]
+fn word_count_2_cores_polling_when_idle() {
+    word_count(2, &["--poll-us", "200"]);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -291,6 +306,7 @@ fn reverse(cores: usize, late_receiver: bool) {
         cores,
         input: &input,
         send_args: &[],
+        run_args: &[],
         expect: lines.len(),
         framed: false,
         delay_us: None,
@@ -341,6 +357,7 @@ fn celsius(cores: usize) {
         cores,
         input: &input,
         send_args: &[],
+        run_args: &[],
         expect: lines.len(),
         framed: false,
         delay_us: None,
@@ -392,6 +409,7 @@ fn alphabet(cores: usize) {
         cores,
         input: &input,
         send_args: &["--binary", "--msg-size", "9"],
+        run_args: &[],
         expect: votes.len(),
         framed: true,
         delay_us: None,
@@ -475,6 +493,7 @@ fn slow_receiver(cores: usize) {
         cores,
         input: &input,
         send_args: &[],
+        run_args: &[],
         expect: total,
         framed: false,
         delay_us: Some(200),
@@ -595,6 +614,7 @@ fn python_errors(cores: usize) {
         cores,
         input: &input,
         send_args: &[],
+        run_args: &[],
         expect: want.len(),
         framed: false,
         delay_us: None,
