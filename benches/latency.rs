@@ -24,7 +24,9 @@
 //!
 //! Where roo leaves CPUs free (1 core on a 2-CPU machine), the sender and receiver are
 //! pinned to them and the receiver busy-polls; `roo send --rate` sends every message at its
-//! own scheduled time. The machine floor at the end measures how much of the time the host
+//! own scheduled time, spinning for the last 150 µs before it. Where roo takes every CPU,
+//! the tools share them: the sender only sleeps (`--spin-us 0`; its wake-up lateness then
+//! counts as latency, see the tools-only row) and the receiver blocks in read. The machine floor at the end measures how much of the time the host
 //! takes a CPU away from a thread that wants it all, which bounds every tail percentile.
 
 use std::io::{BufRead, BufReader, Read};
@@ -196,17 +198,22 @@ impl Receiver {
 
 /// Runs `roo send` to completion; returns its final report line.
 fn send(cores: usize, in_port: u16, connections: usize, extra: &[String]) -> String {
-    let out = roo_tool(cores)
-        .args([
-            "send",
-            "--quiet",
-            "--to",
-            &format!("127.0.0.1:{in_port}"),
-            "--connections",
-            &connections.to_string(),
-            "--generate",
-            "words",
-        ])
+    let mut command = roo_tool(cores);
+    command.args([
+        "send",
+        "--quiet",
+        "--to",
+        &format!("127.0.0.1:{in_port}"),
+        "--connections",
+        &connections.to_string(),
+        "--generate",
+        "words",
+    ]);
+    if !spare_cpus(cores) && extra.iter().any(|a| a == "--rate") {
+        // No CPU to spare: a spinning sender would take one from roo.
+        command.args(["--spin-us", "0"]);
+    }
+    let out = command
         .args(extra)
         .stdout(Stdio::null())
         .output()

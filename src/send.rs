@@ -29,10 +29,6 @@ const WRITE_BUFFER: usize = 64 * 1024;
 const UNPACED_BATCH: usize = 1024;
 /// Pause between connection attempts.
 const CONNECT_RETRY: Duration = Duration::from_millis(100);
-/// A paced sender sleeps until this long before its next message is due, then
-/// spins: a sleeping thread wakes tens of microseconds late (more on a VM),
-/// and that lateness would count as latency.
-const SPIN_WINDOW: Duration = Duration::from_micros(150);
 
 /// Built-in message generators.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -116,6 +112,13 @@ pub struct SendArgs {
     #[arg(long, default_value_t = 1, value_name = "N", requires = "rate",
           value_parser = clap::value_parser!(u64).range(1..))]
     batch: u64,
+
+    /// Paced: sleep until US microseconds before a message is due, then spin
+    /// (a sleeping thread wakes tens of microseconds late, more on a VM, and that
+    /// lateness counts as latency). 0: only sleep, leaving the CPU to others (on
+    /// a machine whose CPUs are all busy with the application).
+    #[arg(long, default_value_t = 150, value_name = "US", requires = "rate")]
+    spin_us: u64,
 
     /// Stop after S seconds.
     #[arg(long, value_name = "S")]
@@ -329,6 +332,8 @@ struct Plan {
     total: Option<u64>,
     /// Per-connection messages per second and batch size, when paced.
     pacing: Option<(f64, u64)>,
+    /// How long before a paced message is due the sender stops sleeping and spins.
+    spin: Duration,
     deadline: Option<Duration>,
     stamp: bool,
 }
@@ -388,7 +393,7 @@ impl Conn {
                 let due = Duration::from_secs_f64(batch_no as f64 * interval);
                 if start.elapsed() < due {
                     self.flush()?;
-                    wait_until(start + due);
+                    wait_until(start + due, plan.spin);
                 }
                 stamp_at = start_nanos + due.as_nanos() as u64;
                 batch_no += 1;
@@ -430,12 +435,12 @@ impl Conn {
     }
 }
 
-/// Sleeps until shortly before `due`, then spins (yielding the CPU to anything
+/// Sleeps until `spin` before `due`, then spins (yielding the CPU to anything
 /// else runnable) until it.
-fn wait_until(due: Instant) {
+fn wait_until(due: Instant, spin: Duration) {
     let now = Instant::now();
-    if due > now + SPIN_WINDOW {
-        thread::sleep(due - now - SPIN_WINDOW);
+    if due > now + spin {
+        thread::sleep(due - now - spin);
     }
     while Instant::now() < due {
         thread::yield_now();
@@ -522,6 +527,7 @@ fn build_plan(args: &SendArgs) -> Result<Plan, String> {
         connections,
         total,
         pacing,
+        spin: Duration::from_micros(args.spin_us),
         deadline,
         stamp: args.stamp,
     })
