@@ -40,6 +40,8 @@ mod support;
 use support::*;
 
 const ROO: &str = env!("CARGO_BIN_EXE_roo");
+/// Longest a single `roo send` of the bench may take.
+const SEND_LIMIT: Duration = Duration::from_secs(300);
 
 fn env_list(name: &str, default: Vec<usize>) -> Vec<usize> {
     match std::env::var(name) {
@@ -210,13 +212,29 @@ fn send(cores: usize, in_port: u16, connections: usize, extra: &[String]) -> Str
         "--generate",
         "words",
     ]);
-    let out = command
+    let child = command
         .args(extra)
         .stdout(Stdio::null())
-        .output()
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("run roo send");
-    let log = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(out.status.success(), "roo send failed:\n{log}");
+    let mut sender = Guard(child);
+    let log = drain(sender.0.stderr.take().expect("piped"));
+    // A sender held back forever (a receiver that died, a stuck roo) fails the bench
+    // instead of hanging it.
+    let deadline = Instant::now() + SEND_LIMIT;
+    let status = loop {
+        if let Some(status) = sender.0.try_wait().expect("roo send status") {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "roo send did not finish within {SEND_LIMIT:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let log = log.join().unwrap_or_default();
+    assert!(status.success(), "roo send failed:\n{log}");
     log.lines().last().unwrap_or("").to_string()
 }
 
