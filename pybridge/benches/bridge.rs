@@ -4,6 +4,8 @@
 //! - `compute_call`: one `compute(data)` through a cached bound method, 1000 per attach.
 //! - `bare_python_loop`: the same 1000 calls made by a Python `for` loop.
 //! - `str_to_value_and_back`: a short str converted to a cross-core Value and rebuilt.
+//! - `object_to_value_and_back`: the same for a plain app object of 5 fields (market
+//!   spread's Order).
 //! - `worker_batch`: 1000 frames through decode -> compute -> encode in one Worker batch.
 
 use bytes::Bytes;
@@ -25,6 +27,16 @@ class Step:
 step = Step()
 compute = step.compute
 data = [b'x' * 20 for _ in range(1000)]
+class Order:
+    def __init__(self, symbol, order_id, side, quantity, price):
+        self.symbol = symbol
+        self.order_id = order_id
+        self.side = side
+        self.quantity = quantity
+        self.price = price
+import sys
+sys.modules['__main__'].Order = Order
+order = Order('ABC', 12345, 'B', 100, 17.25)
 def bare_loop(n):
     start = time.perf_counter_ns()
     for _ in range(n):
@@ -42,8 +54,11 @@ impl Placement for Everywhere {
 
 fn bench(c: &mut Criterion) {
     let interpreter = Interpreter::new(PythonMode::Subinterpreters).unwrap();
-    let (compute, data, bare_loop, codec) = interpreter.with(|py| {
+    let (compute, data, bare_loop, codec, order) = interpreter.with(|py| {
+        pybridge::api_package::install(py).unwrap();
         let globals = PyDict::new(py);
+        // Classes defined here belong to __main__, where roo.transfer finds them by name.
+        globals.set_item("__name__", "__main__").unwrap();
         py.run(SETUP, Some(&globals), None).unwrap();
         let get = |name: &str| PyObj::new(globals.get_item(name).unwrap().unwrap());
         (
@@ -51,6 +66,7 @@ fn bench(c: &mut Criterion) {
             get("data"),
             get("bare_loop"),
             ValueCodec::new(py).unwrap(),
+            get("order"),
         )
     });
     let mut group = c.benchmark_group("bridge");
@@ -90,8 +106,19 @@ fn bench(c: &mut Criterion) {
             })
         })
     });
+    group.bench_function("object_to_value_and_back", |b| {
+        interpreter.with(|py| {
+            let order = order.bind(py).clone();
+            let value = codec.to_value(&order).unwrap();
+            assert!(matches!(value, Value::Object { .. }), "{value:?}");
+            b.iter(|| {
+                let value = codec.to_value(&order).unwrap();
+                std::hint::black_box(codec.to_python(py, &value).unwrap());
+            })
+        })
+    });
     group.finish();
-    interpreter.with(|_| drop((compute, data, bare_loop, codec)));
+    interpreter.with(|_| drop((compute, data, bare_loop, codec, order)));
     drop(interpreter);
 
     let app = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/apps/identity.py");

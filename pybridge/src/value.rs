@@ -488,9 +488,14 @@ impl ValueCodec {
             }
             Value::Object { class, fields } => {
                 let instance = self.empty_instance(py, class)?;
-                let dict = self.dict_of(&instance).map_err(|e| error_text(py, e))?;
+                // Attribute by attribute, as pickle's default __setstate__ effectively
+                // does: on 3.13 this fills the instance's inline values, where filling
+                // its __dict__ would first have to build one.
                 for (name, value) in fields {
-                    dict.set_item(self.field_name(py, name), self.to_python(py, value)?)
+                    let name = self.field_name(py, name);
+                    let name = name.cast::<PyString>().map_err(|e| e.to_string())?;
+                    instance
+                        .setattr(name, self.to_python(py, value)?)
                         .map_err(|e| error_text(py, e))?;
                 }
                 instance

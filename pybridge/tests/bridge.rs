@@ -313,6 +313,13 @@ class Reduced(Plain):
     def __reduce__(self):
         return (Reduced, (self.a, self.b))
 
+import dataclasses
+
+@dataclasses.dataclass(frozen=True)
+class Frozen:
+    a: int
+    b: str
+
 def serialize(obj):
     return b'custom:' + repr(vars(obj)).encode()
 
@@ -345,7 +352,13 @@ fn plain_app_objects_travel_without_pickle_and_serialize_replaces_pickle() {
         );
         let back = codec.to_python(py, &value).unwrap();
         assert!(pyo3::types::PyAnyMethods::eq(&back, &plain).unwrap());
-        for pickled in ["Slotted(3)", "Reduced(1, 2)", "Plain(1, {2, 3})"] {
+        // Slots, a reduce hook, a non-native field, a __setattr__ that refuses (frozen).
+        for pickled in [
+            "Slotted(3)",
+            "Reduced(1, 2)",
+            "Plain(1, {2, 3})",
+            "Frozen(1, 'x')",
+        ] {
             let object = make(pickled);
             let value = codec.to_value(&object).unwrap();
             assert!(matches!(value, Value::Pickled(_)), "{pickled} -> {value:?}");
