@@ -233,26 +233,25 @@ fn receiver_survives_partial_and_oversized_frames() {
     assert_eq!(multiset(read_out(&out)), multiset(want));
 }
 
-#[test]
-fn stamped_paced_send_gives_a_latency_line() {
+/// 2000 stamped messages paced at 4000/s over 2 connections; `pacing` adds sender options.
+fn stamped_paced_send(pacing: &[&str]) {
     let addr = free_addr();
     let mut receiver = start_receive(&addr, &["--latency", "--expect", "2000", "--quiet"]);
-    let mut sender = start_send(
-        &addr,
-        &[
-            "--newline",
-            "--generate",
-            "words",
-            "--messages",
-            "2000",
-            "--rate",
-            "4000",
-            "--stamp",
-            "--connections",
-            "2",
-            "--quiet",
-        ],
-    );
+    let mut args = vec![
+        "--newline",
+        "--generate",
+        "words",
+        "--messages",
+        "2000",
+        "--rate",
+        "4000",
+        "--stamp",
+        "--connections",
+        "2",
+        "--quiet",
+    ];
+    args.extend_from_slice(pacing);
+    let mut sender = start_send(&addr, &args);
     assert_exits_ok(&mut sender, "sender");
     assert_exits_ok(&mut receiver, "receiver");
     let err = receiver.stderr();
@@ -281,6 +280,21 @@ fn stamped_paced_send_gives_a_latency_line() {
         .and_then(|t| t.parse().ok())
         .unwrap();
     assert!(secs > 0.4, "not paced: {secs} s");
+}
+
+#[test]
+fn stamped_paced_send_gives_a_latency_line() {
+    stamped_paced_send(&[]);
+}
+
+#[test]
+fn paced_send_by_sleeping_only_keeps_the_rate() {
+    stamped_paced_send(&["--spin-us", "0"]);
+}
+
+#[test]
+fn paced_send_in_bursts_keeps_the_rate() {
+    stamped_paced_send(&["--batch", "50"]);
 }
 
 #[test]
