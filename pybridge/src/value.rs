@@ -8,10 +8,10 @@
 use crate::subinterpreter::{discard, error_text, str_utf8, PyObj};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyNone, PyString, PyTuple};
-use std::cell::RefCell;
+use std::borrow::Cow;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
 
 /// Nesting deeper than this is pickled whole rather than converted natively.
 const MAX_NATIVE_DEPTH: usize = 32;
@@ -32,8 +32,8 @@ pub enum Value {
     /// An instance of a plain app class (see python/roo/transfer.py): its class as
     /// 'module:qualname' and its `__dict__`.
     Object {
-        class: Arc<str>,
-        fields: Vec<(String, Value)>,
+        class: TravelName,
+        fields: Vec<(TravelName, Value)>,
     },
     /// `pickle.dumps` (or the app's `serialize`) of anything else.
     Pickled(Vec<u8>),
@@ -155,17 +155,63 @@ impl Hasher for Fnv1a {
     }
 }
 
+/// The name of a plain class or of one of its fields as it crosses cores. Almost always a
+/// copy the sending core leaked once (an app has few such names), so a routed object
+/// carries pointers, not allocations whose frees would land on another core's thread;
+/// past [`MAX_NAMES`] per core (an app generating attribute names), an owned copy.
+pub type TravelName = Cow<'static, str>;
+
+/// Names a core leaks and caches at most.
+const MAX_NAMES: usize = 4096;
+
 /// A class kept alive (so its address stays its own) and its travel name, if plain.
-type SeenClass = (PyObj, Option<Arc<str>>);
+type SeenClass = (PyObj, Option<TravelName>);
 
 /// A class found by its travel name, and its `__new__`.
 type FoundClass = (PyObj, PyObj);
 
 type FnvMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv1a>>;
 
-/// Field names kept as Python strings for rebuilding objects; past this many distinct
-/// names (an app with generated attribute names) new ones are made per use.
-const MAX_FIELD_NAMES: usize = 4096;
+/// Values looked up by travel name: a leaked name by its address and length (leaked names
+/// are never freed, so an address is never reused), an owned one by its text.
+struct NameCache<V> {
+    by_address: FnvMap<(usize, usize), V>,
+    by_text: FnvMap<Box<str>, V>,
+}
+
+impl<V> Default for NameCache<V> {
+    fn default() -> Self {
+        NameCache {
+            by_address: FnvMap::default(),
+            by_text: FnvMap::default(),
+        }
+    }
+}
+
+impl<V> NameCache<V> {
+    fn get(&self, name: &TravelName) -> Option<&V> {
+        match name {
+            Cow::Borrowed(text) => self.by_address.get(&(text.as_ptr() as usize, text.len())),
+            Cow::Owned(text) => self.by_text.get(text.as_str()),
+        }
+    }
+
+    /// Keeps `value` for `name`, unless [`MAX_NAMES`] are kept already.
+    fn insert(&mut self, name: &TravelName, value: V) {
+        if self.by_address.len() + self.by_text.len() >= MAX_NAMES {
+            return;
+        }
+        match name {
+            Cow::Borrowed(text) => {
+                self.by_address
+                    .insert((text.as_ptr() as usize, text.len()), value);
+            }
+            Cow::Owned(text) => {
+                self.by_text.insert(text.as_str().into(), value);
+            }
+        }
+    }
+}
 
 /// Converts between Python objects and [`Value`]s inside one interpreter (holds that
 /// interpreter's `pickle.dumps`/`pickle.loads`).
@@ -177,12 +223,16 @@ pub struct ValueCodec {
     /// Per class seen (keyed by its address, kept alive by the PyObj): its name when its
     /// instances travel as Value::Object.
     plain_classes: RefCell<FnvMap<usize, SeenClass>>,
+    /// Field names of objects sent, per Python str (keyed by its address, kept alive).
+    sent_field_names: RefCell<FnvMap<usize, (PyObj, TravelName)>>,
+    /// Names this core leaked.
+    leaked_names: Cell<usize>,
     /// Classes found by name for rebuilding Value::Objects.
-    classes_by_name: RefCell<FnvMap<Arc<str>, FoundClass>>,
+    classes_by_name: RefCell<NameCache<FoundClass>>,
     /// The attribute name "__dict__" (made once: pyo3 would make a new string per lookup).
     dict_name: PyObj,
     /// Field names of rebuilt objects, as interned Python strings (hash computed once).
-    field_names: RefCell<FnvMap<Box<str>, PyObj>>,
+    field_names: RefCell<NameCache<PyObj>>,
 }
 
 impl ValueCodec {
@@ -253,6 +303,8 @@ impl ValueCodec {
             loads,
             transfer,
             plain_classes: RefCell::default(),
+            sent_field_names: RefCell::default(),
+            leaked_names: Cell::new(0),
             classes_by_name: RefCell::default(),
             dict_name: PyObj::new(PyString::intern(py, "__dict__").into_any()),
             field_names: RefCell::default(),
@@ -337,7 +389,7 @@ impl ValueCodec {
     }
 
     /// The name under which instances of `object`'s class travel as Value::Object, if any.
-    fn plain_class_name(&self, object: &Bound<'_, PyAny>) -> Option<Arc<str>> {
+    fn plain_class_name(&self, object: &Bound<'_, PyAny>) -> Option<TravelName> {
         let (name_of, _) = self.transfer.as_ref()?;
         let class = object.get_type();
         let address = class.as_ptr() as usize;
@@ -346,7 +398,7 @@ impl ValueCodec {
         }
         let py = object.py();
         let name = match name_of.bind(py).call1((&class,)) {
-            Ok(name) => str_utf8(&name).map(Arc::from),
+            Ok(name) => str_utf8(&name).map(|text| self.travel_name(text)),
             Err(e) => {
                 discard(py, e);
                 None
@@ -358,10 +410,34 @@ impl ValueCodec {
         name
     }
 
+    /// `text` as it will travel: leaked once (see [`TravelName`]) while under the cap.
+    fn travel_name(&self, text: &str) -> TravelName {
+        let leaked = self.leaked_names.get();
+        if leaked >= MAX_NAMES {
+            return Cow::Owned(text.to_owned());
+        }
+        self.leaked_names.set(leaked + 1);
+        Cow::Borrowed(Box::leak(text.into()))
+    }
+
+    /// The travel name of the field name `name` (an attribute name: one of few str objects).
+    fn sent_field_name(&self, name: &Bound<'_, PyAny>) -> Option<TravelName> {
+        let address = name.as_ptr() as usize;
+        if let Some((_, travel)) = self.sent_field_names.borrow().get(&address) {
+            return Some(travel.clone());
+        }
+        let travel = self.travel_name(str_utf8(name)?);
+        let mut names = self.sent_field_names.borrow_mut();
+        if names.len() < MAX_NAMES {
+            names.insert(address, (PyObj::new(name.clone()), travel.clone()));
+        }
+        Some(travel)
+    }
+
     fn native_object(
         &self,
         object: &Bound<'_, PyAny>,
-        class: Arc<str>,
+        class: TravelName,
         depth: usize,
     ) -> Result<Option<Value>, String> {
         let py = object.py();
@@ -377,11 +453,15 @@ impl ValueCodec {
         };
         let mut fields = Vec::with_capacity(dict.len());
         for (name, value) in dict.iter() {
-            let (Some(name), Some(value)) = (str_utf8(&name), self.native(&value, depth + 1)?)
+            if !name.is_exact_instance_of::<PyString>() {
+                return Ok(None);
+            }
+            let (Some(name), Some(value)) =
+                (self.sent_field_name(&name), self.native(&value, depth + 1)?)
             else {
                 return Ok(None);
             };
-            fields.push((name.to_owned(), value));
+            fields.push((name, value));
         }
         Ok(Some(Value::Object { class, fields }))
     }
@@ -390,7 +470,7 @@ impl ValueCodec {
     fn empty_instance<'py>(
         &self,
         py: Python<'py>,
-        class: &Arc<str>,
+        class: &TravelName,
     ) -> Result<Bound<'py, PyAny>, String> {
         let cached = self
             .classes_by_name
@@ -410,7 +490,7 @@ impl ValueCodec {
                     .map_err(|e| error_text(py, e))?;
                 let new = found.getattr("__new__").map_err(|e| error_text(py, e))?;
                 self.classes_by_name.borrow_mut().insert(
-                    class.clone(),
+                    class,
                     (PyObj::new(found.clone()), PyObj::new(new.clone())),
                 );
                 (found, new)
@@ -426,15 +506,14 @@ impl ValueCodec {
     }
 
     /// `name` as a Python string, interned and kept for the next object.
-    fn field_name<'py>(&self, py: Python<'py>, name: &str) -> Bound<'py, PyAny> {
+    fn field_name<'py>(&self, py: Python<'py>, name: &TravelName) -> Bound<'py, PyAny> {
         if let Some(cached) = self.field_names.borrow().get(name) {
             return cached.to_bound(py);
         }
         let interned = PyString::intern(py, name).into_any();
-        let mut names = self.field_names.borrow_mut();
-        if names.len() < MAX_FIELD_NAMES {
-            names.insert(name.into(), PyObj::new(interned.clone()));
-        }
+        self.field_names
+            .borrow_mut()
+            .insert(name, PyObj::new(interned.clone()));
         interned
     }
 
