@@ -86,7 +86,9 @@ mod tests {
 
     #[test]
     fn listed_keys_are_spread_evenly() {
-        let letters: Vec<Value> = ('a'..='z').map(|c| Value::Str(c.to_string())).collect();
+        let letters: Vec<Value> = ('a'..='z')
+            .map(|c| Value::Str(c.to_string().into()))
+            .collect();
         let table = PartitionTable::new(&topology(letters.clone()), 2);
         let on_core_0 = letters.iter().filter(|k| table.owner(0, k) == 0).count();
         assert_eq!(on_core_0, 13);

@@ -9,11 +9,11 @@ use crate::shard::Core;
 use bytes::Bytes;
 use futures_lite::future::poll_once;
 use futures_lite::AsyncWriteExt;
+use glommio::channels::local_channel::LocalReceiver;
+use glommio::net::TcpStream;
 use nix::errno::Errno;
 use nix::sys::socket::{recv, MsgFlags};
 use std::os::fd::AsRawFd;
-use glommio::channels::local_channel::LocalReceiver;
-use glommio::net::TcpStream;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 

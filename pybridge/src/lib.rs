@@ -5,19 +5,21 @@
 //! - [`api_package`]: the `roo`/`wallaroo` Python package, embedded.
 //! - [`app`]: importing `app.py` and reading the topology it builds.
 //! - [`worker`]: running batches of messages through the steps of one core.
-//! - [`value`]: converting messages that move between cores.
+//! - [`value`]: converting messages that move between cores ([`text`]: their strings).
 
 pub mod api_package;
 pub mod app;
 pub mod clock;
 pub mod error_log;
 pub mod subinterpreter;
+pub mod text;
 pub mod topology;
 pub mod value;
 pub mod worker;
 
 pub use error_log::ErrorLog;
 pub use subinterpreter::{GilKind, Interpreter, PyObj, PythonMode};
+pub use text::Text;
 pub use topology::{HeaderDecoding, Topology};
 pub use value::{Value, ValueCodec, ValueMap};
 pub use worker::{Meta, Outputs, Placement, Routed, Worker, WorkerStats};

@@ -6,6 +6,7 @@
 //! interpreter imported the same application module.
 
 use crate::subinterpreter::{discard, error_text, str_utf8, PyObj};
+pub use crate::text::Text;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyNone, PyString, PyTuple};
 use std::borrow::Cow;
@@ -24,7 +25,7 @@ pub enum Value {
     Bool(bool),
     Int(i64),
     Float(f64),
-    Str(String),
+    Str(Text),
     Bytes(Vec<u8>),
     Tuple(Vec<Value>),
     List(Vec<Value>),
@@ -342,7 +343,7 @@ impl ValueCodec {
             return Ok(Some(Value::None));
         }
         if object.is_exact_instance_of::<PyString>() {
-            return Ok(str_utf8(object).map(|s| Value::Str(s.to_owned())));
+            return Ok(str_utf8(object).map(|s| Value::Str(Text::from(s))));
         }
         if object.is_exact_instance_of::<PyInt>() {
             return Ok(match object.extract::<i64>() {
@@ -489,10 +490,9 @@ impl ValueCodec {
                     .call1((&**class,))
                     .map_err(|e| error_text(py, e))?;
                 let new = found.getattr("__new__").map_err(|e| error_text(py, e))?;
-                self.classes_by_name.borrow_mut().insert(
-                    class,
-                    (PyObj::new(found.clone()), PyObj::new(new.clone())),
-                );
+                self.classes_by_name
+                    .borrow_mut()
+                    .insert(class, (PyObj::new(found.clone()), PyObj::new(new.clone())));
                 (found, new)
             }
         };
@@ -543,7 +543,7 @@ impl ValueCodec {
             Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
             Value::Int(i) => PyInt::new(py, *i).into_any(),
             Value::Float(x) => PyFloat::new(py, *x).into_any(),
-            Value::Str(s) => PyString::new(py, s).into_any(),
+            Value::Str(s) => PyString::new(py, s.as_str()).into_any(),
             Value::Bytes(b) => PyBytes::new(py, b).into_any(),
             Value::Tuple(items) => {
                 let items = self.python_items(py, items)?;
