@@ -231,56 +231,59 @@ fn run_tool(mut tool: Command, args: &[&str]) {
 
 /// One run: seconds from the first order sent to the last output line received, and the
 /// CPU seconds roo used over its whole life (start-up included).
-fn run(
-    dir: &Path,
-    market: &Path,
-    orders: &Path,
-    cores: usize,
-    expected: &Outcome,
-) -> (f64, f64) {
+fn run(dir: &Path, market: &Path, orders: &Path, cores: usize, expected: &Outcome) -> (f64, f64) {
     let (orders_addr, nbbo_addr, out_addr) = (free_addr(), free_addr(), free_addr());
     let out = dir.join("out.txt");
     let _ = std::fs::remove_file(&out);
     let total = expected.updates + expected.accepts + expected.too_wide + expected.no_data;
-    let mut receiver = Guard::start(roo_tool(cores), &[
-        "receive",
-        "--listen",
-        &out_addr,
-        "--out",
-        out.to_str().unwrap(),
-        "--expect",
-        &total.to_string(),
-        "--timeout",
-        "600",
-        "--quiet",
-    ]);
+    let mut receiver = Guard::start(
+        roo_tool(cores),
+        &[
+            "receive",
+            "--listen",
+            &out_addr,
+            "--out",
+            out.to_str().unwrap(),
+            "--expect",
+            &total.to_string(),
+            "--timeout",
+            "600",
+            "--quiet",
+        ],
+    );
     let inputs = format!("orders@{orders_addr},nbbo@{nbbo_addr}");
     let app = root().join("examples/market_spread.py");
-    let mut worker = Guard::start(Command::new(ROO), &[
-        "run",
-        "--cores",
-        &cores.to_string(),
-        app.to_str().unwrap(),
-        "--in",
-        &inputs,
-        "--out",
-        &out_addr,
-    ]);
+    let mut worker = Guard::start(
+        Command::new(ROO),
+        &[
+            "run",
+            "--cores",
+            &cores.to_string(),
+            app.to_str().unwrap(),
+            "--in",
+            &inputs,
+            "--out",
+            &out_addr,
+        ],
+    );
     worker.wait_for_stderr("roo: ready", Duration::from_secs(60));
 
     // The market data, all of it processed before the orders.
     let market = market.to_str().unwrap();
-    run_tool(roo_tool(cores), &[
-        "send",
-        "--to",
-        &nbbo_addr,
-        "--binary",
-        "--msg-size",
-        "24",
-        "--quiet",
-        "--file",
-        market,
-    ]);
+    run_tool(
+        roo_tool(cores),
+        &[
+            "send",
+            "--to",
+            &nbbo_addr,
+            "--binary",
+            "--msg-size",
+            "24",
+            "--quiet",
+            "--file",
+            market,
+        ],
+    );
     let deadline = Instant::now() + Duration::from_secs(60);
     while count_lines(&out).updates < expected.updates {
         assert!(
@@ -294,19 +297,22 @@ fn run(
     let start = Instant::now();
     let connections = cores.max(2).to_string();
     let orders = orders.to_str().unwrap();
-    run_tool(roo_tool(cores), &[
-        "send",
-        "--to",
-        &orders_addr,
-        "--connections",
-        &connections,
-        "--binary",
-        "--msg-size",
-        "25",
-        "--quiet",
-        "--file",
-        orders,
-    ]);
+    run_tool(
+        roo_tool(cores),
+        &[
+            "send",
+            "--to",
+            &orders_addr,
+            "--connections",
+            &connections,
+            "--binary",
+            "--msg-size",
+            "25",
+            "--quiet",
+            "--file",
+            orders,
+        ],
+    );
     let received = receiver.wait(Duration::from_secs(660));
     let seconds = start.elapsed().as_secs_f64();
     assert!(
@@ -342,31 +348,37 @@ fn run(
 /// The harness alone: seconds to send the orders straight to a framed `roo receive`.
 fn harness_only(orders: &Path, n_orders: usize, connections: usize) -> f64 {
     let addr = free_addr();
-    let mut receiver = Guard::start(roo_tool(0), &[
-        "receive",
-        "--listen",
-        &addr,
-        "--framed",
-        "--expect",
-        &n_orders.to_string(),
-        "--timeout",
-        "600",
-        "--quiet",
-    ]);
+    let mut receiver = Guard::start(
+        roo_tool(0),
+        &[
+            "receive",
+            "--listen",
+            &addr,
+            "--framed",
+            "--expect",
+            &n_orders.to_string(),
+            "--timeout",
+            "600",
+            "--quiet",
+        ],
+    );
     let start = Instant::now();
-    run_tool(roo_tool(0), &[
-        "send",
-        "--to",
-        &addr,
-        "--connections",
-        &connections.to_string(),
-        "--binary",
-        "--msg-size",
-        "25",
-        "--quiet",
-        "--file",
-        orders.to_str().unwrap(),
-    ]);
+    run_tool(
+        roo_tool(0),
+        &[
+            "send",
+            "--to",
+            &addr,
+            "--connections",
+            &connections.to_string(),
+            "--binary",
+            "--msg-size",
+            "25",
+            "--quiet",
+            "--file",
+            orders.to_str().unwrap(),
+        ],
+    );
     let received = receiver.wait(Duration::from_secs(660));
     let seconds = start.elapsed().as_secs_f64();
     assert!(received.success(), "roo receive:\n{}", receiver.stderr());
@@ -426,7 +438,11 @@ fn main() {
             .collect();
         let rates = figures.iter().map(|(s, _)| n_orders as f64 / s).collect();
         let per_cpu_second = figures.iter().map(|(_, c)| n_orders as f64 / c).collect();
-        rows.push((cores, median_min_max(rates), median_min_max(per_cpu_second).0));
+        rows.push((
+            cores,
+            median_min_max(rates),
+            median_min_max(per_cpu_second).0,
+        ));
     }
     let _ = std::fs::remove_dir_all(&dir);
 

@@ -207,9 +207,7 @@ fn main() {
         if cores == 1 && one_core > 0.0 {
             continue;
         }
-        let figures: Vec<RunFigures> = (0..runs)
-            .map(|_| roo_run(&text, words, cores))
-            .collect();
+        let figures: Vec<RunFigures> = (0..runs).map(|_| roo_run(&text, words, cores)).collect();
         let (median, min, max) =
             median_min_max(figures.iter().map(|f| words as f64 / f.seconds).collect());
         let (per_cpu_second, _, _) = median_min_max(

@@ -190,7 +190,9 @@ fn serve(mut stream: TcpStream, peer: SocketAddr, shared: &Shared) {
     let want_latency = shared.histogram.is_some();
     if shared.poll {
         if let Err(e) = stream.set_nonblocking(true) {
-            eprintln!("roo receive: connection from {peer}: cannot poll it ({e}); reading it blocking");
+            eprintln!(
+                "roo receive: connection from {peer}: cannot poll it ({e}); reading it blocking"
+            );
         }
     }
     loop {

@@ -106,7 +106,8 @@ pub fn median_min_max(mut values: Vec<f64>) -> (f64, f64, f64) {
 pub fn cpu_seconds_at_exit(child: &mut Child, timeout: std::time::Duration) -> f64 {
     let deadline = std::time::Instant::now() + timeout;
     while std::time::Instant::now() < deadline {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", child.id())).unwrap_or_default();
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", child.id())).unwrap_or_default();
         // Fields after the command name (which may hold spaces): state, then utime and
         // stime as the 12th and 13th, in USER_HZ (100 per second on Linux).
         let fields: Vec<&str> = stat
