@@ -4,8 +4,8 @@
 //! - `compute_call`: one `compute(data)` through a cached bound method, 1000 per attach.
 //! - `bare_python_loop`: the same 1000 calls made by a Python `for` loop.
 //! - `str_to_value_and_back`: a short str converted to a cross-core Value and rebuilt.
-//! - `object_to_value_and_back`: the same for a plain app object of 5 fields (market
-//!   spread's Order).
+//! - `object_to_value_and_back`: the same for a plain app object of 5 fields
+//!   (examples/market_spread.py's Order).
 //! - `worker_batch`: 1000 frames through decode -> compute -> encode in one Worker batch.
 
 use bytes::Bytes;
@@ -27,15 +27,9 @@ class Step:
 step = Step()
 compute = step.compute
 data = [b'x' * 20 for _ in range(1000)]
-class Order:
-    def __init__(self, symbol, order_id, side, quantity, price):
-        self.symbol = symbol
-        self.order_id = order_id
-        self.side = side
-        self.quantity = quantity
-        self.price = price
 import sys
-sys.modules['__main__'].Order = Order
+sys.path.insert(0, EXAMPLES)
+from market_spread import Order
 order = Order('ABC', 12345, 'B', 100, 17.25)
 def bare_loop(n):
     start = time.perf_counter_ns()
@@ -57,8 +51,10 @@ fn bench(c: &mut Criterion) {
     let (compute, data, bare_loop, codec, order) = interpreter.with(|py| {
         pybridge::api_package::install(py).unwrap();
         let globals = PyDict::new(py);
-        // Classes defined here belong to __main__, where roo.transfer finds them by name.
-        globals.set_item("__name__", "__main__").unwrap();
+        let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples");
+        globals
+            .set_item("EXAMPLES", examples.display().to_string())
+            .unwrap();
         py.run(SETUP, Some(&globals), None).unwrap();
         let get = |name: &str| PyObj::new(globals.get_item(name).unwrap().unwrap());
         (
