@@ -3,11 +3,12 @@
 //! Messages come from files (one message per line, or fixed-size binary
 //! records) or from a deterministic generator of Zipf-distributed words. They
 //! are spread over `--connections` TCP connections in order, message `i` on
-//! connection `i % N`, each connection writing from its own thread through a
-//! large reused buffer. Sending is open loop with `--rate` (each message, or
-//! each `--batch`, written at its own scheduled time and stamped with that
-//! time by `--stamp`) or as fast as the peers read. A peer that stops reading makes the sender block: nothing is
-//! ever dropped.
+//! connection `i % N`, each written through a large reused buffer. Sending is
+//! open loop with `--rate` (each message, or each `--batch`, written at its own
+//! scheduled time and stamped with that time by `--stamp`; one thread drives
+//! every connection, so only one thread spins however many there are) or as
+//! fast as the peers read (a thread per connection). A peer that stops reading
+//! makes the sender block: nothing is ever dropped.
 
 use crate::stamp;
 use bytes::BytesMut;
@@ -378,62 +379,114 @@ impl Conn {
         Ok(())
     }
 
-    fn run(mut self, plan: &Plan, start: Instant, start_nanos: u64) -> Result<(), String> {
-        let step = plan.connections;
-        let mut i = self.index; // global index of the next message
-        let mut scratch = Vec::new();
-        let mut stamped = Vec::new();
-        let (per_batch, pacing) = match plan.pacing {
-            Some((rate, batch)) => (batch, Some(batch as f64 / rate)),
-            None => (UNPACED_BATCH as u64, None),
-        };
-        let mut batch_no: u64 = 0;
-        'send: loop {
-            let mut stamp_at = 0;
-            if let Some(interval) = pacing {
-                let due = Duration::from_secs_f64(batch_no as f64 * interval);
-                if start.elapsed() < due {
-                    self.flush()?;
-                    wait_until(start + due, plan.spin);
-                }
-                stamp_at = start_nanos + due.as_nanos() as u64;
-                batch_no += 1;
-            }
-            if plan.deadline.is_some_and(|d| start.elapsed() >= d) {
-                break;
-            }
-            for _ in 0..per_batch {
-                if plan.total.is_some_and(|t| i >= t) {
-                    break 'send;
-                }
-                let mut payload = plan.source.payload(i, &mut scratch);
-                if plan.stamp {
-                    stamped.clear();
-                    let t = if pacing.is_some() {
-                        stamp_at
-                    } else {
-                        stamp::now_nanos()
-                    };
-                    stamp::write_stamp(&mut stamped, t);
-                    stamped.extend_from_slice(payload);
-                    payload = &stamped;
-                }
-                match plan.framing {
-                    OutFraming::Length(w) => encode_frame(&mut self.out, w, payload),
-                    OutFraming::Newline => encode_line(&mut self.out, payload),
-                    OutFraming::Raw => self.out.extend_from_slice(payload),
-                }
-                self.buffered += 1;
-                i += step;
-                if self.out.len() >= WRITE_BUFFER {
-                    self.flush()?;
-                }
-            }
+    /// Appends message `i` to the buffer (stamped with `stamp_at`, or unpaced with the
+    /// time now) and writes the buffer out once it is full.
+    fn push(
+        &mut self,
+        plan: &Plan,
+        i: u64,
+        stamp_at: u64,
+        scratch: &mut Scratch,
+    ) -> Result<(), String> {
+        let mut payload = plan.source.payload(i, &mut scratch.payload);
+        if plan.stamp {
+            scratch.stamped.clear();
+            let t = if plan.pacing.is_some() {
+                stamp_at
+            } else {
+                stamp::now_nanos()
+            };
+            stamp::write_stamp(&mut scratch.stamped, t);
+            scratch.stamped.extend_from_slice(payload);
+            payload = &scratch.stamped;
         }
+        match plan.framing {
+            OutFraming::Length(w) => encode_frame(&mut self.out, w, payload),
+            OutFraming::Newline => encode_line(&mut self.out, payload),
+            OutFraming::Raw => self.out.extend_from_slice(payload),
+        }
+        self.buffered += 1;
+        if self.out.len() >= WRITE_BUFFER {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Writes what is left and closes the sending side.
+    fn finish(mut self) -> Result<(), String> {
         self.flush()?;
         let _ = self.stream.shutdown(Shutdown::Write);
         Ok(())
     }
+
+    /// Unpaced: this connection's share (messages `index`, `index + N`, ...) as fast as
+    /// the peer reads.
+    fn run_unpaced(mut self, plan: &Plan, start: Instant) -> Result<(), String> {
+        let mut scratch = Scratch::default();
+        let mut i = self.index;
+        'send: loop {
+            if plan.deadline.is_some_and(|d| start.elapsed() >= d) {
+                break;
+            }
+            for _ in 0..UNPACED_BATCH {
+                if plan.total.is_some_and(|t| i >= t) {
+                    break 'send;
+                }
+                self.push(plan, i, 0, &mut scratch)?;
+                i += plan.connections;
+            }
+        }
+        self.finish()
+    }
+}
+
+/// Buffers reused for every message.
+#[derive(Default)]
+struct Scratch {
+    payload: Vec<u8>,
+    stamped: Vec<u8>,
+}
+
+/// Paced: one thread drives every connection, so that only one spins however many there
+/// are. Burst `b` is due `b x batch / per-connection rate` after the start and gives each
+/// connection its next `batch` messages (message `i` on connection `i % N`), all stamped
+/// with that time. A peer that stops reading holds back the others (their messages keep
+/// their scheduled stamps, so the wait counts as latency).
+fn run_paced(
+    mut conns: Vec<Conn>,
+    plan: &Plan,
+    start: Instant,
+    start_nanos: u64,
+) -> Result<(), String> {
+    let (per_conn_rate, batch) = plan.pacing.expect("paced");
+    let interval = batch as f64 / per_conn_rate;
+    let burst_len = batch * plan.connections;
+    let mut scratch = Scratch::default();
+    let mut i = 0;
+    'send: for burst in 0u64.. {
+        let due = Duration::from_secs_f64(burst as f64 * interval);
+        if start.elapsed() < due {
+            for conn in &mut conns {
+                conn.flush()?;
+            }
+            wait_until(start + due, plan.spin);
+        }
+        if plan.deadline.is_some_and(|d| start.elapsed() >= d) {
+            break;
+        }
+        let stamp_at = start_nanos + due.as_nanos() as u64;
+        for _ in 0..burst_len {
+            if plan.total.is_some_and(|t| i >= t) {
+                break 'send;
+            }
+            conns[(i % plan.connections) as usize].push(plan, i, stamp_at, &mut scratch)?;
+            i += 1;
+        }
+    }
+    for conn in conns {
+        conn.finish()?;
+    }
+    Ok(())
 }
 
 /// Sleeps until `spin` before `due`, then spins (yielding the CPU to anything
@@ -595,17 +648,31 @@ pub fn main(args: SendArgs) -> ExitCode {
     let (done_tx, done_rx) = mpsc::channel::<Result<(), String>>();
     let start = Instant::now();
     let start_nanos = stamp::now_nanos();
-    for conn in conns {
+    // Paced, one thread drives every connection; unpaced, each has its own.
+    let groups: Vec<Vec<Conn>> = if plan.pacing.is_some() {
+        vec![conns]
+    } else {
+        conns.into_iter().map(|conn| vec![conn]).collect()
+    };
+    let threads = groups.len();
+    for (number, group) in groups.into_iter().enumerate() {
         let plan = plan.clone();
         let done = done_tx.clone();
         let up = up.clone();
         thread::Builder::new()
-            .name(format!("send-{}", conn.index))
+            .name(format!("send-{number}"))
             .spawn(move || {
                 // Sleeps end on time, not up to 50 µs late (the default timer slack).
                 let _ = nix::sys::prctl::set_timerslack(1);
-                let r = conn.run(&plan, start, start_nanos);
-                up.fetch_sub(1, Relaxed);
+                let owned = group.len();
+                let r = if plan.pacing.is_some() {
+                    run_paced(group, &plan, start, start_nanos)
+                } else {
+                    group
+                        .into_iter()
+                        .try_for_each(|conn| conn.run_unpaced(&plan, start))
+                };
+                up.fetch_sub(owned, Relaxed);
                 let _ = done.send(r);
             })
             .expect("spawn sender thread");
@@ -616,7 +683,7 @@ pub fn main(args: SendArgs) -> ExitCode {
     let mut next_report = start + Duration::from_secs(1);
     let mut last_total = 0;
     let mut code = ExitCode::SUCCESS;
-    while finished < stats.len() {
+    while finished < threads {
         let wait = next_report.saturating_duration_since(Instant::now());
         match done_rx.recv_timeout(wait) {
             Ok(Ok(())) => finished += 1,

@@ -83,10 +83,10 @@ fn newline_round_trip_over_three_connections() {
     round_trip(false);
 }
 
-#[test]
-fn message_i_goes_on_connection_i_mod_n() {
-    // Three receivers, one per connection: each gets every third line in order.
-    let dir = TempDir::new("order");
+/// Three receivers, one per connection: each gets every third line in order. `pacing`
+/// adds sender options.
+fn message_i_goes_on_connection_i_mod_n(pacing: &[&str]) {
+    let dir = TempDir::new(&format!("order-{}", pacing.len()));
     let input = dir.path("in.txt");
     let sent = write_sized_lines(&input, 300, 20);
     let addrs: Vec<String> = (0..3).map(|_| free_addr()).collect();
@@ -107,13 +107,25 @@ fn message_i_goes_on_connection_i_mod_n() {
         })
         .collect();
     let to = addrs.join(",");
-    let mut sender = start_send(&to, &["--connections", "3", "--file", s(&input)]);
+    let mut args = vec!["--connections", "3", "--file", s(&input)];
+    args.extend_from_slice(pacing);
+    let mut sender = start_send(&to, &args);
     assert_exits_ok(&mut sender, "sender");
     for (i, r) in receivers.iter_mut().enumerate() {
         assert_exits_ok(r, &format!("receiver {i}"));
         let want: Vec<String> = sent.iter().skip(i).step_by(3).cloned().collect();
         assert_eq!(read_out(&outs[i]), want);
     }
+}
+
+#[test]
+fn unpaced_message_i_goes_on_connection_i_mod_n() {
+    message_i_goes_on_connection_i_mod_n(&[]);
+}
+
+#[test]
+fn paced_message_i_goes_on_connection_i_mod_n() {
+    message_i_goes_on_connection_i_mod_n(&["--rate", "3000", "--batch", "2"]);
 }
 
 #[test]
