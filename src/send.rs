@@ -116,9 +116,8 @@ pub struct SendArgs {
 
     /// Paced: sleep until US microseconds before a message is due, then spin
     /// (a sleeping thread wakes tens of microseconds late, more on a VM, and that
-    /// lateness counts as latency). Each connection's thread spins before each of
-    /// its bursts: in all, about (bursts per second) x US of CPU time, so with many
-    /// connections lower it. 0: only sleep, leaving the CPU to others.
+    /// lateness counts as latency). One thread paces every connection, so this
+    /// keeps at most one CPU busy. 0: only sleep, leaving the CPU to others.
     #[arg(long, default_value_t = 150, value_name = "US", requires = "rate")]
     spin_us: u64,
 
