@@ -378,23 +378,20 @@ impl Conn {
         Ok(())
     }
 
-    /// Appends message `i` to the buffer (stamped with `stamp_at`, or unpaced with the
-    /// time now) and writes the buffer out once it is full.
+    /// Appends message `i` to the buffer (with `--stamp`, stamped with its scheduled
+    /// time, or with the time now when it has none) and writes the buffer out once it is
+    /// full.
     fn push(
         &mut self,
         plan: &Plan,
         i: u64,
-        stamp_at: u64,
+        scheduled: Option<u64>,
         scratch: &mut Scratch,
     ) -> Result<(), String> {
         let mut payload = plan.source.payload(i, &mut scratch.payload);
         if plan.stamp {
             scratch.stamped.clear();
-            let t = if plan.pacing.is_some() {
-                stamp_at
-            } else {
-                stamp::now_nanos()
-            };
+            let t = scheduled.unwrap_or_else(stamp::now_nanos);
             stamp::write_stamp(&mut scratch.stamped, t);
             scratch.stamped.extend_from_slice(payload);
             payload = &scratch.stamped;
@@ -431,7 +428,7 @@ impl Conn {
                 if plan.total.is_some_and(|t| i >= t) {
                     break 'send;
                 }
-                self.push(plan, i, 0, &mut scratch)?;
+                self.push(plan, i, None, &mut scratch)?;
                 i += plan.connections;
             }
         }
@@ -478,7 +475,7 @@ fn run_paced(
             if plan.total.is_some_and(|t| i >= t) {
                 break 'send;
             }
-            conns[(i % plan.connections) as usize].push(plan, i, stamp_at, &mut scratch)?;
+            conns[(i % plan.connections) as usize].push(plan, i, Some(stamp_at), &mut scratch)?;
             i += 1;
         }
     }

@@ -5,6 +5,7 @@
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 
 const ROO: &str = env!("CARGO_BIN_EXE_roo");
 
@@ -46,12 +47,16 @@ pub fn spare_cpus(cores: usize) -> bool {
 /// where the load comes from elsewhere. With no CPU to spare (or no taskset) it is unpinned.
 pub fn roo_tool(cores: usize) -> Command {
     let cpus = cpus();
-    let taskset = Command::new("taskset")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
+    // Whether taskset runs here, found out once per bench.
+    static TASKSET: OnceLock<bool> = OnceLock::new();
+    let taskset = *TASKSET.get_or_init(|| {
+        Command::new("taskset")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
     if spare_cpus(cores) && taskset {
         let mut command = Command::new("taskset");
         command.args(["-c", &format!("{cores}-{}", cpus - 1), ROO]);

@@ -567,9 +567,10 @@ impl ValueCodec {
             }
             Value::Object { class, fields } => {
                 let instance = self.empty_instance(py, class)?;
-                // Attribute by attribute, as pickle's default __setstate__ effectively
-                // does: on 3.13 this fills the instance's inline values, where filling
-                // its __dict__ would first have to build one.
+                // Pickle would store into the new instance's __dict__; plain classes have
+                // no __setattr__ of their own (roo.transfer checks), so object.__setattr__
+                // gives the same result, and on 3.13 it fills the inline values instead
+                // of first building a __dict__.
                 for (name, value) in fields {
                     let name = self.field_name(py, name);
                     let name = name.cast::<PyString>().map_err(|e| e.to_string())?;
