@@ -305,6 +305,8 @@ impl<'py> Run<'_, 'py> {
     fn frame(&mut self, source: usize, frame: &[u8], meta: Meta) {
         let decode = self.objects.decoders[source].decode.bind(self.py);
         match decode.call1((PyBytes::new(self.py, frame),)) {
+            // A decoder may return None to discard the frame (Wallaroo 0.6).
+            Ok(message) if message.is_none() => self.stats.decoded += 1,
             Ok(message) => {
                 self.stats.decoded += 1;
                 self.continue_chain(self.topology.sources[source].chain, 0, message, meta);

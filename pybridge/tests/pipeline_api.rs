@@ -137,3 +137,80 @@ fn building_mistakes_name_the_pipeline_or_step() {
         "{e}"
     );
 }
+
+/// Wallaroo 0.4-0.5 apps decorated their functions and passed them to the
+/// ApplicationBuilder, with `@partition`, `(output, persist)` results and `to_sinks`.
+#[test]
+fn decorators_of_wallaroo_05_run_on_the_application_builder() {
+    let args = ["--in", "127.0.0.1:7100", "--out", "127.0.0.1:7101,127.0.0.1:7102"];
+    for cores in [1, 2] {
+        let cluster = Cluster::start(
+            "v05_decorators.py",
+            &args,
+            cores,
+            PythonMode::Subinterpreters,
+        )
+        .unwrap();
+        cluster.send(0, 0, [frame("ab 1"), frame("skip"), frame("a 2")].concat());
+        let reports = cluster.finish();
+        // Doubled votes: a 2, b 2, then a 4. "add votes" keeps a total per letter; "running
+        // total" is one state over everything, passes each message on and emits the
+        // upper-cased grand total so far.
+        let lines = sorted_lines(&reports, 0);
+        let (totals, per_letter): (Vec<&String>, Vec<&String>) =
+            lines.iter().partition(|l| l.starts_with(char::is_uppercase));
+        assert_eq!(per_letter, ["a => 2", "a => 6", "b => 2"], "{lines:?}");
+        let mut grand: Vec<u32> = totals
+            .iter()
+            .map(|l| l.rsplit(' ').next().unwrap().parse().unwrap())
+            .collect();
+        grand.sort();
+        if cores == 1 {
+            // One core: the order is the input's.
+            assert_eq!(totals, ["A => 10", "A => 2", "B => 4"], "{lines:?}");
+        } else {
+            // a and b may be owned by different cores and reach the single grand total in
+            // either order; it still ends at 10 after three messages.
+            assert_eq!((grand.len(), grand[2]), (3, 10), "{lines:?}");
+        }
+        assert_eq!(sorted_lines(&reports, 0), sorted_lines(&reports, 1), "to_sinks");
+        assert!(
+            total_errors(&reports).is_empty(),
+            "{:?}",
+            total_errors(&reports)
+        );
+    }
+}
+
+fn v05_startup_error(mistake: &str) -> String {
+    match Cluster::start(
+        "v05_mistakes.py",
+        &[mistake],
+        1,
+        PythonMode::Subinterpreters,
+    ) {
+        Ok(_) => panic!("'{mistake}' should not start"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn decorator_mistakes_are_reported_at_start_up() {
+    let e = v05_startup_error("no state");
+    assert!(
+        e.contains("state computation 'count'")
+            && e.contains("v05_mistakes.py:")
+            && e.contains("state=StateClass"),
+        "{e}"
+    );
+    let e = v05_startup_error("state as stateless");
+    assert!(
+        e.contains("'count'") && e.contains("used as a stateless step"),
+        "{e}"
+    );
+    let e = v05_startup_error("step after sink");
+    assert!(
+        e.contains("to() after pipeline 'p' already ended with to_sink()"),
+        "{e}"
+    );
+}

@@ -5,6 +5,8 @@ unchanged. Both of Wallaroo's APIs are here: the ApplicationBuilder (0.1-0.5) an
 pipeline API with decorators (0.6).
 """
 
+import pickle
+
 from roo.builder import ApplicationBuilder
 from roo.config import (
     KafkaSinkConfig,
@@ -20,17 +22,32 @@ from roo.decorators import (
     decoder,
     encoder,
     key_extractor,
+    partition,
     state_computation,
     state_computation_multi,
 )
 from roo.pipeline import build_application, source
-from roo.topology import RooApplicationError
+from roo.topology import RooApplicationError, WallarooParameterError
+
+
+# serialize/deserialize stay out of __all__: an app module that holds both has them used
+# for every value that changes cores (see pybridge's ValueCodec::for_app).
+def serialize(obj):
+    """Wallaroo's helper for apps' own serialize hooks: pickle."""
+    return pickle.dumps(obj)
+
+
+def deserialize(data):
+    """The inverse of serialize."""
+    return pickle.loads(data)
+
 
 __all__ = [
     "ApplicationBuilder",
     "KafkaSinkConfig",
     "KafkaSourceConfig",
     "RooApplicationError",
+    "WallarooParameterError",
     "TCPSinkConfig",
     "TCPSourceConfig",
     "build_application",
@@ -39,6 +56,7 @@ __all__ = [
     "decoder",
     "encoder",
     "key_extractor",
+    "partition",
     "source",
     "state_computation",
     "state_computation_multi",

@@ -28,7 +28,19 @@ class ApplicationBuilder:
             raise RooApplicationError("%s() called before new_pipeline(...)" % call)
         return self._chain
 
-    def new_pipeline(self, name, source_config):
+    def _chain_for_step(self, call):
+        """The open pipeline, which must not have ended yet: steps come before its sink."""
+        chain = self._topology.chains[self._open_chain(call)]
+        if chain["ends"] is not None:
+            raise RooApplicationError(
+                "%s() after pipeline '%s' already ended with %s(): steps come before the sink"
+                % (call, chain["name"], "to_sink" if chain["ends"] == "sink" else "done")
+            )
+        return self._chain
+
+    def new_pipeline(self, name, source_config, coalescing=True):
+        """Opens a pipeline. `coalescing` (Wallaroo 0.1's step fusing) has no meaning here:
+        Roo runs every step of a pipeline in one call chain on one core already."""
         if self._chain is not None:
             chain = self._topology.chains[self._chain]
             if chain["ends"] is None:
@@ -65,19 +77,19 @@ class ApplicationBuilder:
         return TCPSinkConfig(host, port, config)
 
     def to(self, computation):
-        self._topology.add_step(self._open_chain("to"), stateless_step(computation))
+        self._topology.add_step(self._chain_for_step("to"), stateless_step(computation))
         return self
 
     def to_parallel(self, computation):
         self._topology.add_step(
-            self._open_chain("to_parallel"), stateless_step(computation, parallel=True)
+            self._chain_for_step("to_parallel"), stateless_step(computation, parallel=True)
         )
         return self
 
     def to_stateful(self, computation, state_builder, state_name):
         state = self._topology.state(state_name, state_builder, [])
         self._topology.add_step(
-            self._open_chain("to_stateful"), state_step(computation, state, None)
+            self._chain_for_step("to_stateful"), state_step(computation, state, None)
         )
         return self
 
@@ -86,7 +98,7 @@ class ApplicationBuilder:
     ):
         state = self._topology.state(state_name, state_builder, list(partition_keys or ()))
         step = state_step(computation, state, partition_callable(partition_function))
-        self._topology.add_step(self._open_chain("to_state_partition"), step)
+        self._topology.add_step(self._chain_for_step("to_state_partition"), step)
         return self
 
     def to_state_partition_u64(
@@ -102,8 +114,18 @@ class ApplicationBuilder:
         )
 
     def to_sink(self, sink_config):
-        chain = self._open_chain("to_sink")
-        self._topology.add_sink(self._sink_config(sink_config), chain)
+        return self.to_sinks([sink_config])
+
+    def to_sinks(self, sink_configs):
+        """Ends the pipeline; every sink receives every output."""
+        chain = self._open_chain("to_sinks")
+        sink_configs = list(sink_configs)
+        if not sink_configs:
+            raise RooApplicationError(
+                "pipeline '%s': to_sinks needs at least one sink" % self._topology.chains[chain]["name"]
+            )
+        for config in sink_configs:
+            self._topology.add_sink(self._sink_config(config), chain)
         self._topology.chains[chain]["ends"] = "sink"
         return self
 

@@ -5,21 +5,33 @@ class TCPSourceConfig:
     """A TCP source: Roo listens on host:port and frames input with the decoder.
 
     Wallaroo 0.5 form: TCPSourceConfig(host, port, decoder).
-    Wallaroo 0.6 form: TCPSourceConfig(name, host, port, decoder).
+    Wallaroo 0.6 form: TCPSourceConfig(name, host, port, decoder, valid=True, parallelism=10);
+    `valid` and `parallelism` (Wallaroo's source actors per listener) change nothing here:
+    every core of Roo accepts connections of every source.
     """
 
-    def __init__(self, *args):
-        if len(args) == 3:
-            self.name = None
-            self.host, port, self.decoder = args
-        elif len(args) == 4:
-            self.name, self.host, port, self.decoder = args
-        else:
+    _FORM_05 = ("host", "port", "decoder")
+    _FORM_06 = ("name", "host", "port", "decoder", "valid", "parallelism")
+
+    def __init__(self, *args, **kwargs):
+        form = self._FORM_06 if len(args) >= 4 or "name" in kwargs else self._FORM_05
+        if len(args) > len(form):
             raise TypeError(
-                "TCPSourceConfig takes (host, port, decoder) or (name, host, port, decoder), "
-                "got %d arguments" % len(args)
+                "TCPSourceConfig takes (host, port, decoder) or (name, host, port, decoder"
+                "[, valid, parallelism]), got %d arguments" % len(args)
             )
-        self.port = str(port)
+        given = dict(zip(form, args))
+        for key, value in kwargs.items():
+            if key not in self._FORM_06 or key in given:
+                raise TypeError("TCPSourceConfig got an unexpected or repeated argument %r" % key)
+            given[key] = value
+        missing = [field for field in self._FORM_05 if field not in given]
+        if missing:
+            raise TypeError("TCPSourceConfig is missing %s" % ", ".join(missing))
+        self.name = given.get("name")
+        self.host = given["host"]
+        self.port = str(given["port"])
+        self.decoder = given["decoder"]
 
 
 class TCPSinkConfig:

@@ -1,4 +1,5 @@
-"""The decorators of Wallaroo 0.6: user functions become steps, decoders and encoders.
+"""The decorators of Wallaroo 0.4-0.6: user functions become steps, partition
+functions, decoders and encoders.
 
 Each decorator returns a small marker object holding the user's function; the engine
 calls that function itself per message (no wrapper call in between).
@@ -9,47 +10,83 @@ import struct
 from roo.topology import RooApplicationError, where
 
 
-class Computation:
-    """A stateless step: f(data) -> value or None; with multi, f(data) -> list."""
+class _Marker:
+    """What a decorator returns: the user's function with the methods Wallaroo gave it.
 
-    def __init__(self, function, name, multi):
-        self.function = function
-        self._name = name or function.__name__
-        self.multi = multi
-
-    def name(self):
-        return self._name
-
-
-class StateComputation:
-    """A state step: f(data, state) -> output, or (output, persist_flag); state made by state()."""
-
-    def __init__(self, function, name, state, multi):
-        if not callable(state):
-            raise RooApplicationError(
-                "state_computation '%s' (%s): state=%r is not a class or callable"
-                % (name or function.__name__, where(function), state)
-            )
-        self.function = function
-        self._name = name or function.__name__
-        self.state = state
-        self.multi = multi
-
-    def name(self):
-        return self._name
-
-
-class KeyExtractor:
-    """f(data) -> the partition key for the state steps that follow key_by."""
+    Wallaroo 0.4-0.5 turned a decorated function into an object with compute() (or
+    partition(), decode(), ...) for the ApplicationBuilder; 0.6 kept the decorators for
+    the pipeline API. These markers serve both, and the engine calls the user's function
+    itself (the methods are the function, not wrappers). Calling a marker with arguments
+    calls the function; with none it returns the marker, as Wallaroo's objects did.
+    """
 
     def __init__(self, function):
         self.function = function
+        self.__wrapped__ = function  # where() reports the user's file and line
+
+    def __call__(self, *args):
+        return self.function(*args) if args else self
 
 
-class Decoder:
+class Computation(_Marker):
+    """A stateless step: f(data) -> value or None; with multi, f(data) -> list."""
+
+    def __init__(self, function, name, multi):
+        super().__init__(function)
+        self._name = name or function.__name__
+        self.multi = multi
+        if multi:
+            self.compute_multi = function
+        else:
+            self.compute = function
+
+    def name(self):
+        return self._name
+
+
+class StateComputation(_Marker):
+    """A state step: f(data, state) -> output, or (output, persist_flag).
+
+    The state class comes from state= (pipeline API) or from the ApplicationBuilder's
+    to_stateful/to_state_partition (Wallaroo 0.4-0.5, where the decorator had no state=).
+    """
+
+    def __init__(self, function, name, state, multi):
+        super().__init__(function)
+        self._name = name or function.__name__
+        if state is not None and not callable(state):
+            raise RooApplicationError(
+                "state_computation '%s' (%s): state=%r is not a class or callable"
+                % (self._name, where(function), state)
+            )
+        self.state = state
+        self.multi = multi
+        if multi:
+            self.compute_multi = function
+        else:
+            self.compute = function
+
+    def name(self):
+        return self._name
+
+
+class KeyExtractor(_Marker):
+    """f(data) -> the partition key for the state steps that follow key_by."""
+
+
+class PartitionFunction(_Marker):
+    """Wallaroo 0.4-0.5's @partition: f(data) -> the key of the state partition."""
+
+    def __init__(self, function):
+        super().__init__(function)
+        self.partition = function
+
+
+class Decoder(_Marker):
     """A TCP source decoder with a fixed header format; Roo frames it natively."""
 
     def __init__(self, function, header_length, length_fmt):
+        super().__init__(function)
         unpack = struct.Struct(length_fmt).unpack
         if struct.calcsize(length_fmt) != header_length:
             raise RooApplicationError(
@@ -65,19 +102,23 @@ class Decoder:
         return self._header_length
 
 
-class Encoder:
+class Encoder(_Marker):
     """A sink encoder: f(data) -> bytes or str."""
 
     def __init__(self, function):
+        super().__init__(function)
         self.encode = function
 
 
 def _named(factory):
-    """Lets a decorator be used bare (@d) or with arguments (@d(name=...))."""
+    """Lets a decorator be used bare (@d), with a name (@d("name")) or with options
+    (@d(name=..., state=...)), as the Wallaroo versions did."""
 
     def decorator(function=None, **options):
-        if function is not None and callable(function) and not options:
-            return factory(function)
+        if isinstance(function, str):
+            options["name"] = function
+        elif function is not None:
+            return factory(function, **options)
         return lambda f: factory(f, **options)
 
     decorator.__name__ = factory.__name__
@@ -94,16 +135,22 @@ def computation_multi(function, name=None):
     return Computation(function, name, multi=True)
 
 
-def state_computation(name=None, state=None):
-    return lambda function: StateComputation(function, name, state, multi=False)
+@_named
+def state_computation(function, name=None, state=None):
+    return StateComputation(function, name, state, multi=False)
 
 
-def state_computation_multi(name=None, state=None):
-    return lambda function: StateComputation(function, name, state, multi=True)
+@_named
+def state_computation_multi(function, name=None, state=None):
+    return StateComputation(function, name, state, multi=True)
 
 
 def key_extractor(function):
     return KeyExtractor(function)
+
+
+def partition(function):
+    return PartitionFunction(function)
 
 
 def decoder(header_length=4, length_fmt=">I"):

@@ -137,6 +137,12 @@ class _ApplicationWriter:
         if isinstance(computation, Computation):
             return step(computation.name(), computation.function, computation.function, computation.multi)
         if isinstance(computation, StateComputation):
+            if computation.state is None:
+                raise RooApplicationError(
+                    "state computation '%s' (%s) has no state: declare it with "
+                    "@state_computation(name=..., state=StateClass)"
+                    % (computation.name(), where(computation))
+                )
             state = self.topology.state(computation.name(), computation.state, [])
             return step(
                 computation.name(),

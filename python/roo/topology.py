@@ -32,8 +32,15 @@ class RooApplicationError(Exception):
     """A mistake in how the application was built, reported at start-up."""
 
 
+# Wallaroo's name for the error its builders raised on bad arguments.
+WallarooParameterError = RooApplicationError
+
+
 def where(obj):
     """`file:line` where the user's class or function is defined, for error messages."""
+    if not inspect.isclass(obj) and not inspect.isroutine(obj):
+        # A decorated function (see decorators.py) reports the function itself.
+        obj = getattr(obj, "__wrapped__", None) or obj
     target = obj if inspect.isclass(obj) or inspect.isroutine(obj) else type(obj)
     target = inspect.unwrap(target) if inspect.isroutine(target) else target
     try:
@@ -212,6 +219,13 @@ def computation_method(computation, role):
 
 def stateless_step(computation, parallel=False):
     """A step for a computation class/instance with compute() or compute_multi()."""
+    from roo.decorators import StateComputation  # (decorators.py imports this module)
+
+    if isinstance(computation, StateComputation):
+        raise RooApplicationError(
+            "state computation '%s' (%s) is used as a stateless step: add it with "
+            "to_stateful or to_state_partition" % (computation.name(), where(computation))
+        )
     computation, name, call, multi = computation_method(computation, "computation")
     return step(name, call, computation, multi, parallel=parallel)
 

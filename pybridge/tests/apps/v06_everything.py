@@ -56,7 +56,7 @@ def encode(line):
 def application_setup(args):
     (a_name, a_host, a_port), (b_host, b_port) = wallaroo.tcp_parse_input_addrs(args)
     sinks = [wallaroo.TCPSinkConfig(host, port, encode) for host, port in wallaroo.tcp_parse_output_addrs(args)]
-    a = wallaroo.source("A", wallaroo.TCPSourceConfig(a_name, a_host, a_port, decode_text)).to(words)
+    a = wallaroo.source("A", wallaroo.TCPSourceConfig(a_name, a_host, a_port, decode_text, parallelism=4)).to(words)
     b = wallaroo.source("B", wallaroo.TCPSourceConfig(b_host, b_port, decode_little_endian))
     pipeline = (
         a.merge(b)
