@@ -18,7 +18,7 @@ mod tcp_source;
 use glommio::{LocalExecutorBuilder, Placement};
 use lifecycle::Lifecycle;
 use partition_table::PartitionTable;
-use pybridge::PythonMode;
+use pybridge::{PythonMode, Topology};
 use shard::{CoreChannels, Go, Startup};
 use std::path::PathBuf;
 use std::sync::{mpsc, Arc};
@@ -91,17 +91,20 @@ pub fn run(config: EngineConfig) -> Result<RunReport, String> {
     }
     drop(startup_tx);
 
-    let started = start_up(cores, &startup_rx, &go_senders);
-    if let Err(message) = &started {
-        lifecycle.abort();
-        drop(go_senders);
-        for executor in executors {
-            let _ = executor.join();
+    let topology = match start_up(cores, &startup_rx, &go_senders) {
+        Ok(topology) => topology,
+        Err(message) => {
+            lifecycle.abort();
+            drop(go_senders);
+            for executor in executors {
+                let _ = executor.join();
+            }
+            return Err(message);
         }
-        return Err(message.clone());
-    }
+    };
     eprintln!("roo: ready");
-    let delivered = lifecycle.supervise(config.exit_when_idle, SINK_GIVE_UP);
+    let flush_cores = if topology.has_ticks() { cores as u64 } else { 0 };
+    let delivered = lifecycle.supervise(config.exit_when_idle, SINK_GIVE_UP, flush_cores);
     let mut summaries = vec![];
     for executor in executors {
         if let Ok(Some(summary)) = executor.join() {
@@ -127,12 +130,12 @@ fn raise_open_file_limit() {
 }
 
 /// Collects every core's loaded topology, checks they agree, sends the partition table,
-/// and waits until every core is serving.
+/// and waits until every core is serving; returns the topology.
 fn start_up(
     cores: usize,
     startup: &mpsc::Receiver<(usize, Startup)>,
     go: &[mpsc::Sender<Go>],
-) -> Result<(), String> {
+) -> Result<Topology, String> {
     let mut loaded = vec![None; cores];
     for _ in 0..cores {
         match startup.recv() {
@@ -169,5 +172,5 @@ fn start_up(
             source.address()
         );
     }
-    Ok(())
+    Ok(topology)
 }

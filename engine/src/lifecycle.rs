@@ -2,9 +2,10 @@
 //! atomics touched once per batch (never per message).
 //!
 //! Running -> Draining (a signal, or every source closed with `--exit-when-idle`): the
-//! acceptor stops and sources stop reading; what was read is finished. Draining -> Done
-//! once no routed batch is in flight and every sink queue is empty: sinks close and the
-//! cores return their summaries.
+//! acceptor stops and sources stop reading; what was read is finished. Once no routed
+//! batch is in flight and every sink queue is empty, an app with tick hooks (windows)
+//! goes through Flushing: every core runs its final ticks once, and their output is
+//! drained the same way. Then Done: sinks close and the cores return their summaries.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
@@ -12,7 +13,8 @@ use std::time::{Duration, Instant};
 
 const RUNNING: u8 = 0;
 const DRAINING: u8 = 1;
-const DONE: u8 = 2;
+const FLUSHING: u8 = 2;
+const DONE: u8 = 3;
 
 #[derive(Default)]
 pub struct Lifecycle {
@@ -25,6 +27,8 @@ pub struct Lifecycle {
     routed_done: AtomicU64,
     /// Bytes handed to sink queues and not yet written to a socket, over all cores.
     sink_bytes_pending: AtomicU64,
+    /// Cores that ran their final ticks.
+    cores_flushed: AtomicU64,
 }
 
 impl Lifecycle {
@@ -43,6 +47,20 @@ impl Lifecycle {
 
     pub fn done(&self) -> bool {
         self.phase.load(Ordering::Acquire) == DONE
+    }
+
+    /// Draining, and not yet told to flush (or stop).
+    pub fn draining(&self) -> bool {
+        self.phase.load(Ordering::Acquire) == DRAINING
+    }
+
+    pub fn flushing(&self) -> bool {
+        self.phase.load(Ordering::Acquire) == FLUSHING
+    }
+
+    /// A core ran its final ticks and handed their output on.
+    pub fn core_flushed(&self) {
+        self.cores_flushed.fetch_add(1, Ordering::AcqRel);
     }
 
     pub fn connection_opened(&self) {
@@ -87,8 +105,9 @@ impl Lifecycle {
     }
 
     /// The main thread's loop: returns once the cores may stop, and whether everything was
-    /// delivered (false when `give_up` passed while sinks still held data).
-    pub fn supervise(&self, exit_when_idle: bool, give_up: Duration) -> bool {
+    /// delivered (false when `give_up` passed while sinks still held data). `flush_cores`:
+    /// how many cores must run final ticks once input is drained (0: the app has none).
+    pub fn supervise(&self, exit_when_idle: bool, give_up: Duration, flush_cores: u64) -> bool {
         while self.running() {
             if self.signalled.load(Ordering::Acquire) || (exit_when_idle && self.idle()) {
                 self.phase.store(DRAINING, Ordering::Release);
@@ -103,7 +122,12 @@ impl Lifecycle {
                 // Twice in a row: a batch could be between a queue and a counter.
                 quiet_checks += 1;
                 if quiet_checks >= 2 {
-                    break;
+                    if flush_cores > 0 && self.draining() {
+                        self.phase.store(FLUSHING, Ordering::Release);
+                        quiet_checks = 0;
+                    } else if self.cores_flushed.load(Ordering::Acquire) >= flush_cores {
+                        break;
+                    }
                 }
             } else {
                 quiet_checks = 0;

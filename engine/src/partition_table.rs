@@ -80,6 +80,7 @@ mod tests {
             states: vec![StateSpec {
                 name: "s".into(),
                 keys,
+                keyed: false,
             }],
         }
     }

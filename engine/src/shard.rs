@@ -154,6 +154,14 @@ impl Core {
         self.flush();
     }
 
+    /// Runs the tick hooks (windows) and hands their output on; `last`: the final flush.
+    fn run_ticks(&self, last: bool) {
+        self.worker
+            .borrow_mut()
+            .run_ticks(last, &*self.table, &mut self.outputs.borrow_mut());
+        self.flush();
+    }
+
     fn run_routed(&self, batch: RoutedBatch) {
         let messages = batch.len() as u64;
         self.worker
@@ -355,16 +363,37 @@ pub async fn run_core(
             }
         }
     }
+    if let Some(every) = core.topology.tick_interval() {
+        glommio::spawn_local(tick_periodically(core.clone(), every)).detach();
+    }
     let _ = startup.send((id, Startup::Ready));
 
     while lifecycle.running() {
         glommio::timer::sleep(Duration::from_millis(5)).await;
     }
     core.stoppers.borrow_mut().clear();
+    if core.topology.has_ticks() {
+        while lifecycle.draining() {
+            glommio::timer::sleep(Duration::from_millis(5)).await;
+        }
+        if lifecycle.flushing() {
+            core.run_ticks(true);
+            lifecycle.core_flushed();
+        }
+    }
     while !lifecycle.done() {
         glommio::timer::sleep(Duration::from_millis(5)).await;
     }
     Some(core.summary())
+}
+
+/// Runs the periodic tick hooks (windows that end while no message comes) while running;
+/// the final ticks at shutdown are run_core's.
+async fn tick_periodically(core: Rc<Core>, every: Duration) {
+    while core.lifecycle.running() {
+        glommio::timer::sleep(every).await;
+        core.run_ticks(false);
+    }
 }
 
 /// Forwards this core's routed batches for `peer`; waits when the peer's channel is full.

@@ -16,6 +16,7 @@ const SUBMODULES: &[(&str, &str)] = &[
         "roo.decorators",
         include_str!("../../python/roo/decorators.py"),
     ),
+    ("roo.windows", include_str!("../../python/roo/windows.py")),
     ("roo.pipeline", include_str!("../../python/roo/pipeline.py")),
 ];
 const PACKAGE_INIT: &str = include_str!("../../python/roo/__init__.py");

@@ -33,6 +33,8 @@ pub struct DecoderObjects {
 pub struct StepObjects {
     pub call: PyObj,
     pub partition: Option<PyObj>,
+    /// tick(state, final) of a window step.
+    pub tick: Option<PyObj>,
 }
 
 /// Imports the app and builds its topology in the attached interpreter.
@@ -215,6 +217,7 @@ impl<'py> Description<'py> {
             states.push(StateSpec {
                 name: self.string(&state, "name")?,
                 keys,
+                keyed: self.bool(&state, "keyed")?,
             });
             objects.state_builders.push(self.callable(&state, "build")?);
         }
@@ -237,11 +240,13 @@ impl<'py> Description<'py> {
             other => return Err(format!("step '{name}' has unknown kind '{other}'")),
         };
         let state = self.item(step, "state")?;
-        let partition = self.item(step, "partition")?;
-        let partition = if partition.is_none() {
+        let partition = self.optional_callable(step, "partition")?;
+        let tick = self.optional_callable(step, "tick")?;
+        let tick_ns = self.item(step, "tick_ns")?;
+        let tick_ns = if tick_ns.is_none() {
             None
         } else {
-            Some(self.callable(step, "partition")?)
+            Some(self.extract_usize(&tick_ns, "tick_ns")?.max(1) as u64)
         };
         let result = match self.string(step, "result")?.as_str() {
             "tuple_or_value" => StateResult::TupleOrValue,
@@ -259,6 +264,8 @@ impl<'py> Description<'py> {
             },
             partitioned: partition.is_some(),
             result,
+            ticks: tick.is_some(),
+            tick_ns,
             name,
         };
         Ok((
@@ -266,6 +273,7 @@ impl<'py> Description<'py> {
             StepObjects {
                 call: self.callable(step, "call")?,
                 partition,
+                tick,
             },
         ))
     }
@@ -314,6 +322,18 @@ impl<'py> Description<'py> {
             discard(self.py, e);
             format!("application description: '{key}' is not a non-negative int")
         })
+    }
+
+    /// A callable, or None.
+    fn optional_callable(
+        &self,
+        container: &Bound<'py, PyAny>,
+        key: &str,
+    ) -> Result<Option<PyObj>, String> {
+        match self.item(container, key)?.is_none() {
+            true => Ok(None),
+            false => self.callable(container, key).map(Some),
+        }
     }
 
     fn callable(&self, container: &Bound<'py, PyAny>, key: &str) -> Result<PyObj, String> {

@@ -74,6 +74,10 @@ pub struct StepSpec {
     pub state: Option<usize>,
     pub partitioned: bool,
     pub result: StateResult,
+    /// A state step with a tick hook (windows): called on every partition of the core
+    /// once at shutdown, and every `tick_ns` if set.
+    pub ticks: bool,
+    pub tick_ns: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -99,9 +103,29 @@ pub struct StateSpec {
     pub name: String,
     /// Keys the app listed up front (spread evenly over cores); others are placed by hash.
     pub keys: Vec<Value>,
+    /// The builder takes the partition's key (window states keep it for their output).
+    pub keyed: bool,
 }
 
 impl Topology {
+    /// How often the engine must run the periodic tick hooks (the shortest), if any.
+    pub fn tick_interval(&self) -> Option<std::time::Duration> {
+        self.chains
+            .iter()
+            .flat_map(|chain| &chain.steps)
+            .filter_map(|step| step.tick_ns)
+            .min()
+            .map(std::time::Duration::from_nanos)
+    }
+
+    /// Whether any step has a tick hook, to be flushed at shutdown.
+    pub fn has_ticks(&self) -> bool {
+        self.chains
+            .iter()
+            .flat_map(|chain| &chain.steps)
+            .any(|step| step.ticks)
+    }
+
     /// Checks the cross references the Python side could get wrong.
     pub fn validate(&self) -> Result<(), String> {
         if self.sources.is_empty() {

@@ -245,6 +245,30 @@ impl Worker {
         });
     }
 
+    /// Runs the tick hooks (windows): the periodic ones, or with `last` every one, for the
+    /// final flush at shutdown.
+    pub fn run_ticks(&mut self, last: bool, placement: &dyn Placement, out: &mut Outputs) {
+        let due: Vec<(usize, usize)> = self
+            .topology
+            .chains
+            .iter()
+            .enumerate()
+            .flat_map(|(c, chain)| {
+                chain.steps.iter().enumerate().filter_map(move |(s, step)| {
+                    (step.ticks && (last || step.tick_ns.is_some())).then_some((c, s))
+                })
+            })
+            .collect();
+        if due.is_empty() {
+            return;
+        }
+        self.batch(placement, out, |run| {
+            for (chain, step) in due {
+                run.tick(chain, step, last);
+            }
+        });
+    }
+
     /// Attaches once for a whole batch.
     fn batch(
         &mut self,
@@ -450,7 +474,7 @@ impl<'py> Run<'_, 'py> {
         let state_id = spec.state.expect("validated: state steps have a state");
         let state = match self.states[state_id].get(&key) {
             Some(state) => state.to_bound(self.py),
-            None => match self.objects.state_builders[state_id].bind(self.py).call0() {
+            None => match self.build_state(state_id, &key) {
                 Ok(state) => {
                     self.states[state_id].insert(key.clone(), PyObj::new(state.clone()));
                     state
@@ -496,6 +520,53 @@ impl<'py> Run<'_, 'py> {
         }
         if !output.is_none() {
             self.continue_chain(chain, step + 1, output, meta);
+        }
+    }
+
+    /// A new state for partition `key`: the builder gets the key if the state is keyed.
+    fn build_state(&self, state: usize, key: &Value) -> PyResult<Bound<'py, PyAny>> {
+        let builder = self.objects.state_builders[state].bind(self.py);
+        if !self.topology.states[state].keyed {
+            return builder.call0();
+        }
+        let key = self
+            .codec
+            .to_python(self.py, key)
+            .map_err(pyo3::exceptions::PyValueError::new_err)?;
+        builder.call1((key,))
+    }
+
+    /// Calls the tick hook of state step `step` on every partition this core owns; what
+    /// it returns continues down the chain like the step's own output.
+    fn tick(&mut self, chain: usize, step: usize, last: bool) {
+        let state = self.topology.chains[chain].steps[step]
+            .state
+            .expect("validated: state steps have a state");
+        let tick = self.objects.steps[chain][step]
+            .tick
+            .as_ref()
+            .expect("only steps with a tick hook")
+            .bind(self.py);
+        let partitions: Vec<(Value, Bound<'py, PyAny>)> = self.states[state]
+            .iter()
+            .map(|(key, state)| (key.clone(), state.to_bound(self.py)))
+            .collect();
+        // Outputs of a tick count as ingested now, by the chain's first source.
+        let source = self
+            .topology
+            .sources
+            .iter()
+            .position(|s| s.chain == chain)
+            .unwrap_or(0) as u32;
+        let meta = Meta {
+            source,
+            ingest_ns: clock::now_ns(),
+        };
+        for (key, state) in partitions {
+            match tick.call1((state, last)) {
+                Ok(outputs) => self.each_output(chain, step, Some(&key), outputs, meta),
+                Err(err) => self.python_error(&self.step_place(chain, step), Some(&key), err),
+            }
         }
     }
 

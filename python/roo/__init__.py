@@ -28,6 +28,18 @@ from roo.decorators import (
 )
 from roo.pipeline import build_application, source
 from roo.topology import RooApplicationError, WallarooParameterError
+from roo.windows import (
+    Aggregation,
+    aggregation,
+    count_windows,
+    hours,
+    microseconds,
+    milliseconds,
+    minutes,
+    nanoseconds,
+    range_windows,
+    seconds,
+)
 
 
 # serialize/deserialize stay out of __all__: an app module that holds both has them used
@@ -43,6 +55,16 @@ def deserialize(data):
 
 
 __all__ = [
+    "Aggregation",
+    "aggregation",
+    "count_windows",
+    "hours",
+    "microseconds",
+    "milliseconds",
+    "minutes",
+    "nanoseconds",
+    "range_windows",
+    "seconds",
     "ApplicationBuilder",
     "KafkaSinkConfig",
     "KafkaSourceConfig",

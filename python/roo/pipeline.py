@@ -6,6 +6,7 @@ each source starts a chain, and a merge is a new chain that both inputs continue
 """
 
 from roo.decorators import Computation, KeyExtractor, StateComputation
+from roo.windows import Windows
 from roo.topology import (
     RooApplicationError,
     Topology,
@@ -33,7 +34,8 @@ class Pipeline:
         return Pipeline(self.name, self._config, self._inputs, self._ops + (op,))
 
     def to(self, computation):
-        """A stateless or state step (decorated function, or a Wallaroo computation class)."""
+        """A stateless or state step (decorated function, Wallaroo computation class, or
+        windows over an aggregation)."""
         return self._then(("to", computation))
 
     def key_by(self, extractor):
@@ -134,6 +136,25 @@ class _ApplicationWriter:
             key = partition.function
         else:
             key = partition_callable(partition)
+        if isinstance(computation, Windows):
+            # A fresh state per window step: two steps over one aggregation keep apart.
+            state = self.topology.state(
+                "%s windows (step %d)" % (computation.name(), len(self.topology.states)),
+                computation.new_state,
+                [],
+                keyed=True,
+            )
+            return step(
+                computation.name(),
+                computation.on_message,
+                computation.aggregation,
+                True,
+                state=state,
+                partition=key,
+                result="tuple_or_value",
+                tick=computation.tick,
+                tick_ns=computation.tick_ns,
+            )
         if isinstance(computation, Computation):
             return step(computation.name(), computation.function, computation.function, computation.multi)
         if isinstance(computation, StateComputation):

@@ -15,11 +15,12 @@ Shape of the description:
      "chains":  [{"name", "steps": [step], "next": int | None,
                   "sinks": [int], "ends": "sink" | "done"}],
      "sinks":   [{"host", "port", "encode": callable}],
-     "states":  [{"name", "build": callable, "keys": list}]}
+     "states":  [{"name", "build": callable, "keys": list, "keyed": bool}]}
     step = {"name", "kind": "stateless" | "state", "multi": bool,
             "parallel": bool, "call": callable, "where": str,
             "state": int | None, "partition": callable | None,
-            "result": "tuple" | "tuple_or_value" | "value"}
+            "result": "tuple" | "tuple_or_value" | "value",
+            "tick": callable | None, "tick_ns": int | None}
 
 A chain is a run of steps; messages leaving its last step go to every sink
 listed and, when `next` is set, on into the chain `next` (how merges join).
@@ -159,15 +160,22 @@ class Topology:
         )
         self.chains[chain]["sinks"].append(len(self.sinks) - 1)
 
-    def state(self, state_name, builder, keys):
-        """Index of the state called `state_name`; the same name in two pipelines is one state."""
+    def state(self, state_name, builder, keys, keyed=False):
+        """Index of the state called `state_name`; the same name in two pipelines is one state.
+
+        `keyed`: the builder takes the partition's key (window states output it)."""
         state_name = str(state_name)
         if state_name in self._state_index:
             index = self._state_index[state_name]
             self.states[index]["keys"].extend(k for k in keys if k not in self.states[index]["keys"])
             return index
         self.states.append(
-            {"name": state_name, "build": state_builder(builder, state_name), "keys": list(keys)}
+            {
+                "name": state_name,
+                "build": state_builder(builder, state_name),
+                "keys": list(keys),
+                "keyed": keyed,
+            }
         )
         self._state_index[state_name] = len(self.states) - 1
         return len(self.states) - 1
@@ -193,9 +201,18 @@ class Topology:
         }
 
 
-def step(name, call, origin, multi, state=None, partition=None, parallel=False, result="tuple"):
-    """One step of the description; `call` is what runs per message (no wrapper in between)."""
+def step(
+    name, call, origin, multi, state=None, partition=None, parallel=False, result="tuple",
+    tick=None, tick_ns=None,
+):
+    """One step of the description; `call` is what runs per message (no wrapper in between).
+
+    A state step may have `tick(state, final) -> list | None`, called on every partition
+    of this core every `tick_ns` (if set) and once at shutdown with final=True (windows).
+    """
     return {
+        "tick": tick,
+        "tick_ns": tick_ns,
         "name": str(name),
         "kind": "stateless" if state is None else "state",
         "multi": bool(multi),

@@ -1,0 +1,250 @@
+"""Windows and aggregations of Wallaroo 0.6: `.to(range_windows(seconds(9)).over(Agg))`.
+
+A window step is a state step with one window state per key (built with its key). Time is
+the time a message reaches the step (Wallaroo's TCP sources stamped event time on
+arrival too). Range windows cut time into panes of gcd(range, slide): each message
+updates the accumulator of its pane only, and a window [start, start + range) is the
+`combine` of its panes, output once the clock passes its end plus the delay. The engine
+also calls the step's `tick` every `tick_ns` (so a window ends while no message comes)
+and once more at shutdown with `final` set, which outputs every open window: nothing
+accumulated is lost when the application stops.
+"""
+
+import math
+import time
+
+from roo.topology import RooApplicationError, instance_of, where
+
+# Time units: Wallaroo measured window ranges, slides and delays in integer nanoseconds.
+
+
+def nanoseconds(x):
+    return int(x)
+
+
+def microseconds(x):
+    return int(x * 1_000)
+
+
+def milliseconds(x):
+    return int(x * 1_000_000)
+
+
+def seconds(x):
+    return int(x * 1_000_000_000)
+
+
+def minutes(x):
+    return int(x * 60_000_000_000)
+
+
+def hours(x):
+    return int(x * 3_600_000_000_000)
+
+
+class Aggregation:
+    """Base class of an aggregation: initial_accumulator(), update(data, acc) (changes acc
+    in place), combine(acc1, acc2) -> a new accumulator, output(key, acc) -> output or None."""
+
+    def name(self):
+        return type(self).__name__
+
+
+def aggregation(cls=None, name=None):
+    """Class decorator naming an aggregation: @aggregation or @aggregation(name="...")."""
+    if isinstance(cls, str):
+        cls, name = None, cls
+
+    def named(cls):
+        if name is not None:
+            cls.name = lambda self: name
+        elif not callable(getattr(cls, "name", None)):
+            cls.name = Aggregation.name
+        return cls
+
+    return named if cls is None else named(cls)
+
+
+_AGGREGATION_METHODS = ("initial_accumulator", "update", "combine", "output")
+
+
+def _aggregation(agg):
+    """An instance (a class is instantiated, as Wallaroo's later versions did) with every method."""
+    agg = instance_of(agg, "aggregation")
+    for method in _AGGREGATION_METHODS:
+        if not callable(getattr(agg, method, None)):
+            raise RooApplicationError(
+                "aggregation %s (%s) has no %s() method" % (type(agg).__name__, where(agg), method)
+            )
+    return agg
+
+
+def _duration(value, what):
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise RooApplicationError(
+            "%s must be a whole number of nanoseconds >= 0 (use roo.seconds(...) etc.), got %r"
+            % (what, value)
+        )
+    return value
+
+
+def _agg_name(agg):
+    name = getattr(agg, "name", None)
+    return str(name()) if callable(name) else type(agg).__name__
+
+
+class RangeWindowsBuilder:
+    """range_windows(range)[.with_slide(slide)][.with_delay(delay)].over(aggregation)."""
+
+    def __init__(self, window_range):
+        self.range = _duration(window_range, "range_windows: the range")
+        if self.range == 0:
+            raise RooApplicationError("range_windows: the range must be > 0")
+        self.slide = None
+        self.delay = None
+
+    def with_slide(self, slide):
+        if self.slide is not None:
+            raise RooApplicationError("range_windows: call with_slide() once per window")
+        self.slide = _duration(slide, "with_slide")
+        if not 0 < self.slide <= self.range:
+            raise RooApplicationError(
+                "range_windows: the slide (%d ns) must be > 0 and <= the range (%d ns)"
+                % (self.slide, self.range)
+            )
+        return self
+
+    def with_delay(self, delay):
+        if self.delay is not None:
+            raise RooApplicationError("range_windows: call with_delay() once per window")
+        self.delay = _duration(delay, "with_delay")
+        return self
+
+    def over(self, agg):
+        return RangeWindows(self.range, self.slide or self.range, self.delay or 0, _aggregation(agg))
+
+
+class CountWindowsBuilder:
+    """count_windows(n).over(aggregation): an output every n messages of a key."""
+
+    def __init__(self, count):
+        if not isinstance(count, int) or isinstance(count, bool) or count <= 0:
+            raise RooApplicationError("count_windows: the count must be an int > 0, got %r" % (count,))
+        self.count = count
+
+    def over(self, agg):
+        return CountWindows(self.count, _aggregation(agg))
+
+
+def range_windows(window_range):
+    return RangeWindowsBuilder(window_range)
+
+
+def count_windows(count):
+    return CountWindowsBuilder(count)
+
+
+class Windows:
+    """What the pipeline API turns into a state step (see pipeline.py)."""
+
+    tick_ns = None  # how often the engine calls tick(); None: only at shutdown
+
+    def name(self):
+        return _agg_name(self.aggregation)
+
+
+class _RangeState:
+    __slots__ = ("key", "panes", "next_start")
+
+    def __init__(self, key):
+        self.key = key
+        self.panes = {}  # pane start (ns) -> accumulator
+        self.next_start = None  # start of the earliest window not output yet
+
+
+class RangeWindows(Windows):
+    def __init__(self, window_range, slide, delay, agg):
+        self.range = window_range
+        self.slide = slide
+        self.delay = delay
+        self.aggregation = agg
+        self.pane = math.gcd(window_range, slide)
+        # Often enough that a window ends within ~1/4 of a slide (at least every 1 ms, at
+        # most every 250 ms); each tick costs one Python call per key of this core.
+        self.tick_ns = min(max(slide // 4, 1_000_000), 250_000_000)
+
+    def new_state(self, key):
+        return _RangeState(key)
+
+    def on_message(self, data, state):
+        now = time.time_ns()
+        pane = now - now % self.pane
+        acc = state.panes.get(pane)
+        if acc is None:
+            acc = state.panes[pane] = self.aggregation.initial_accumulator()
+        self.aggregation.update(data, acc)
+        if state.next_start is None:
+            # The earliest window (starts are multiples of the slide) that holds `now`.
+            state.next_start = ((now - self.range) // self.slide + 1) * self.slide
+        return self._ended(state, now, False)
+
+    def tick(self, state, final):
+        return self._ended(state, time.time_ns(), final)
+
+    def _ended(self, state, now, final):
+        """Outputs of every window that has ended (all windows holding data, if final)."""
+        outputs = []
+        agg = self.aggregation
+        while state.next_start is not None and (
+            final or state.next_start + self.range + self.delay <= now
+        ):
+            start = state.next_start
+            end = start + self.range
+            acc = None
+            for pane in sorted(p for p in state.panes if start <= p < end):
+                acc = state.panes[pane] if acc is None else agg.combine(acc, state.panes[pane])
+            if acc is not None:
+                output = agg.output(state.key, acc)
+                if output is not None:
+                    outputs.append(output)
+            state.next_start = start + self.slide
+            for pane in [p for p in state.panes if p < state.next_start]:
+                del state.panes[pane]
+            if not state.panes:
+                state.next_start = None  # idle: the next message starts anew
+        return outputs
+
+
+class _CountState:
+    __slots__ = ("key", "acc", "seen")
+
+    def __init__(self, key, acc):
+        self.key = key
+        self.acc = acc
+        self.seen = 0
+
+
+class CountWindows(Windows):
+    def __init__(self, count, agg):
+        self.count = count
+        self.aggregation = agg
+
+    def new_state(self, key):
+        return _CountState(key, self.aggregation.initial_accumulator())
+
+    def on_message(self, data, state):
+        self.aggregation.update(data, state.acc)
+        state.seen += 1
+        if state.seen < self.count:
+            return None
+        return self._output(state)
+
+    def tick(self, state, final):
+        # Only called at shutdown: a window that is not full yet still holds data.
+        return self._output(state) if state.seen else None
+
+    def _output(self, state):
+        output = self.aggregation.output(state.key, state.acc)
+        state.acc = self.aggregation.initial_accumulator()
+        state.seen = 0
+        return None if output is None else [output]
