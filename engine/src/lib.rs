@@ -103,7 +103,11 @@ pub fn run(config: EngineConfig) -> Result<RunReport, String> {
         }
     };
     eprintln!("roo: ready");
-    let flush_cores = if topology.has_ticks() { cores as u64 } else { 0 };
+    let flush_cores = if topology.has_ticks() {
+        cores as u64
+    } else {
+        0
+    };
     let delivered = lifecycle.supervise(config.exit_when_idle, SINK_GIVE_UP, flush_cores);
     let mut summaries = vec![];
     for executor in executors {

@@ -131,6 +131,17 @@ fn building_mistakes_name_the_pipeline_or_step() {
         e.contains("cannot merge pipeline 'lonely' with itself"),
         "{e}"
     );
+    let e = startup_error("slide twice");
+    assert!(e.contains("call with_slide() once per window"), "{e}");
+    let e = startup_error("slide over range");
+    assert!(e.contains("must be > 0 and <= the range"), "{e}");
+    let e = startup_error("no combine");
+    assert!(
+        e.contains("aggregation NoCombine")
+            && e.contains("v06_mistakes.py:")
+            && e.contains("no combine() method"),
+        "{e}"
+    );
     let e = startup_error("bad step");
     assert!(
         e.contains("to(42)") && e.contains("not a @computation"),
@@ -142,7 +153,12 @@ fn building_mistakes_name_the_pipeline_or_step() {
 /// ApplicationBuilder, with `@partition`, `(output, persist)` results and `to_sinks`.
 #[test]
 fn decorators_of_wallaroo_05_run_on_the_application_builder() {
-    let args = ["--in", "127.0.0.1:7100", "--out", "127.0.0.1:7101,127.0.0.1:7102"];
+    let args = [
+        "--in",
+        "127.0.0.1:7100",
+        "--out",
+        "127.0.0.1:7101,127.0.0.1:7102",
+    ];
     for cores in [1, 2] {
         let cluster = Cluster::start(
             "v05_decorators.py",
@@ -157,8 +173,9 @@ fn decorators_of_wallaroo_05_run_on_the_application_builder() {
         // total" is one state over everything, passes each message on and emits the
         // upper-cased grand total so far.
         let lines = sorted_lines(&reports, 0);
-        let (totals, per_letter): (Vec<&String>, Vec<&String>) =
-            lines.iter().partition(|l| l.starts_with(char::is_uppercase));
+        let (totals, per_letter): (Vec<&String>, Vec<&String>) = lines
+            .iter()
+            .partition(|l| l.starts_with(char::is_uppercase));
         assert_eq!(per_letter, ["a => 2", "a => 6", "b => 2"], "{lines:?}");
         let mut grand: Vec<u32> = totals
             .iter()
@@ -173,7 +190,11 @@ fn decorators_of_wallaroo_05_run_on_the_application_builder() {
             // either order; it still ends at 10 after three messages.
             assert_eq!((grand.len(), grand[2]), (3, 10), "{lines:?}");
         }
-        assert_eq!(sorted_lines(&reports, 0), sorted_lines(&reports, 1), "to_sinks");
+        assert_eq!(
+            sorted_lines(&reports, 0),
+            sorted_lines(&reports, 1),
+            "to_sinks"
+        );
         assert!(
             total_errors(&reports).is_empty(),
             "{:?}",

@@ -5,6 +5,7 @@ Each decorator returns a small marker object holding the user's function; the en
 calls that function itself per message (no wrapper call in between).
 """
 
+import inspect
 import struct
 
 from roo.topology import RooApplicationError, where
@@ -111,14 +112,19 @@ class Encoder(_Marker):
 
 
 def _named(factory):
-    """Lets a decorator be used bare (@d), with a name (@d("name")) or with options
-    (@d(name=..., state=...)), as the Wallaroo versions did."""
+    """Lets a decorator be used bare (@d), with positional options (@d("name"),
+    @d("name", State)) or with keywords (@d(name=..., state=...)), as Wallaroo's did."""
+    option_names = list(inspect.signature(factory).parameters)[1:]
 
-    def decorator(function=None, **options):
-        if isinstance(function, str):
-            options["name"] = function
-        elif function is not None:
-            return factory(function, **options)
+    def decorator(*args, **options):
+        if len(args) == 1 and callable(args[0]) and not options:
+            return factory(args[0])
+        if len(args) > len(option_names):
+            raise TypeError("@%s takes at most %d arguments" % (factory.__name__, len(option_names)))
+        for option, value in zip(option_names, args):
+            if option in options:
+                raise TypeError("@%s got %s twice" % (factory.__name__, option))
+            options[option] = value
         return lambda f: factory(f, **options)
 
     decorator.__name__ = factory.__name__
