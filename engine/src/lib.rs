@@ -169,12 +169,19 @@ fn start_up(
             _ => return Err("a core stopped during start-up".into()),
         }
     }
-    for source in &topology.sources {
-        eprintln!(
-            "roo: source '{}' listening on {}",
-            source.name,
-            source.address()
-        );
+    for (index, source) in topology.sources.iter().enumerate() {
+        match source.input {
+            pybridge::SourceInput::Generator => eprintln!(
+                "roo: source '{}' is a generator, run by core {}",
+                source.name,
+                index % cores
+            ),
+            pybridge::SourceInput::Tcp { .. } => eprintln!(
+                "roo: source '{}' listening on {}",
+                source.name,
+                source.address()
+            ),
+        }
     }
     Ok(topology)
 }

@@ -13,7 +13,7 @@ use glommio::channels::local_channel::{self, LocalReceiver, LocalSender};
 use glommio::channels::shared_channel::{ConnectedReceiver, ConnectedSender};
 use glommio::net::TcpListener;
 use protocol::{FrameDecoder, FrameError};
-use pybridge::{HeaderDecoding, Meta, Outputs, Routed, Topology, Worker};
+use pybridge::{HeaderDecoding, Meta, Outputs, Routed, SourceInput, Topology, Worker};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::mpsc;
@@ -77,7 +77,9 @@ impl Core {
     }
 
     pub fn header(&self, source: usize) -> HeaderDecoding {
-        self.topology.sources[source].header
+        self.topology.sources[source]
+            .header()
+            .expect("only TCP sources are read")
     }
 
     /// A receiver that yields (None) once the engine starts draining.
@@ -152,6 +154,18 @@ impl Core {
             &mut self.outputs.borrow_mut(),
         );
         self.flush();
+    }
+
+    /// Runs up to `count` messages of a generator source; false once it has ended.
+    fn run_generator(&self, source: usize, count: usize) -> bool {
+        let going = self.worker.borrow_mut().run_generator(
+            source,
+            count,
+            &*self.table,
+            &mut self.outputs.borrow_mut(),
+        );
+        self.flush();
+        going
     }
 
     /// Runs the tick hooks (windows) and hands their output on; `last`: the final flush.
@@ -340,8 +354,18 @@ pub async fn run_core(
     for receiver in handoffs.from.into_iter().flatten() {
         glommio::spawn_local(tcp_source::adopt(core.clone(), receiver)).detach();
     }
+    for (source, spec) in core.topology.sources.iter().enumerate() {
+        if spec.input == SourceInput::Generator && source % cores == id {
+            // Counted as a connection: --exit-when-idle waits for a generator to end.
+            lifecycle.connection_opened();
+            glommio::spawn_local(generate(core.clone(), source)).detach();
+        }
+    }
     if id == 0 {
         for (source, spec) in core.topology.sources.iter().enumerate() {
+            if spec.input == SourceInput::Generator {
+                continue;
+            }
             match TcpListener::bind(spec.address()) {
                 Ok(listener) => {
                     glommio::spawn_local(tcp_source::accept(
@@ -385,6 +409,27 @@ pub async fn run_core(
         glommio::timer::sleep(Duration::from_millis(5)).await;
     }
     Some(core.summary())
+}
+
+/// Messages of a generator source per batch: one attach of the interpreter each.
+const GENERATOR_BATCH: usize = 128;
+
+/// Drives a generator source (GenSourceConfig) until it ends or the engine drains, a batch
+/// at a time, pausing while this core's sinks or outboxes are full.
+async fn generate(core: Rc<Core>, source: usize) {
+    while core.lifecycle.running() {
+        core.wait_for_room().await;
+        if !core.run_generator(source, GENERATOR_BATCH) {
+            eprintln!(
+                "roo: core {}: generator of source '{}' ended",
+                core.id,
+                core.source_name(source)
+            );
+            break;
+        }
+        glommio::yield_if_needed().await;
+    }
+    core.lifecycle.connection_closed();
 }
 
 /// Runs the periodic tick hooks (windows that end while no message comes) while running;

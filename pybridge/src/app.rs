@@ -5,8 +5,8 @@
 use crate::api_package;
 use crate::subinterpreter::{discard, error_text, PyObj};
 use crate::topology::{
-    ChainSpec, HeaderDecoding, SinkSpec, SourceSpec, StateResult, StateSpec, StepKind, StepSpec,
-    Topology,
+    ChainSpec, HeaderDecoding, SinkSpec, SourceInput, SourceSpec, StateResult, StateSpec, StepKind,
+    StepSpec, Topology,
 };
 use crate::value::ValueCodec;
 use protocol::LengthWidth;
@@ -19,15 +19,20 @@ use std::path::Path;
 pub struct AppObjects {
     /// Converts messages that cross cores (the app's serialize/deserialize, or pickle).
     pub codec: ValueCodec,
-    pub decoders: Vec<DecoderObjects>,
+    /// Per source: its decoder, or its generator.
+    pub sources: Vec<SourceObjects>,
     pub steps: Vec<Vec<StepObjects>>,
     pub encoders: Vec<PyObj>,
     pub state_builders: Vec<PyObj>,
 }
 
-pub struct DecoderObjects {
-    pub payload_length: PyObj,
-    pub decode: PyObj,
+pub enum SourceObjects {
+    Decoder {
+        payload_length: PyObj,
+        decode: PyObj,
+    },
+    /// initial_value() and apply(previous) of a GenSourceConfig's generator.
+    Generator { initial_value: PyObj, apply: PyObj },
 }
 
 pub struct StepObjects {
@@ -151,27 +156,44 @@ impl<'py> Description<'py> {
     fn parse(self, app: &Bound<'py, PyDict>) -> Result<(Topology, AppObjects), String> {
         let mut objects = AppObjects {
             codec: ValueCodec::new(self.py)?,
-            decoders: vec![],
+            sources: vec![],
             steps: vec![],
             encoders: vec![],
             state_builders: vec![],
         };
         let mut sources = vec![];
         for source in self.list(app, "sources")? {
-            let decoder = self.dict(&source, "decoder")?;
-            let payload_length = self.callable(&decoder, "payload_length")?;
-            let header_length = self.usize(&decoder, "header_length")?;
+            let (input, source_objects) = match self.string(&source, "kind")?.as_str() {
+                "generator" => {
+                    let generator = self.dict(&source, "generator")?;
+                    let objects = SourceObjects::Generator {
+                        initial_value: self.callable(&generator, "initial_value")?,
+                        apply: self.callable(&generator, "apply")?,
+                    };
+                    (SourceInput::Generator, objects)
+                }
+                _ => {
+                    let decoder = self.dict(&source, "decoder")?;
+                    let payload_length = self.callable(&decoder, "payload_length")?;
+                    let header_length = self.usize(&decoder, "header_length")?;
+                    let input = SourceInput::Tcp {
+                        host: self.string(&source, "host")?,
+                        port: self.string(&source, "port")?,
+                        header: probe_header(self.py, payload_length.bind(self.py), header_length),
+                    };
+                    let objects = SourceObjects::Decoder {
+                        payload_length,
+                        decode: self.callable(&decoder, "decode")?,
+                    };
+                    (input, objects)
+                }
+            };
             sources.push(SourceSpec {
                 name: self.string(&source, "name")?,
-                host: self.string(&source, "host")?,
-                port: self.string(&source, "port")?,
                 chain: self.usize(&source, "chain")?,
-                header: probe_header(self.py, payload_length.bind(self.py), header_length),
+                input,
             });
-            objects.decoders.push(DecoderObjects {
-                payload_length,
-                decode: self.callable(&decoder, "decode")?,
-            });
+            objects.sources.push(source_objects);
         }
         let mut chains = vec![];
         for chain in self.list(app, "chains")? {

@@ -20,6 +20,6 @@ pub mod worker;
 pub use error_log::ErrorLog;
 pub use subinterpreter::{GilKind, Interpreter, PyObj, PythonMode};
 pub use text::Text;
-pub use topology::{HeaderDecoding, Topology};
+pub use topology::{HeaderDecoding, SourceInput, Topology};
 pub use value::{Value, ValueCodec, ValueMap};
 pub use worker::{Meta, Outputs, Placement, Routed, Worker, WorkerStats};

@@ -27,11 +27,23 @@ pub enum HeaderDecoding {
 #[derive(Clone, Debug, PartialEq)]
 pub struct SourceSpec {
     pub name: String,
-    pub host: String,
-    pub port: String,
     /// The chain its decoded messages enter.
     pub chain: usize,
-    pub header: HeaderDecoding,
+    pub input: SourceInput,
+}
+
+/// Where a source's messages come from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SourceInput {
+    /// TCPSourceConfig: framed input on a listening socket.
+    Tcp {
+        host: String,
+        port: String,
+        header: HeaderDecoding,
+    },
+    /// GenSourceConfig: the app's generator object makes the messages (initial_value(),
+    /// then apply(previous)), on one core.
+    Generator,
 }
 
 /// A run of steps. Messages leaving the last step go to every sink listed and on into
@@ -93,8 +105,20 @@ impl SinkSpec {
 }
 
 impl SourceSpec {
+    /// `host:port` of a TCP source, for messages and for binding.
     pub fn address(&self) -> String {
-        format!("{}:{}", self.host, self.port)
+        match &self.input {
+            SourceInput::Tcp { host, port, .. } => format!("{host}:{port}"),
+            SourceInput::Generator => "a generator".to_string(),
+        }
+    }
+
+    /// How a TCP source's frame headers are read (None for a generator).
+    pub fn header(&self) -> Option<HeaderDecoding> {
+        match self.input {
+            SourceInput::Tcp { header, .. } => Some(header),
+            SourceInput::Generator => None,
+        }
     }
 }
 

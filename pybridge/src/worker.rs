@@ -5,7 +5,7 @@
 //! state step its key is computed; if another core owns that key the message leaves as a
 //! [`Routed`] (plain data), and that core carries on from the same step.
 
-use crate::app::{self, AppObjects};
+use crate::app::{self, AppObjects, SourceObjects};
 use crate::clock;
 use crate::error_log::ErrorLog;
 use crate::subinterpreter::{
@@ -115,6 +115,8 @@ struct CoreApp {
     objects: AppObjects,
     /// Per state group: the partitions this core owns, created on first use.
     states: Vec<StateMap>,
+    /// Per source: the generator's last message (what apply() gets next).
+    generated: Vec<Option<PyObj>>,
 }
 
 pub struct Worker {
@@ -142,7 +144,15 @@ impl Worker {
                 .iter()
                 .map(|_| StateMap::default())
                 .collect();
-            Ok((topology, CoreApp { objects, states }))
+            let generated = topology.sources.iter().map(|_| None).collect();
+            Ok((
+                topology,
+                CoreApp {
+                    objects,
+                    states,
+                    generated,
+                },
+            ))
         });
         // On failure, objects created before it were already dropped inside `with`.
         let (topology, app) = loaded?;
@@ -186,19 +196,24 @@ impl Worker {
         decoder: &mut FrameDecoder,
         frames: &mut Vec<Bytes>,
     ) -> Result<(), FrameError> {
-        match self.topology.sources[source].header {
-            HeaderDecoding::BigEndian(_) => {
+        match self.topology.sources[source].header() {
+            // A generator has no frames.
+            None => Ok(()),
+            Some(HeaderDecoding::BigEndian(_)) => {
                 while let Some(frame) = decoder.next_frame()? {
                     frames.push(frame);
                 }
                 Ok(())
             }
-            HeaderDecoding::Python { header_length } => {
+            Some(HeaderDecoding::Python { header_length }) => {
                 let Worker {
                     interpreter, app, ..
                 } = self;
-                let payload_length =
-                    &app.as_ref().expect("app loaded").objects.decoders[source].payload_length;
+                let SourceObjects::Decoder { payload_length, .. } =
+                    &app.as_ref().expect("app loaded").objects.sources[source]
+                else {
+                    unreachable!("a source with a header has a decoder")
+                };
                 interpreter.with(|py| {
                     let mut ask = |header: &[u8]| match payload_length
                         .bind(py)
@@ -233,6 +248,31 @@ impl Worker {
                 run.frame(source, frame, meta);
             }
         });
+    }
+
+    /// Makes up to `count` messages with generator source `source` and runs them through
+    /// the steps. False once the generator has ended: it returned None or raised.
+    pub fn run_generator(
+        &mut self,
+        source: usize,
+        count: usize,
+        placement: &dyn Placement,
+        out: &mut Outputs,
+    ) -> bool {
+        let mut going = true;
+        self.batch(placement, out, |run| {
+            let meta = Meta {
+                source: source as u32,
+                ingest_ns: clock::now_ns(),
+            };
+            for _ in 0..count {
+                going = run.generate(source, meta);
+                if !going {
+                    break;
+                }
+            }
+        });
+        going
     }
 
     /// Runs messages that other cores routed here, each from its state step on.
@@ -293,6 +333,7 @@ impl Worker {
                 objects: &app.objects,
                 codec: &app.objects.codec,
                 states: &mut app.states,
+                generated: &mut app.generated,
                 placement,
                 out,
                 stats,
@@ -319,6 +360,7 @@ struct Run<'a, 'py> {
     objects: &'a AppObjects,
     codec: &'a ValueCodec,
     states: &'a mut Vec<StateMap>,
+    generated: &'a mut Vec<Option<PyObj>>,
     placement: &'a dyn Placement,
     out: &'a mut Outputs,
     stats: &'a mut WorkerStats,
@@ -327,7 +369,10 @@ struct Run<'a, 'py> {
 
 impl<'py> Run<'_, 'py> {
     fn frame(&mut self, source: usize, frame: &[u8], meta: Meta) {
-        let decode = self.objects.decoders[source].decode.bind(self.py);
+        let SourceObjects::Decoder { decode, .. } = &self.objects.sources[source] else {
+            unreachable!("frames come from sources with a decoder")
+        };
+        let decode = decode.bind(self.py);
         match decode.call1((PyBytes::new(self.py, frame),)) {
             // A decoder may return None to discard the frame (Wallaroo 0.6).
             Ok(message) if message.is_none() => self.stats.decoded += 1,
@@ -342,6 +387,36 @@ impl<'py> Run<'_, 'py> {
                     spec.name, self.topology.chains[spec.chain].name
                 );
                 self.python_error(&place, None, err);
+            }
+        }
+    }
+
+    /// One message of a generator source; false when the generator ended.
+    fn generate(&mut self, source: usize, meta: Meta) -> bool {
+        let SourceObjects::Generator {
+            initial_value,
+            apply,
+        } = &self.objects.sources[source]
+        else {
+            unreachable!("generate() is only called for generator sources")
+        };
+        let next = match &self.generated[source] {
+            None => initial_value.bind(self.py).call0(),
+            Some(previous) => apply.bind(self.py).call1((previous.bind(self.py),)),
+        };
+        let spec = &self.topology.sources[source];
+        match next {
+            Ok(message) if message.is_none() => false,
+            Ok(message) => {
+                self.stats.decoded += 1;
+                self.generated[source] = Some(PyObj::new(message.clone()));
+                self.continue_chain(spec.chain, 0, message, meta);
+                true
+            }
+            Err(err) => {
+                let place = format!("generator of source '{}' (it stops)", spec.name);
+                self.python_error(&place, None, err);
+                false
             }
         }
     }

@@ -78,12 +78,14 @@ fn declared_big_endian_headers_are_framed_natively() {
     interpreter.with(|py| {
         let (topology, objects) = pybridge::app::load(py, &path, &args).unwrap();
         assert_eq!(
-            topology.sources[0].header,
-            pybridge::HeaderDecoding::BigEndian(protocol::LengthWidth::U32)
+            topology.sources[0].header(),
+            Some(pybridge::HeaderDecoding::BigEndian(
+                protocol::LengthWidth::U32
+            ))
         );
         assert_eq!(
-            topology.sources[1].header,
-            pybridge::HeaderDecoding::Python { header_length: 2 }
+            topology.sources[1].header(),
+            Some(pybridge::HeaderDecoding::Python { header_length: 2 })
         );
         assert_eq!(topology.sources[0].name, "A");
         assert_eq!(

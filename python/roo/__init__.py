@@ -9,6 +9,7 @@ import pickle
 
 from roo.builder import ApplicationBuilder
 from roo.config import (
+    GenSourceConfig,
     KafkaSinkConfig,
     KafkaSourceConfig,
     TCPSinkConfig,
@@ -55,6 +56,7 @@ def deserialize(data):
 
 
 __all__ = [
+    "GenSourceConfig",
     "Aggregation",
     "aggregation",
     "count_windows",

@@ -54,7 +54,7 @@ class ApplicationBuilder:
 
     def _source_config(self, name, config):
         """The early API passed a decoder and took addresses from --in, one per pipeline."""
-        if hasattr(config, "decoder"):
+        if hasattr(config, "decoder") or hasattr(config, "generator"):
             return config
         addrs = tcp_parse_input_addrs(sys.argv)
         index = len(self._topology.sources)

@@ -34,6 +34,27 @@ class TCPSourceConfig:
         self.decoder = given["decoder"]
 
 
+class GenSourceConfig:
+    """A source whose messages the app makes itself (Wallaroo 0.6, for tests and demos).
+
+    GenSourceConfig(generator) or GenSourceConfig(name, generator). The generator's
+    initial_value() is the first message and apply(previous) each next one, with no
+    decoder. Roo runs it on one core as fast as the pipeline takes messages; it ends when
+    apply() returns None (or raises, which is reported), which counts as its input
+    closing for `roo run --exit-when-idle`.
+    """
+
+    def __init__(self, *args):
+        if len(args) == 1:
+            self.name, self.generator = None, args[0]
+        elif len(args) == 2:
+            self.name, self.generator = args
+        else:
+            raise TypeError(
+                "GenSourceConfig takes (generator) or (name, generator), got %d arguments" % len(args)
+            )
+
+
 class TCPSinkConfig:
     """A TCP sink: every core connects to host:port and writes the encoder's output."""
 

@@ -9,9 +9,11 @@ per message.
 Shape of the description:
 
     {"name": str,
-     "sources": [{"name", "host", "port", "chain", "decoder": {
+     "sources": [{"name", "kind": "tcp", "host", "port", "chain", "decoder": {
                     "header_length": int, "payload_length": callable,
-                    "decode": callable, "length_fmt": str | None}}],
+                    "decode": callable, "length_fmt": str | None}}
+                 | {"name", "kind": "generator", "chain", "generator": {
+                    "initial_value": callable, "apply": callable}}],
      "chains":  [{"name", "steps": [step], "next": int | None,
                   "sinks": [int], "ends": "sink" | "done"}],
      "sinks":   [{"host", "port", "encode": callable}],
@@ -118,6 +120,15 @@ def decoder_description(decoder):
     }
 
 
+def generator_description(generator, source_name):
+    """A GenSourceConfig's generator (class or instance): initial_value() and apply(previous)."""
+    generator = instance_of(generator, "generator")
+    return {
+        "initial_value": method(generator, "initial_value", "generator", source_name),
+        "apply": method(generator, "apply", "generator", source_name),
+    }
+
+
 def encoder_callable(encoder):
     """Normalise a Wallaroo encoder object (or a plain function) to encode(data)."""
     if inspect.isroutine(encoder):
@@ -144,9 +155,17 @@ class Topology:
         return len(self.chains) - 1
 
     def add_source(self, config, chain):
+        name = config.name or self.chains[chain]["name"]
+        if hasattr(config, "generator"):
+            self.sources.append(
+                {"name": name, "kind": "generator", "generator": generator_description(config.generator, name),
+                 "chain": chain}
+            )
+            return
         self.sources.append(
             {
-                "name": config.name or self.chains[chain]["name"],
+                "name": name,
+                "kind": "tcp",
                 "host": config.host,
                 "port": config.port,
                 "decoder": decoder_description(config.decoder),

@@ -157,7 +157,8 @@ fn serve(
         .map(|_| FrameDecoder::new(Framing::Raw, DEFAULT_MAX_FRAME_SIZE))
         .collect();
     for (source, decoder) in decoders.iter_mut().enumerate() {
-        if let pybridge::HeaderDecoding::BigEndian(width) = worker.topology().sources[source].header
+        if let Some(pybridge::HeaderDecoding::BigEndian(width)) =
+            worker.topology().sources[source].header()
         {
             *decoder = FrameDecoder::new(Framing::LengthPrefixed(width), DEFAULT_MAX_FRAME_SIZE);
         }
