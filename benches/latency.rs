@@ -23,7 +23,8 @@
 //! ROO_LAT_STALL_SECONDS [5] length of the machine-floor probe.
 //!
 //! Where roo leaves CPUs free (1 core on a 2-CPU machine), the sender and receiver are
-//! pinned to them and the receiver busy-polls; `roo send --rate` sends every message at its
+//! pinned to them and the receiver busy-polls, and roo runs with `--poll-us 500` (its
+//! core reads its sockets directly instead of sleeping); `roo send --rate` sends every message at its
 //! own scheduled time, spinning for the last 150 µs before it. Where roo takes every CPU,
 //! the tools share them and the receiver blocks in read. (A sender pacing by sleep alone,
 //! `--spin-us 0`, leaves more CPU to roo but sends late bursts: at 2 cores and 150 k msg/s
@@ -40,6 +41,9 @@ mod support;
 use support::*;
 
 const ROO: &str = env!("CARGO_BIN_EXE_roo");
+/// `roo run --poll-us` where roo has CPUs to itself (as a latency-minded deployment
+/// pinned per core would run it).
+const ROO_POLL_US: &str = "500";
 /// Longest a single `roo send` of the bench may take.
 const SEND_LIMIT: Duration = Duration::from_secs(300);
 
@@ -74,8 +78,13 @@ struct Worker {
 
 impl Worker {
     fn start(cores: usize, in_port: u16, out_port: u16) -> Worker {
-        let child = Command::new(ROO)
-            .args(["run", "--cores", &cores.to_string()])
+        let mut command = Command::new(ROO);
+        command.args(["run", "--cores", &cores.to_string()]);
+        if spare_cpus(cores) {
+            // roo's cores are its own: they poll their sockets instead of sleeping.
+            command.args(["--poll-us", ROO_POLL_US]);
+        }
+        let child = command
             .arg(root().join("examples/stamped_count.py"))
             .args([
                 "--in",

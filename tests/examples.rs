@@ -575,6 +575,55 @@ fn sigterm_stops_roo_run_2_cores() {
     sigterm(2);
 }
 
+/// A polling source (`--poll-us`, which reads its socket directly) still stops on SIGTERM
+/// while its sender keeps sending, and delivers everything it read.
+#[test]
+fn sigterm_stops_a_polling_source_under_load() {
+    let dir = TempDir::new("sigterm-polling");
+    let input = dir.path("in.txt");
+    let out = dir.path("out");
+    let lines: Vec<String> = (0..1000).map(|i| format!("message {i}")).collect();
+    write_lines(&input, &lines);
+    let (in_addr, out_addr) = (free_addr(), free_addr());
+    let receiver = start_receiver_with(&out_addr, &out, None, "0", &[]);
+    let mut worker = start_io_worker(
+        &example("reverse.py"),
+        1,
+        &in_addr,
+        &out_addr,
+        false,
+        &["--poll-us", "1000"],
+    );
+    let sender = Proc::start(&[
+        "send",
+        "--to",
+        &in_addr,
+        "--file",
+        s(&input),
+        "--repeat",
+        "--quiet",
+    ]);
+    thread::sleep(Duration::from_millis(500));
+    worker.signal("TERM");
+    expect_success(&mut worker, EXIT_WITHIN, &[&sender, &receiver]);
+    let (frames_in, messages_out, errors) = totals(&worker.stderr());
+    assert!(
+        frames_in > 0 && frames_in == messages_out && errors == 0,
+        "{}",
+        worker.stderr()
+    );
+    let deadline = Instant::now() + RECEIVE_WITHIN;
+    while (read_out(&out).len() as u64) < messages_out {
+        assert!(
+            Instant::now() < deadline,
+            "receiver got {} of {messages_out}",
+            read_out(&out).len()
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(read_out(&out).len() as u64, messages_out);
+}
+
 /// Python floor division, as `1000 // n`.
 fn floor_div(a: i64, b: i64) -> i64 {
     let q = a / b;

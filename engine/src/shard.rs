@@ -54,6 +54,8 @@ pub struct Core {
     pub id: usize,
     pub lifecycle: Arc<Lifecycle>,
     pub max_frame_size: usize,
+    /// How long an idle source keeps trying to read before it waits (`--poll-us`).
+    pub idle_poll: Duration,
     worker: RefCell<Worker>,
     outputs: RefCell<Outputs>,
     table: Arc<PartitionTable>,
@@ -318,6 +320,7 @@ pub async fn run_core(
         id,
         lifecycle: lifecycle.clone(),
         max_frame_size: config.max_frame_size,
+        idle_poll: config.idle_poll,
         outputs: RefCell::new(Outputs::new(&topology, cores)),
         worker: RefCell::new(worker),
         table,
