@@ -235,10 +235,7 @@ fn values_round_trip_natively_or_by_pickle() {
 }
 
 fn startup_error(app: &str) -> String {
-    match Cluster::start(app, &[], 1, PythonMode::Subinterpreters) {
-        Ok(_) => panic!("{app} should not start"),
-        Err(e) => e,
-    }
+    common::startup_error(app, &[])
 }
 
 #[test]

@@ -113,15 +113,7 @@ fn a_state_computation_before_key_by_is_one_state() {
 }
 
 fn startup_error(mistake: &str) -> String {
-    match Cluster::start(
-        "v06_mistakes.py",
-        &[mistake],
-        1,
-        PythonMode::Subinterpreters,
-    ) {
-        Ok(_) => panic!("'{mistake}' should not start"),
-        Err(e) => e,
-    }
+    common::startup_error("v06_mistakes.py", &[mistake])
 }
 
 #[test]
@@ -206,15 +198,7 @@ fn decorators_of_wallaroo_05_run_on_the_application_builder() {
 }
 
 fn v05_startup_error(mistake: &str) -> String {
-    match Cluster::start(
-        "v05_mistakes.py",
-        &[mistake],
-        1,
-        PythonMode::Subinterpreters,
-    ) {
-        Ok(_) => panic!("'{mistake}' should not start"),
-        Err(e) => e,
-    }
+    common::startup_error("v05_mistakes.py", &[mistake])
 }
 
 #[test]

@@ -209,6 +209,14 @@ fn serve(
 }
 
 /// A 4-byte big-endian framed payload.
+/// The start-up error of `app` (given `args`) on one core; panics if it starts.
+pub fn startup_error(app: &str, args: &[&str]) -> String {
+    match Cluster::start(app, args, 1, PythonMode::Subinterpreters) {
+        Ok(_) => panic!("{app} {args:?} should not start"),
+        Err(e) => e,
+    }
+}
+
 pub fn frame(payload: &str) -> Vec<u8> {
     let mut out = (payload.len() as u32).to_be_bytes().to_vec();
     out.extend_from_slice(payload.as_bytes());
