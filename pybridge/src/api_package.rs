@@ -17,6 +17,10 @@ const SUBMODULES: &[(&str, &str)] = &[
         include_str!("../../python/roo/decorators.py"),
     ),
     ("roo.windows", include_str!("../../python/roo/windows.py")),
+    (
+        "roo.experimental",
+        include_str!("../../python/roo/experimental.py"),
+    ),
     ("roo.pipeline", include_str!("../../python/roo/pipeline.py")),
 ];
 const PACKAGE_INIT: &str = include_str!("../../python/roo/__init__.py");
@@ -47,7 +51,10 @@ fn install_modules(py: Python<'_>) -> PyResult<()> {
             &c_string(&origin(name)),
             &c_string(name),
         )?;
-        package.setattr(name.trim_start_matches("roo."), module)?;
+        let short = name.trim_start_matches("roo.");
+        package.setattr(short, &module)?;
+        // `import wallaroo.experimental` and the like find the same module.
+        modules.set_item(format!("wallaroo.{short}"), module)?;
     }
     py.run(&c_string(PACKAGE_INIT), Some(&package.dict()), None)?;
     modules.set_item("wallaroo", &package)?;

@@ -215,6 +215,16 @@ fn decorator_mistakes_are_reported_at_start_up() {
         e.contains("'count'") && e.contains("used as a stateless step"),
         "{e}"
     );
+    let e = v05_startup_error("kafka");
+    assert!(
+        e.contains("DefaultKafkaSourceCLIParser: Kafka is not supported by Roo"),
+        "{e}"
+    );
+    let e = v05_startup_error("connector");
+    assert!(
+        e.contains("SourceConnectorConfig: Wallaroo's connectors are not supported"),
+        "{e}"
+    );
     let e = v05_startup_error("step after sink");
     assert!(
         e.contains("to() after pipeline 'p' already ended with to_sink()"),

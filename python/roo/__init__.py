@@ -9,6 +9,10 @@ import pickle
 
 from roo.builder import ApplicationBuilder
 from roo.config import (
+    CustomKafkaSinkCLIParser,
+    CustomKafkaSourceCLIParser,
+    DefaultKafkaSinkCLIParser,
+    DefaultKafkaSourceCLIParser,
     GenSourceConfig,
     KafkaSinkConfig,
     KafkaSourceConfig,
@@ -56,6 +60,10 @@ def deserialize(data):
 
 
 __all__ = [
+    "CustomKafkaSinkCLIParser",
+    "CustomKafkaSourceCLIParser",
+    "DefaultKafkaSinkCLIParser",
+    "DefaultKafkaSourceCLIParser",
     "GenSourceConfig",
     "Aggregation",
     "aggregation",

@@ -1,5 +1,7 @@
 """Source and sink configurations, and the command-line address helpers."""
 
+from roo.topology import RooApplicationError
+
 
 class TCPSourceConfig:
     """A TCP source: Roo listens on host:port and frames input with the decoder.
@@ -64,18 +66,38 @@ class TCPSinkConfig:
         self.encoder = encoder
 
 
-class KafkaSourceConfig:
-    """Wallaroo's Kafka source: not available in Roo (TCP sources only)."""
+class _KafkaConfig:
+    """Wallaroo's Kafka sources and sinks: not available in Roo (TCP and generators only)."""
 
     def __init__(self, *args, **kwargs):
-        raise NotImplementedError("Kafka sources are not supported by Roo: use TCPSourceConfig")
+        raise RooApplicationError(
+            "%s: Kafka is not supported by Roo; use TCPSourceConfig / TCPSinkConfig"
+            % type(self).__name__
+        )
 
 
-class KafkaSinkConfig:
-    """Wallaroo's Kafka sink: not available in Roo (TCP sinks only)."""
+class KafkaSourceConfig(_KafkaConfig):
+    pass
 
-    def __init__(self, *args, **kwargs):
-        raise NotImplementedError("Kafka sinks are not supported by Roo: use TCPSinkConfig")
+
+class KafkaSinkConfig(_KafkaConfig):
+    pass
+
+
+class CustomKafkaSourceCLIParser(_KafkaConfig):
+    pass
+
+
+class CustomKafkaSinkCLIParser(_KafkaConfig):
+    pass
+
+
+class DefaultKafkaSourceCLIParser(_KafkaConfig):
+    pass
+
+
+class DefaultKafkaSinkCLIParser(_KafkaConfig):
+    pass
 
 
 def _split_address(text):

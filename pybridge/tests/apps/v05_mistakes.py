@@ -1,5 +1,6 @@
 """Test app: mistakes with Wallaroo 0.4-0.5 decorators, chosen by the first argument."""
 import wallaroo
+import wallaroo.experimental
 
 
 @wallaroo.decoder(header_length=4, length_fmt=">I")
@@ -26,6 +27,10 @@ def application_setup(args):
     mistake = args[1]
     sink = wallaroo.TCPSinkConfig("127.0.0.1", 0, encode)
     source = wallaroo.TCPSourceConfig("127.0.0.1", 0, decode)
+    if mistake == "kafka":
+        source = wallaroo.DefaultKafkaSourceCLIParser(decode)
+    if mistake == "connector":
+        source = wallaroo.experimental.SourceConnectorConfig("in", decode, encode, 7100, "cookie", 10, 5)
     if mistake == "no state":
         return wallaroo.build_application("no state", wallaroo.source("s", source).to(count).to_sink(sink))
     ab = wallaroo.ApplicationBuilder("mistakes").new_pipeline("p", source)
