@@ -18,6 +18,8 @@ from roo.config import (
     KafkaSourceConfig,
     TCPSinkConfig,
     TCPSourceConfig,
+    kafka_parse_sink_options,
+    kafka_parse_source_options,
     tcp_parse_input_addrs,
     tcp_parse_output_addrs,
 )
@@ -87,6 +89,8 @@ __all__ = [
     "computation_multi",
     "decoder",
     "encoder",
+    "kafka_parse_sink_options",
+    "kafka_parse_source_options",
     "key_extractor",
     "partition",
     "source",

@@ -100,6 +100,16 @@ class DefaultKafkaSinkCLIParser(_KafkaConfig):
     pass
 
 
+def kafka_parse_source_options(args):
+    """Wallaroo's Kafka option parser: refuses, as Kafka is not supported."""
+    CustomKafkaSourceCLIParser()
+
+
+def kafka_parse_sink_options(args):
+    """Wallaroo's Kafka option parser: refuses, as Kafka is not supported."""
+    CustomKafkaSinkCLIParser()
+
+
 def _split_address(text):
     """'host:port' -> (host, port); 'name@host:port' -> (name, host, port)."""
     name = None
