@@ -5,8 +5,8 @@
 use crate::api_package;
 use crate::subinterpreter::{discard, error_text, PyObj};
 use crate::topology::{
-    ChainSpec, HeaderDecoding, SinkSpec, SourceInput, SourceSpec, StateResult, StateSpec, StepKind,
-    StepSpec, Topology,
+    ChainSpec, HeaderDecoding, SinkSpec, SourceInput, SourceSpec, StateSpec, StepKind, StepSpec,
+    Topology,
 };
 use crate::value::ValueCodec;
 use protocol::LengthWidth;
@@ -270,10 +270,6 @@ impl<'py> Description<'py> {
         } else {
             Some(self.extract_usize(&tick_ns, "tick_ns")?.max(1) as u64)
         };
-        let result = match self.string(step, "result")?.as_str() {
-            "tuple_or_value" => StateResult::TupleOrValue,
-            _ => StateResult::Tuple,
-        };
         let spec = StepSpec {
             kind,
             multi: self.bool(step, "multi")?,
@@ -285,7 +281,6 @@ impl<'py> Description<'py> {
                 Some(self.extract_usize(&state, "state")?)
             },
             partitioned: partition.is_some(),
-            result,
             ticks: tick.is_some(),
             tick_ns,
             name,

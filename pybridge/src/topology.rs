@@ -62,15 +62,6 @@ pub enum StepKind {
     State,
 }
 
-/// What a state computation returns.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StateResult {
-    /// Wallaroo 0.5: always `(output, persist_flag)`.
-    Tuple,
-    /// Wallaroo 0.6 decorators: `(output, bool)` or just the output.
-    TupleOrValue,
-}
-
 #[derive(Clone, Debug, PartialEq)]
 pub struct StepSpec {
     pub name: String,
@@ -85,7 +76,6 @@ pub struct StepSpec {
     /// (otherwise the whole state is one partition, as with to_stateful).
     pub state: Option<usize>,
     pub partitioned: bool,
-    pub result: StateResult,
     /// A state step with a tick hook (windows): called on every partition of the core
     /// once at shutdown, and every `tick_ns` if set.
     pub ticks: bool,

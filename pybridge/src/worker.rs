@@ -11,7 +11,7 @@ use crate::error_log::ErrorLog;
 use crate::subinterpreter::{
     discard, error_text, str_utf8, GilKind, Interpreter, PyObj, PythonMode,
 };
-use crate::topology::{HeaderDecoding, StateResult, StepKind, Topology};
+use crate::topology::{HeaderDecoding, StepKind, Topology};
 use crate::value::{Value, ValueCodec, ValueMap};
 use bytes::{Bytes, BytesMut};
 use hdrhistogram::Histogram;
@@ -571,24 +571,17 @@ impl<'py> Run<'_, 'py> {
             Ok(result) => result,
             Err(err) => return self.python_error(&self.step_place(chain, step), Some(&key), err),
         };
-        let output = match (spec.result, result.cast::<PyTuple>()) {
-            (_, Ok(pair))
+        // (output, persist_flag) from Wallaroo 0.2-0.5, or just the output (0.1 and 0.6).
+        let output = match result.cast::<PyTuple>() {
+            Ok(pair)
                 if pair.len() == 2
-                    && (spec.result == StateResult::Tuple
-                        || pair
-                            .get_item(1)
-                            .is_ok_and(|p| p.is_instance_of::<pyo3::types::PyBool>())) =>
+                    && pair
+                        .get_item(1)
+                        .is_ok_and(|flag| flag.is_instance_of::<pyo3::types::PyBool>()) =>
             {
                 pair.get_item(0).expect("tuple of two")
             }
-            (StateResult::TupleOrValue, _) => result,
-            (StateResult::Tuple, _) => {
-                let text = format!(
-                    "returned {}, expected a tuple (output, persist_flag)",
-                    type_name(&result)
-                );
-                return self.error(&self.step_place(chain, step), Some(&key), text);
-            }
+            _ => result,
         };
         if spec.multi {
             return self.each_output(chain, step, Some(&key), output, meta);

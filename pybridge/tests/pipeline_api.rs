@@ -230,4 +230,14 @@ fn decorator_mistakes_are_reported_at_start_up() {
         e.contains("to() after pipeline 'p' already ended with to_sink()"),
         "{e}"
     );
+    let e = v05_startup_error("no decoder");
+    assert!(
+        e.contains("the TCPSourceConfig of pipeline 'p' has no decoder"),
+        "{e}"
+    );
+    let e = v05_startup_error("no encoder");
+    assert!(
+        e.contains("a TCPSinkConfig of pipeline 'p' has no encoder"),
+        "{e}"
+    );
 }

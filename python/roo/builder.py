@@ -38,9 +38,11 @@ class ApplicationBuilder:
             )
         return self._chain
 
-    def new_pipeline(self, name, source_config, coalescing=True):
-        """Opens a pipeline. `coalescing` (Wallaroo 0.1's step fusing) has no meaning here:
-        Roo runs every step of a pipeline in one call chain on one core already."""
+    def new_pipeline(self, name, source_config, addresses=None, coalescing=True):
+        """Opens a pipeline. Wallaroo 0.2 passed the decoder and the addresses apart:
+        new_pipeline(name, decoder, TCPSourceConfig(host, port)); 0.1 passed only the
+        decoder, the address coming from --in. `coalescing` (0.1's step fusing) has no
+        meaning here: Roo runs every step of a pipeline in one call chain on one core."""
         if self._chain is not None:
             chain = self._topology.chains[self._chain]
             if chain["ends"] is None:
@@ -49,11 +51,15 @@ class ApplicationBuilder:
                     "before starting pipeline '%s'" % (chain["name"], name)
                 )
         self._chain = self._topology.add_chain(name)
-        self._topology.add_source(self._source_config(name, source_config), self._chain)
+        if isinstance(addresses, bool):
+            addresses = None  # new_pipeline(name, config, coalescing) given positionally
+        self._topology.add_source(self._source_config(name, source_config, addresses), self._chain)
         return self
 
-    def _source_config(self, name, config):
-        """The early API passed a decoder and took addresses from --in, one per pipeline."""
+    def _source_config(self, name, config, addresses):
+        """The source of a pipeline from any era's arguments (see new_pipeline)."""
+        if addresses is not None:
+            return TCPSourceConfig(addresses.host, addresses.port, config)
         if hasattr(config, "decoder") or hasattr(config, "generator"):
             return config
         addrs = tcp_parse_input_addrs(sys.argv)
@@ -66,8 +72,11 @@ class ApplicationBuilder:
         host, port = addrs[index][-2:]
         return TCPSourceConfig(host, port, config)
 
-    def _sink_config(self, config):
-        """The early API passed an encoder and took the address from --out."""
+    def _sink_config(self, config, addresses=None):
+        """A sink from any era's arguments: a TCPSinkConfig, an encoder with the address
+        apart (0.2), or an encoder alone with the address from --out (0.1)."""
+        if addresses is not None:
+            return TCPSinkConfig(addresses.host, addresses.port, config)
         if hasattr(config, "encoder"):
             return config
         addrs = tcp_parse_output_addrs(sys.argv)
@@ -113,8 +122,8 @@ class ApplicationBuilder:
             computation, state_builder, state_name, partition_function, partition_keys
         )
 
-    def to_sink(self, sink_config):
-        return self.to_sinks([sink_config])
+    def to_sink(self, sink_config, addresses=None):
+        return self.to_sinks([self._sink_config(sink_config, addresses)])
 
     def to_sinks(self, sink_configs):
         """Ends the pipeline; every sink receives every output."""

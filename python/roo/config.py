@@ -7,6 +7,7 @@ class TCPSourceConfig:
     """A TCP source: Roo listens on host:port and frames input with the decoder.
 
     Wallaroo 0.5 form: TCPSourceConfig(host, port, decoder).
+    Wallaroo 0.2 form: TCPSourceConfig(host, port), the decoder given to new_pipeline.
     Wallaroo 0.6 form: TCPSourceConfig(name, host, port, decoder, valid=True, parallelism=10);
     `valid` and `parallelism` (Wallaroo's source actors per listener) change nothing here:
     every core of Roo accepts connections of every source.
@@ -27,13 +28,13 @@ class TCPSourceConfig:
             if key not in self._FORM_06 or key in given:
                 raise TypeError("TCPSourceConfig got an unexpected or repeated argument %r" % key)
             given[key] = value
-        missing = [field for field in self._FORM_05 if field not in given]
+        missing = [field for field in ("host", "port") if field not in given]
         if missing:
             raise TypeError("TCPSourceConfig is missing %s" % ", ".join(missing))
         self.name = given.get("name")
         self.host = given["host"]
         self.port = str(given["port"])
-        self.decoder = given["decoder"]
+        self.decoder = given.get("decoder")
 
 
 class GenSourceConfig:
@@ -58,9 +59,12 @@ class GenSourceConfig:
 
 
 class TCPSinkConfig:
-    """A TCP sink: every core connects to host:port and writes the encoder's output."""
+    """A TCP sink: every core connects to host:port and writes the encoder's output.
 
-    def __init__(self, host, port, encoder):
+    Wallaroo 0.2 passed the encoder to to_sink: to_sink(encoder, TCPSinkConfig(host, port)).
+    """
+
+    def __init__(self, host, port, encoder=None):
         self.host = host
         self.port = str(port)
         self.encoder = encoder

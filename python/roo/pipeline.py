@@ -151,7 +151,6 @@ class _ApplicationWriter:
                 True,
                 state=state,
                 partition=key,
-                result="tuple_or_value",
                 tick=computation.tick,
                 tick_ns=computation.tick_ns,
             )
@@ -172,7 +171,6 @@ class _ApplicationWriter:
                 computation.multi,
                 state=state,
                 partition=key,
-                result="tuple_or_value",
             )
         # A Wallaroo 0.5-style class: stateless unless it takes (data, state) with a builder.
         if getattr(computation, "state_builder", None) is not None:

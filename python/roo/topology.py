@@ -21,7 +21,6 @@ Shape of the description:
     step = {"name", "kind": "stateless" | "state", "multi": bool,
             "parallel": bool, "call": callable, "where": str,
             "state": int | None, "partition": callable | None,
-            "result": "tuple" | "tuple_or_value" | "value",
             "tick": callable | None, "tick_ns": int | None}
 
 A chain is a run of steps; messages leaving its last step go to every sink
@@ -162,6 +161,12 @@ class Topology:
                  "chain": chain}
             )
             return
+        if config.decoder is None:
+            raise RooApplicationError(
+                "the TCPSourceConfig of pipeline '%s' has no decoder: pass "
+                "TCPSourceConfig(host, port, decoder) or new_pipeline(name, decoder, "
+                "TCPSourceConfig(host, port))" % self.chains[chain]["name"]
+            )
         self.sources.append(
             {
                 "name": name,
@@ -174,6 +179,12 @@ class Topology:
         )
 
     def add_sink(self, config, chain):
+        if config.encoder is None:
+            raise RooApplicationError(
+                "a TCPSinkConfig of pipeline '%s' has no encoder: pass TCPSinkConfig(host, "
+                "port, encoder) or to_sink(encoder, TCPSinkConfig(host, port))"
+                % self.chains[chain]["name"]
+            )
         self.sinks.append(
             {"host": config.host, "port": config.port, "encode": encoder_callable(config.encoder)}
         )
@@ -221,8 +232,8 @@ class Topology:
 
 
 def step(
-    name, call, origin, multi, state=None, partition=None, parallel=False, result="tuple",
-    tick=None, tick_ns=None,
+    name, call, origin, multi, state=None, partition=None, parallel=False, tick=None,
+    tick_ns=None,
 ):
     """One step of the description; `call` is what runs per message (no wrapper in between).
 
@@ -240,7 +251,6 @@ def step(
         "where": where(origin),
         "state": state,
         "partition": partition,
-        "result": "value" if state is None else result,
     }
 
 
@@ -266,10 +276,13 @@ def stateless_step(computation, parallel=False):
     return step(name, call, computation, multi, parallel=parallel)
 
 
-def state_step(computation, state, partition, result="tuple"):
-    """A step for a state computation with compute(data, state) or compute_multi(data, state)."""
+def state_step(computation, state, partition):
+    """A step for a state computation with compute(data, state) or compute_multi(data, state).
+
+    It may return (output, persist_flag) (Wallaroo 0.2-0.5) or just the output (0.1, 0.6):
+    a 2-tuple whose second item is a bool is the first form."""
     computation, name, call, multi = computation_method(computation, "state computation")
-    return step(name, call, computation, multi, state=state, partition=partition, result=result)
+    return step(name, call, computation, multi, state=state, partition=partition)
 
 
 def partition_callable(partition_function):

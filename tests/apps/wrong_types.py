@@ -9,9 +9,10 @@ Input: frames of UTF-8 text (4-byte big-endian length). Pipeline 'wrong types':
   "multi-none" -> None (nothing, not an error); "a+b+c" -> ["a", "b", "c"]; else [text].
 - partition function of step 'tally': a piece starting with "raise" raises ValueError;
   else the key is the piece's length modulo 2 (partitions 0 and 1).
-- step 'tally' (state computation): "state-str" -> returns a str, "state-list" -> a list,
-  "state-none" -> None, "state-triple" -> a 3-tuple (none of them a 2-tuple: errors);
-  else (text, True), counting per key.
+- step 'tally' (state computation): "state-raise" raises TypeError (an error);
+  "state-none" -> None (nothing, not an error); "state-plain" -> (text, count) with no
+  persist flag (the output itself, as in Wallaroo 0.1); else ((text, count), True),
+  counting per key.
 - encoder: "enc-int" -> returns 42, "enc-none" -> None, "enc-list" -> a list (errors);
   else "<text> #<n>\n" where n is how many pieces its key had seen (the count so far).
 
@@ -86,15 +87,13 @@ class Tally(object):
         return "tally"
 
     def compute(self, data, count):
-        if data == "state-str":
-            return data
-        if data == "state-list":
-            return [data, True]
+        if data == "state-raise":
+            raise TypeError("no state for %r" % data)
         if data == "state-none":
             return None
-        if data == "state-triple":
-            return (data, True, True)
         count.n += 1
+        if data == "state-plain":
+            return (data, count.n)
         return ((data, count.n), True)
 
 

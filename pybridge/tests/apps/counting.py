@@ -64,8 +64,8 @@ class CountWord:
     def compute(self, word, tally):
         if word == "boom-state":
             raise KeyError("state exploded")
-        if word == "no-tuple":
-            return word
+        if word == "b-plain":
+            return Counted(word, 0)  # no persist flag: the output alone (Wallaroo 0.1)
         tally.counts[word] = tally.counts.get(word, 0) + 1
         return (Counted(word, tally.counts[word]), True)
 

@@ -1,4 +1,5 @@
-"""Test app: mistakes with Wallaroo 0.4-0.5 decorators, chosen by the first argument."""
+"""Test app: mistakes with Wallaroo 0.4-0.5 decorators and configs, chosen by the first
+argument."""
 import wallaroo
 import wallaroo.experimental
 
@@ -31,6 +32,10 @@ def application_setup(args):
         source = wallaroo.DefaultKafkaSourceCLIParser(decode)
     if mistake == "connector":
         source = wallaroo.experimental.SourceConnectorConfig("in", decode, encode, 7100, "cookie", 10, 5)
+    if mistake == "no decoder":
+        source = wallaroo.TCPSourceConfig("127.0.0.1", 0)
+    if mistake == "no encoder":
+        sink = wallaroo.TCPSinkConfig("127.0.0.1", 0)
     if mistake == "no state":
         return wallaroo.build_application("no state", wallaroo.source("s", source).to(count).to_sink(sink))
     ab = wallaroo.ApplicationBuilder("mistakes").new_pipeline("p", source)
