@@ -22,6 +22,7 @@ const SUBMODULES: &[(&str, &str)] = &[
         include_str!("../../python/roo/experimental.py"),
     ),
     ("roo.pipeline", include_str!("../../python/roo/pipeline.py")),
+    ("roo.byoi", include_str!("../../python/roo/byoi.py")),
 ];
 const PACKAGE_INIT: &str = include_str!("../../python/roo/__init__.py");
 

@@ -62,7 +62,9 @@ def encoder(votes):
 
 def application_setup(args):
     in_host, in_port = wallaroo.tcp_parse_input_addrs(args)[0]
-    sinks = [wallaroo.TCPSinkConfig(h, p, encoder) for h, p in wallaroo.tcp_parse_output_addrs(args)]
+    # The second sink through wallaroo.byoi, Wallaroo's other name for TCP configs.
+    (h0, p0), (h1, p1) = wallaroo.byoi.parse_output_addrs(args)
+    sinks = [wallaroo.TCPSinkConfig(h0, p0, encoder), wallaroo.byoi.SinkConfig(h1, p1, encoder)]
     ab = wallaroo.ApplicationBuilder("alphabet")
     ab.new_pipeline("alphabet", wallaroo.TCPSourceConfig(in_host, in_port, decoder), coalescing=False)
     ab.to(split_letters)
