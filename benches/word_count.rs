@@ -185,59 +185,54 @@ fn main() {
     let text = dir.join("text.txt");
     write_text(&text, lines);
 
+    // Rounds of (bare loop, roo at 1 core, roo at all cores) back to back: this VM's speed
+    // drifts by 2x over minutes, so each ratio is taken within a round, then the median.
+    let core_counts: Vec<usize> = if cpus == 1 { vec![1] } else { vec![1, cpus] };
+    let words = bare_loop(&text).0;
     let mut bare = vec![];
-    let mut words = 0;
+    let mut figures: Vec<Vec<RunFigures>> = core_counts.iter().map(|_| vec![]).collect();
     for _ in 0..runs {
-        let (n, seconds) = bare_loop(&text);
-        words = n;
-        bare.push(n as f64 / seconds);
+        let (_, seconds) = bare_loop(&text);
+        bare.push(words as f64 / seconds);
+        for (i, &cores) in core_counts.iter().enumerate() {
+            figures[i].push(roo_run(&text, words, cores));
+        }
     }
-    let (bare_median, bare_min, bare_max) = median_min_max(bare);
+    let (bare_median, bare_min, bare_max) = median_min_max(bare.clone());
     println!(
-        "word count, {lines} lines, {words} words, {} ({runs} runs each)",
+        "word count, {lines} lines, {words} words, {} ({runs} rounds of bare loop, 1 core, {cpus} cores)",
         python()
     );
     println!(
         "bare Python loop, 1 core: {:>10.0} words/s (min {:.0}, max {:.0})",
         bare_median, bare_min, bare_max
     );
-    let mut one_core = 0.0;
-    let mut one_core_per_cpu_second = 0.0;
-    for cores in [1, cpus] {
-        if cores == 1 && one_core > 0.0 {
-            continue;
-        }
-        let figures: Vec<RunFigures> = (0..runs).map(|_| roo_run(&text, words, cores)).collect();
-        let (median, min, max) =
-            median_min_max(figures.iter().map(|f| words as f64 / f.seconds).collect());
-        let (per_cpu_second, _, _) = median_min_max(
-            figures
-                .iter()
-                .map(|f| words as f64 / f.roo_cpu_seconds)
-                .collect(),
-        );
-        let (steal, _, _) = median_min_max(figures.iter().map(|f| f.steal_percent).collect());
-        if cores == 1 {
-            one_core_per_cpu_second = per_cpu_second;
-        }
-        if cores == 1 {
-            one_core = median;
-        }
+    let rate = |f: &RunFigures| words as f64 / f.seconds;
+    let per_cpu_second = |f: &RunFigures| words as f64 / f.roo_cpu_seconds;
+    // The median over rounds of a ratio between two measurements of the same round.
+    let ratio = |a: &dyn Fn(usize) -> f64, b: &dyn Fn(usize) -> f64| {
+        let ratios = (0..runs).map(|r| a(r) / b(r)).collect();
+        median_min_max(ratios)
+    };
+    for (i, &cores) in core_counts.iter().enumerate() {
+        let runs_here = &figures[i];
+        let (median, min, max) = median_min_max(runs_here.iter().map(rate).collect());
+        let (vs_bare, _, _) = ratio(&|r| rate(&runs_here[r]), &|r| bare[r]);
+        let (vs_one, vs_one_min, vs_one_max) =
+            ratio(&|r| rate(&runs_here[r]), &|r| rate(&figures[0][r]));
+        let (cpu_vs_one, _, _) = ratio(&|r| per_cpu_second(&runs_here[r]), &|r| {
+            per_cpu_second(&figures[0][r])
+        });
+        let (per_cpu, _, _) = median_min_max(runs_here.iter().map(per_cpu_second).collect());
+        let (steal, _, _) = median_min_max(runs_here.iter().map(|f| f.steal_percent).collect());
         println!(
-            "roo, {cores} core(s):          {median:>10.0} words/s (min {min:.0}, max {max:.0}); {:.2}x the bare loop, {:.2}x per core, {:.2}x of 1 core",
-            median / bare_median,
-            median / bare_median / cores as f64,
-            median / one_core
+            "roo, {cores} core(s):          {median:>10.0} words/s (min {min:.0}, max {max:.0}); {vs_bare:.2}x the bare loop, {:.2}x per core; {vs_one:.2}x of 1 core (min {vs_one_min:.2}, max {vs_one_max:.2})",
+            vs_bare / cores as f64,
         );
         println!(
-            "    {}; roo used {:.0} words per CPU-second ({:.2}x of 1 core's); host steal {steal:.0}% of all CPU time",
+            "    {}; roo used {per_cpu:.0} words per CPU-second ({cpu_vs_one:.2}x of 1 core's); host steal {steal:.0}% of all CPU time",
             tool_placement(cores),
-            per_cpu_second,
-            per_cpu_second / one_core_per_cpu_second
         );
-        if cpus == 1 {
-            break;
-        }
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
