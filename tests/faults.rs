@@ -1062,3 +1062,28 @@ fn sigint_drains_what_was_read_1_core() {
 fn sigint_drains_what_was_read_2_cores() {
     sigint_drains(2);
 }
+
+// ---------------------------------------------------------------------------------------
+// 11. A port that is already in use
+
+/// A second roo on the same --in port is refused at start-up rather than quietly sharing
+/// the port (and its connections) with the first.
+#[test]
+fn a_source_port_in_use_is_a_start_up_error() {
+    let (in_addr, out_addr) = (free_addr(), free_addr());
+    let app = example("reverse.py");
+    let first = start_io_worker(&app, 1, &in_addr, &out_addr, false, &[]);
+    let mut second = Proc::start(&[
+        "run", "--cores", "1", &app, "--in", &in_addr, "--out", &out_addr,
+    ]);
+    let status = second.wait_within(EXIT_WITHIN);
+    assert!(!status.success(), "{}", second.stderr());
+    assert!(
+        second
+            .stderr()
+            .contains(&format!("cannot listen on {in_addr} for source")),
+        "{}",
+        second.stderr()
+    );
+    assert!(first.stderr().contains("roo: ready"), "{}", first.stderr());
+}

@@ -145,7 +145,9 @@ fn start_up(
         match startup.recv() {
             Ok((id, Startup::Loaded(Ok(loaded_core)))) => loaded[id] = Some(loaded_core),
             Ok((_, Startup::Loaded(Err(message)))) => return Err(message),
-            Ok((_, Startup::Ready)) | Err(_) => return Err("a core stopped during start-up".into()),
+            Ok((_, Startup::Ready(_))) | Err(_) => {
+                return Err("a core stopped during start-up".into())
+            }
         }
     }
     let loaded: Vec<_> = loaded.into_iter().flatten().collect();
@@ -165,7 +167,8 @@ fn start_up(
     }
     for _ in 0..cores {
         match startup.recv() {
-            Ok((_, Startup::Ready)) => {}
+            Ok((_, Startup::Ready(Ok(())))) => {}
+            Ok((_, Startup::Ready(Err(message)))) => return Err(message),
             _ => return Err("a core stopped during start-up".into()),
         }
     }

@@ -242,8 +242,8 @@ impl Core {
 pub enum Startup {
     /// The app loaded (its topology, and how the interpreter shares its GIL), or why not.
     Loaded(Result<(Topology, String), String>),
-    /// Tasks are running and core 0's listeners are bound.
-    Ready,
+    /// Tasks are running and core 0's listeners are bound, or why one could not be.
+    Ready(Result<(), String>),
 }
 
 /// The body of core `id`'s executor: load the app, wait for the go, serve until done.
@@ -364,12 +364,13 @@ pub async fn run_core(
             glommio::spawn_local(generate(core.clone(), source)).detach();
         }
     }
+    let mut listening = Ok(());
     if id == 0 {
         for (source, spec) in core.topology.sources.iter().enumerate() {
             if spec.input == SourceInput::Generator {
                 continue;
             }
-            match TcpListener::bind(spec.address()) {
+            match listen(&spec.address()) {
                 Ok(listener) => {
                     glommio::spawn_local(tcp_source::accept(
                         core.clone(),
@@ -380,12 +381,12 @@ pub async fn run_core(
                     .detach();
                 }
                 Err(error) => {
-                    eprintln!(
-                        "roo: cannot listen on {} for source '{}': {error}",
+                    listening = Err(format!(
+                        "cannot listen on {} for source '{}': {error}",
                         spec.address(),
                         spec.name
-                    );
-                    lifecycle.abort();
+                    ));
+                    break;
                 }
             }
         }
@@ -393,7 +394,7 @@ pub async fn run_core(
     if let Some(every) = core.topology.tick_interval() {
         glommio::spawn_local(tick_periodically(core.clone(), every)).detach();
     }
-    let _ = startup.send((id, Startup::Ready));
+    let _ = startup.send((id, Startup::Ready(listening)));
 
     while lifecycle.running() {
         glommio::timer::sleep(Duration::from_millis(5)).await;
@@ -411,7 +412,16 @@ pub async fn run_core(
     while !lifecycle.done() {
         glommio::timer::sleep(Duration::from_millis(5)).await;
     }
+    core.worker.borrow().flush_output();
     Some(core.summary())
+}
+
+/// glommio listens with SO_REUSEPORT, which would let a second roo share the port and
+/// silently take part of the connections. A bind without that option comes first, so a
+/// port another program holds is a start-up error.
+fn listen(address: &str) -> Result<TcpListener, String> {
+    drop(std::net::TcpListener::bind(address).map_err(|e| e.to_string())?);
+    TcpListener::bind(address).map_err(|e| e.to_string())
 }
 
 /// Messages of a generator source per batch: one attach of the interpreter each.

@@ -44,12 +44,26 @@ pub struct StepObjects {
 
 /// Imports the app and builds its topology in the attached interpreter.
 /// `args` is what `application_setup` receives: the app path, then the app's arguments.
+/// Wallaroo made an app's stdout and stderr unbuffered when they are not a terminal; here
+/// they are line-buffered, so each `print` reaches the log as it happens rather than when
+/// a buffer fills (an interpreter's own sys.stdout is block-buffered on a pipe or file).
+fn line_buffered_output(py: Python<'_>) {
+    let code = c"import sys\nfor stream in (sys.stdout, sys.stderr):\n    if hasattr(stream, 'reconfigure'):\n        stream.reconfigure(line_buffering=True)";
+    if let Err(err) = py.run(code, None, None) {
+        eprintln!(
+            "roo: cannot line-buffer the app's output: {}",
+            error_text(py, err)
+        );
+    }
+}
+
 pub fn load(
     py: Python<'_>,
     app_path: &Path,
     args: &[String],
 ) -> Result<(Topology, AppObjects), String> {
     api_package::install(py)?;
+    line_buffered_output(py);
     let shown = app_path.display().to_string();
     let source =
         std::fs::read_to_string(app_path).map_err(|e| format!("cannot read {shown}: {e}"))?;

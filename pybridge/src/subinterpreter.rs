@@ -220,14 +220,8 @@ unsafe fn new_subinterpreter() -> Result<(*mut ffi::PyThreadState, GilKind), Str
 
 impl Drop for Interpreter {
     fn drop(&mut self) {
-        self.with(|py| {
-            // Output the app buffered must not vanish with the interpreter.
-            let _ = py.run(
-                c"import sys\nsys.stdout.flush()\nsys.stderr.flush()",
-                None,
-                None,
-            );
-        });
+        // Output the app buffered must not vanish with the interpreter.
+        self.with(flush_output);
         // SAFETY: this thread created the interpreter and nothing is attached on it now. For a
         // subinterpreter: attach it and end it (current becomes NULL); swapping to the main
         // thread state taken at creation takes the main GIL (3.12+: Swap acquires it; 3.11:
@@ -299,6 +293,17 @@ impl Drop for PyObj {
 
 /// Turns a Python exception into text (type, message and traceback) inside its interpreter,
 /// without ever dropping the `PyErr` (see the module doc).
+/// Writes out what the attached interpreter's sys.stdout and sys.stderr still buffer.
+pub fn flush_output(py: Python<'_>) {
+    if let Err(err) = py.run(
+        c"import sys\nsys.stdout.flush()\nsys.stderr.flush()",
+        None,
+        None,
+    ) {
+        discard(py, err);
+    }
+}
+
 pub fn error_text(py: Python<'_>, err: PyErr) -> String {
     err.restore(py);
     let Some(exception) = take_raised(py) else {

@@ -9,7 +9,7 @@ use crate::app::{self, AppObjects, SourceObjects};
 use crate::clock;
 use crate::error_log::ErrorLog;
 use crate::subinterpreter::{
-    discard, error_text, str_utf8, GilKind, Interpreter, PyObj, PythonMode,
+    self, discard, error_text, str_utf8, GilKind, Interpreter, PyObj, PythonMode,
 };
 use crate::topology::{HeaderDecoding, StepKind, Topology};
 use crate::value::{Value, ValueCodec, ValueMap};
@@ -164,6 +164,12 @@ impl Worker {
             errors: ErrorLog::new(core),
             interpreter,
         })
+    }
+
+    /// Writes out what the app printed and Python still buffers (a `print(..., end="")`);
+    /// called when the core stops, as the interpreter itself may outlive the engine.
+    pub fn flush_output(&self) {
+        self.interpreter.with(subinterpreter::flush_output);
     }
 
     pub fn topology(&self) -> &Topology {

@@ -70,10 +70,15 @@ impl Proc {
     }
 
     /// Starts any command (stdin and stdout closed, stderr collected).
-    pub fn spawn(name: String, mut command: Command) -> Proc {
+    pub fn spawn(name: String, command: Command) -> Proc {
+        Proc::spawn_with_stdout(name, command, Stdio::null())
+    }
+
+    /// Starts any command with its stdout going to `stdout` (stdin closed, stderr collected).
+    pub fn spawn_with_stdout(name: String, mut command: Command, stdout: Stdio) -> Proc {
         let mut child = command
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
