@@ -19,10 +19,17 @@ pub enum Text {
 impl Text {
     pub fn as_str(&self) -> &str {
         match self {
-            Text::Inline { len, bytes } => {
-                std::str::from_utf8(&bytes[..usize::from(*len)]).expect("made from a str")
-            }
+            Text::Inline { .. } => std::str::from_utf8(self.as_bytes()).expect("made from a str"),
             Text::Heap(text) => text,
+        }
+    }
+
+    /// The UTF-8 bytes, without the validation `as_str` does on inline text: comparing and
+    /// hashing partition keys need no more.
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Text::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Text::Heap(text) => text.as_bytes(),
         }
     }
 }
@@ -61,7 +68,7 @@ impl Deref for Text {
 
 impl PartialEq for Text {
     fn eq(&self, other: &Text) -> bool {
-        self.as_str() == other.as_str()
+        self.as_bytes() == other.as_bytes()
     }
 }
 
@@ -69,19 +76,21 @@ impl Eq for Text {}
 
 impl PartialEq<str> for Text {
     fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
+        self.as_bytes() == other.as_bytes()
     }
 }
 
 impl PartialEq<&str> for Text {
     fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
+        self.as_bytes() == other.as_bytes()
     }
 }
 
 impl Hash for Text {
+    /// What `str`'s hash writes (its bytes, then 0xff), so a Text hashes as its str.
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
+        state.write(self.as_bytes());
+        state.write_u8(0xff);
     }
 }
 
