@@ -35,9 +35,13 @@ pub struct RunArgs {
     /// latency for sparse input, paid in CPU time while idle (0: sleep at once).
     #[arg(long, default_value_t = 0, value_name = "US")]
     poll_us: u64,
+    /// Wallaroo's (machida's) way to name the app: NAME.py, looked for in the current
+    /// directory and then on PYTHONPATH; every positional argument then goes to the app.
+    #[arg(long, value_name = "NAME")]
+    application_module: Option<String>,
     /// The application file, then its own arguments (passed to application_setup unchanged).
     #[arg(
-        required = true,
+        required_unless_present = "application_module",
         trailing_var_arg = true,
         allow_hyphen_values = true,
         value_name = "APP.py [ARGS]"
@@ -45,15 +49,46 @@ pub struct RunArgs {
     app: Vec<String>,
 }
 
+/// NAME.py in the current directory or on PYTHONPATH, as machida imported the app module.
+fn find_module(name: &str) -> Result<PathBuf, String> {
+    let file = format!("{}.py", name.replace('.', "/"));
+    let path_var = std::env::var_os("PYTHONPATH").unwrap_or_default();
+    let dirs: Vec<PathBuf> = std::iter::once(PathBuf::from("."))
+        .chain(std::env::split_paths(&path_var).filter(|dir| !dir.as_os_str().is_empty()))
+        .collect();
+    dirs.iter()
+        .map(|dir| dir.join(&file))
+        .find(|candidate| candidate.is_file())
+        .ok_or_else(|| {
+            let searched: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+            format!(
+                "application module '{name}' not found: no {file} in {}",
+                searched.join(", ")
+            )
+        })
+}
+
 pub fn main(args: RunArgs) -> ExitCode {
+    let app = match &args.application_module {
+        Some(name) => match find_module(name) {
+            Ok(path) => std::iter::once(path.display().to_string())
+                .chain(args.app.iter().cloned())
+                .collect(),
+            Err(message) => {
+                eprintln!("{}: {message}", args.name);
+                return ExitCode::FAILURE;
+            }
+        },
+        None => args.app.clone(),
+    };
     let cores = args.cores.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1)
     });
     let config = EngineConfig {
-        app_path: PathBuf::from(&args.app[0]),
-        app_args: args.app.clone(),
+        app_path: PathBuf::from(&app[0]),
+        app_args: app.clone(),
         cores,
         python_mode: match args.python_mode {
             Mode::Subinterpreters => PythonMode::Subinterpreters,
@@ -63,7 +98,7 @@ pub fn main(args: RunArgs) -> ExitCode {
         exit_when_idle: args.exit_when_idle,
         idle_poll: std::time::Duration::from_micros(args.poll_us),
     };
-    eprintln!("{}: starting {} on {cores} cores", args.name, args.app[0]);
+    eprintln!("{}: starting {} on {cores} cores", args.name, app[0]);
     match engine::run(config) {
         Ok(report) => {
             eprint!("{}", engine::summary::render(&report.summaries));
