@@ -1064,7 +1064,7 @@ fn sigint_drains_what_was_read_2_cores() {
 }
 
 // ---------------------------------------------------------------------------------------
-// 11. A port that is already in use
+// 11. Start-up failures: a port already in use, an app that fails on every core at once
 
 /// A second roo on the same --in port is refused at start-up rather than quietly sharing
 /// the port (and its connections) with the first.
@@ -1086,4 +1086,37 @@ fn a_source_port_in_use_is_a_start_up_error() {
         second.stderr()
     );
     assert!(first.stderr().contains("roo: ready"), "{}", first.stderr());
+}
+
+/// Every core fails to load the app at the same moment; each time, roo reports it and exits
+/// 1 (no crash while the interpreters end, whatever C modules the app imported).
+#[test]
+fn an_app_failing_on_every_core_at_once_is_reported_every_time() {
+    let app = test_app("datetime_then_raise.py");
+    for run in 0..6 {
+        let mut worker = Proc::start(&[
+            "run",
+            "--cores",
+            "2",
+            &app,
+            "--in",
+            &free_addr(),
+            "--out",
+            &free_addr(),
+        ]);
+        let status = worker.wait_within(EXIT_WITHIN);
+        assert_eq!(
+            status.code(),
+            Some(1),
+            "run {run}: {status}\n{}",
+            worker.stderr()
+        );
+        assert!(
+            worker
+                .stderr()
+                .contains("ValueError: the app failed at import"),
+            "run {run}:\n{}",
+            worker.stderr()
+        );
+    }
 }

@@ -66,8 +66,12 @@ pub fn initialize() {
                 None
             };
             // Modules with C state that abort when first imported by a second own-GIL
-            // interpreter unless the main interpreter imported them first.
-            ffi::PyRun_SimpleString(c"import decimal, pickle, struct, traceback".as_ptr());
+            // interpreter unless the main interpreter imported them first. datetime's types
+            // are shared: the interpreter that first imports it owns them, and ending it
+            // while another still runs crashed (tests/faults.rs, every core at once).
+            ffi::PyRun_SimpleString(
+                c"import datetime, decimal, pickle, struct, traceback".as_ptr(),
+            );
             match gil {
                 Some(state) => ffi::PyGILState_Release(state),
                 // The main thread state stays alive, detached, for the life of the process.
