@@ -64,6 +64,10 @@ pub fn load(
 ) -> Result<(Topology, AppObjects), String> {
     api_package::install(py)?;
     line_buffered_output(py);
+    let command_line = PyList::new(py, args).map_err(|e| error_text(py, e))?;
+    py.import("roo")
+        .and_then(|package| package.setattr("_ARGS", &command_line))
+        .map_err(|e| error_text(py, e))?;
     let shown = app_path.display().to_string();
     let source =
         std::fs::read_to_string(app_path).map_err(|e| format!("cannot read {shown}: {e}"))?;

@@ -241,3 +241,60 @@ fn decorator_mistakes_are_reported_at_start_up() {
         "{e}"
     );
 }
+
+/// A message in Wallaroo's connector framing: little-endian length, event time, message.
+fn connector_frame(event_time: i64, message: &str) -> Vec<u8> {
+    let mut out = ((message.len() + 8) as u32).to_le_bytes().to_vec();
+    out.extend_from_slice(&event_time.to_le_bytes());
+    out.extend_from_slice(message.as_bytes());
+    out
+}
+
+/// BYOI configs, `@wallaroo.state`, `wallaroo._ARGS`, the connector codecs over TCP and the
+/// `TCPSourceConfig(host, port, name, decoder)` order.
+#[test]
+fn wallaroo_names_outside_the_two_apis() {
+    for (cores, initializer) in [(1, true), (2, false)] {
+        let mut args = vec![
+            "--in",
+            "127.0.0.1:7400,127.0.0.1:7401",
+            "--out",
+            "127.0.0.1:7402,127.0.0.1:7403",
+        ];
+        if initializer {
+            args.push("--cluster-initializer");
+        }
+        let cluster = Cluster::start(
+            "wallaroo_extras.py",
+            &args,
+            cores,
+            PythonMode::Subinterpreters,
+        )
+        .unwrap();
+        cluster.send(0, 0, [frame("ab"), frame("ba"), frame("ab")].concat());
+        let feed = [connector_frame(7, "one"), connector_frame(-1, "two")].concat();
+        cluster.send(cores - 1, 1, feed);
+        let reports = cluster.finish();
+        let flag = if initializer { "True" } else { "False" };
+        assert_eq!(
+            sorted_lines(&reports, 0),
+            [
+                format!("ab 1 {flag}"),
+                format!("ab 2 {flag}"),
+                format!("ba 1 {flag}")
+            ],
+            "at {cores} cores"
+        );
+        let fed: Vec<u8> = reports.iter().flat_map(|r| r.sinks[1].clone()).collect();
+        assert_eq!(
+            fed,
+            [connector_frame(0, "ONE"), connector_frame(0, "TWO")].concat(),
+            "at {cores} cores"
+        );
+        assert!(
+            total_errors(&reports).is_empty(),
+            "{:?}",
+            total_errors(&reports)
+        );
+    }
+}

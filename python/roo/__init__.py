@@ -8,6 +8,10 @@ pipeline API with decorators (0.6).
 import pickle
 
 from roo.builder import ApplicationBuilder
+from roo.byoi import SinkConfig as BYOISinkConfig
+from roo.byoi import SourceConfig as BYOISourceConfig
+from roo.byoi import parse_input_addrs as byoi_parse_input_addrs
+from roo.byoi import parse_output_addrs as byoi_parse_output_addrs
 from roo.config import (
     CustomKafkaSinkCLIParser,
     CustomKafkaSourceCLIParser,
@@ -30,6 +34,7 @@ from roo.decorators import (
     encoder,
     key_extractor,
     partition,
+    state,
     state_computation,
     state_computation_multi,
 )
@@ -47,6 +52,11 @@ from roo.windows import (
     range_windows,
     seconds,
 )
+
+
+# The app's command line ([app.py, *args]), set by roo before the app is imported; Wallaroo
+# apps read wallaroo._ARGS for flags such as --cluster-initializer.
+_ARGS = []
 
 
 # serialize/deserialize stay out of __all__: an app module that holds both has them used
@@ -78,6 +88,10 @@ __all__ = [
     "range_windows",
     "seconds",
     "ApplicationBuilder",
+    "BYOISinkConfig",
+    "BYOISourceConfig",
+    "byoi_parse_input_addrs",
+    "byoi_parse_output_addrs",
     "KafkaSinkConfig",
     "KafkaSourceConfig",
     "RooApplicationError",
@@ -94,6 +108,7 @@ __all__ = [
     "key_extractor",
     "partition",
     "source",
+    "state",
     "state_computation",
     "state_computation_multi",
     "tcp_parse_input_addrs",

@@ -16,8 +16,13 @@ class TCPSourceConfig:
     _FORM_05 = ("host", "port", "decoder")
     _FORM_06 = ("name", "host", "port", "decoder", "valid", "parallelism")
 
+    # A 0.6 development form some apps kept: TCPSourceConfig(host, port, name, decoder).
+    _FORM_06_DEV = ("host", "port", "name", "decoder")
+
     def __init__(self, *args, **kwargs):
         form = self._FORM_06 if len(args) >= 4 or "name" in kwargs else self._FORM_05
+        if len(args) == 4 and _is_port(args[1]) and not _is_port(args[2]):
+            form = self._FORM_06_DEV
         if len(args) > len(form):
             raise TypeError(
                 "TCPSourceConfig takes (host, port, decoder) or (name, host, port, decoder"
@@ -35,6 +40,10 @@ class TCPSourceConfig:
         self.host = given["host"]
         self.port = str(given["port"])
         self.decoder = given.get("decoder")
+
+
+def _is_port(value):
+    return isinstance(value, int) or (isinstance(value, str) and value.isdigit())
 
 
 class GenSourceConfig:

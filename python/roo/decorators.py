@@ -165,3 +165,10 @@ def decoder(header_length=4, length_fmt=">I"):
 
 def encoder(function):
     return Encoder(function)
+
+
+def state(cls):
+    """An early decorator of state classes: gives the class build(), so it is its own
+    state builder (as a class already is in Roo)."""
+    cls.build = classmethod(lambda klass: klass())
+    return cls

@@ -1,9 +1,18 @@
 """`wallaroo.experimental`: Wallaroo's connectors (external source and sink processes
-speaking its connector protocol). Roo does not run connectors; these names exist so an
-app that imports the module loads, and using one says so clearly at start-up.
+speaking its connector protocol). Roo does not run connectors: their configs exist so an
+app that imports the module loads, and using one says so clearly at start-up. The
+codecs for connector messages work, over any TCP source or sink.
 """
 
+import struct
+
+from roo import decorators
+from roo.decorators import Decoder, Encoder
 from roo.topology import RooApplicationError
+
+# A connector message: 4-byte little-endian length, then an 8-byte event time (ms) and
+# the message itself.
+_EVENT_TIME = struct.Struct("<q")
 
 _UNSUPPORTED = (
     "%s: Wallaroo's connectors are not supported by Roo; use TCPSourceConfig / "
@@ -21,6 +30,35 @@ def _unsupported(name):
 
 SourceConnectorConfig = _unsupported("SourceConnectorConfig")
 SinkConnectorConfig = _unsupported("SinkConnectorConfig")
-stream_message_decoder = _unsupported("stream_message_decoder")
-stream_message_encoder = _unsupported("stream_message_encoder")
-key_extractor = _unsupported("experimental.key_extractor")
+
+
+def stream_message_decoder(function):
+    """A decoder of connector messages: `function` gets the message after the event time."""
+    decoder = Decoder(lambda data: function(data[_EVENT_TIME.size :]), 4, "<I")
+    decoder.__wrapped__ = function
+    decoder.decoder = lambda: function
+    return decoder
+
+
+def stream_message_encoder(function):
+    """An encoder of connector messages: encode(data, event_time=0), the event time being
+    ms since the epoch or a datetime (a naive one taken as UTC)."""
+
+    def encode(data, event_time=0):
+        message = function(data)
+        if isinstance(message, str):
+            message = message.encode()
+        if hasattr(event_time, "timestamp"):
+            if event_time.tzinfo is None:
+                import datetime
+
+                event_time = event_time.replace(tzinfo=datetime.timezone.utc)
+            event_time = int(event_time.timestamp() * 1000)
+        body = _EVENT_TIME.pack(event_time) + bytes(message)
+        return struct.pack("<I", len(body)) + body
+
+    encoder = Encoder(encode)
+    encoder.__wrapped__ = function
+    return encoder
+
+key_extractor = decorators.key_extractor
