@@ -120,6 +120,11 @@ pub async fn read_connection(core: Rc<Core>, source: usize, mut stream: TcpStrea
     let mut last_read = Instant::now();
     loop {
         core.wait_for_room().await;
+        // Draining: stop reading. The stop-aware read below only ends an idle read; while
+        // input keeps coming its read is always ready first and would never yield to it.
+        if !core.lifecycle.running() {
+            break;
+        }
         // With --poll-us, the core reads the socket directly and keeps trying (a message
         // is seen as soon as the kernel has it), but not more often than every
         // COALESCE_READS while input flows, so dense input still arrives several
