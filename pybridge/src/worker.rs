@@ -155,7 +155,7 @@ impl Worker {
             ))
         });
         // On failure, objects created before it were already dropped inside `with`.
-        let (topology, app) = loaded?;
+        let (topology, app) = loaded.map_err(|message| with_mode_hint(message, mode))?;
         Ok(Worker {
             core,
             topology,
@@ -356,6 +356,20 @@ impl Drop for Worker {
         let app = self.app.take();
         self.interpreter.with(|_| drop(app));
     }
+}
+
+/// A C extension that refuses subinterpreters (numpy, most pyo3 modules) fails at import
+/// with CPython's own message; say what to do about it.
+fn with_mode_hint(message: String, mode: PythonMode) -> String {
+    if mode == PythonMode::Subinterpreters
+        && message.contains("does not support loading in subinterpreters")
+    {
+        return format!(
+            "{message}\nhint: a C extension that cannot run in a subinterpreter runs with \
+             `roo run --python-mode main` (all cores then share the main interpreter and its GIL)"
+        );
+    }
+    message
 }
 
 /// One batch's view of the core: everything a message needs on its way through.

@@ -267,6 +267,19 @@ fn app_mistakes_fail_at_start_naming_file_line_or_step() {
     );
 }
 
+/// Own-GIL subinterpreters refuse single-phase C extensions (numpy, most pyo3 modules):
+/// the error says how to run such an app.
+#[cfg(Py_3_12)]
+#[test]
+fn an_extension_refusing_subinterpreters_gets_a_hint() {
+    let e = startup_error("single_phase_extension.py");
+    assert!(
+        e.contains("does not support loading in subinterpreters")
+            && e.contains("roo run --python-mode main"),
+        "{e}"
+    );
+}
+
 #[test]
 fn the_earliest_api_takes_addresses_from_in_and_out() {
     let args = [
