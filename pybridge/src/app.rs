@@ -38,6 +38,8 @@ pub enum SourceObjects {
 pub struct StepObjects {
     pub call: PyObj,
     pub partition: Option<PyObj>,
+    /// key_by(data) run before the step: the key the message carries from here on.
+    pub key_by: Option<PyObj>,
     /// tick(state, final) of a window step.
     pub tick: Option<PyObj>,
 }
@@ -281,6 +283,7 @@ impl<'py> Description<'py> {
         };
         let state = self.item(step, "state")?;
         let partition = self.optional_callable(step, "partition")?;
+        let key_by = self.optional_callable(step, "key_by")?;
         let tick = self.optional_callable(step, "tick")?;
         let tick_ns = self.item(step, "tick_ns")?;
         let tick_ns = if tick_ns.is_none() {
@@ -299,6 +302,7 @@ impl<'py> Description<'py> {
                 Some(self.extract_usize(&state, "state")?)
             },
             partitioned: partition.is_some(),
+            key_by: key_by.is_some(),
             ticks: tick.is_some(),
             tick_ns,
             name,
@@ -308,6 +312,7 @@ impl<'py> Description<'py> {
             StepObjects {
                 call: self.callable(step, "call")?,
                 partition,
+                key_by,
                 tick,
             },
         ))

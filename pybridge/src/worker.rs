@@ -11,7 +11,7 @@ use crate::error_log::ErrorLog;
 use crate::subinterpreter::{
     self, discard, error_text, str_utf8, GilKind, Interpreter, PyObj, PythonMode,
 };
-use crate::topology::{HeaderDecoding, StepKind, Topology};
+use crate::topology::{HeaderDecoding, StepKind, StepSpec, Topology};
 use crate::value::{Value, ValueCodec, ValueMap};
 use bytes::{Bytes, BytesMut};
 use hdrhistogram::Histogram;
@@ -358,6 +358,17 @@ impl Drop for Worker {
     }
 }
 
+/// The key a state step's outputs carry on: the state's key when it was the carried key (the
+/// pipeline API); none after a step with its own partition function (the ApplicationBuilder,
+/// whose next state step keys or is single by itself).
+fn carried_key(step: &StepSpec, key: &Value) -> Value {
+    if step.partitioned {
+        Value::None
+    } else {
+        key.clone()
+    }
+}
+
 /// A C extension that refuses subinterpreters (numpy, most pyo3 modules) fails at import
 /// with CPython's own message; say what to do about it.
 fn with_mode_hint(message: String, mode: PythonMode) -> String {
@@ -398,7 +409,13 @@ impl<'py> Run<'_, 'py> {
             Ok(message) if message.is_none() => self.stats.decoded += 1,
             Ok(message) => {
                 self.stats.decoded += 1;
-                self.continue_chain(self.topology.sources[source].chain, 0, message, meta);
+                self.continue_chain(
+                    self.topology.sources[source].chain,
+                    0,
+                    message,
+                    meta,
+                    Value::None,
+                );
             }
             Err(err) => {
                 let spec = &self.topology.sources[source];
@@ -430,7 +447,7 @@ impl<'py> Run<'_, 'py> {
             Ok(message) => {
                 self.stats.decoded += 1;
                 self.generated[source] = Some(PyObj::new(message.clone()));
-                self.continue_chain(spec.chain, 0, message, meta);
+                self.continue_chain(spec.chain, 0, message, meta, Value::None);
                 true
             }
             Err(err) => {
@@ -458,25 +475,36 @@ impl<'py> Run<'_, 'py> {
     }
 
     /// Runs `value` through chain `chain` from step `from` to its sinks.
+    ///
+    /// `key` is the key the message carries (see `StepSpec::key_by`); None before any.
     fn continue_chain(
         &mut self,
         chain: usize,
         from: usize,
         mut value: Bound<'py, PyAny>,
         meta: Meta,
+        mut key: Value,
     ) {
         let objects = self.objects;
         let steps = &self.topology.chains[chain].steps;
         for (index, step) in steps.iter().enumerate().skip(from) {
             let callables = &objects.steps[chain][index];
+            if let Some(key_by) = &callables.key_by {
+                key = match self.key(chain, index, "key extractor before", key_by, &value) {
+                    Some(key) => key,
+                    None => return,
+                };
+            }
             if step.kind == StepKind::State {
                 let state = step.state.expect("validated: state steps have a state");
                 let key = match &callables.partition {
-                    None => Value::None,
-                    Some(partition) => match self.key(chain, index, partition, &value) {
-                        Some(key) => key,
-                        None => return,
-                    },
+                    None => key,
+                    Some(partition) => {
+                        match self.key(chain, index, "partition function of", partition, &value) {
+                            Some(key) => key,
+                            None => return,
+                        }
+                    }
                 };
                 let owner = self.placement.owner(state, &key);
                 if owner != self.core {
@@ -491,7 +519,7 @@ impl<'py> Run<'_, 'py> {
                 Err(err) => return self.python_error(&self.step_place(chain, index), None, err),
             };
             if step.multi {
-                return self.each_output(chain, index, None, result, meta);
+                return self.each_output(chain, index, None, &key, result, meta);
             }
             if result.is_none() {
                 return;
@@ -501,16 +529,18 @@ impl<'py> Run<'_, 'py> {
         self.emit(chain, value, meta);
     }
 
-    /// The partition key for `value`, or None (counted) when the function fails.
+    /// The key `function` gives `value` (a partition function, or a key extractor), or None
+    /// (counted, at "`role` step ...") when the function fails.
     fn key(
         &mut self,
         chain: usize,
         step: usize,
-        partition: &PyObj,
+        role: &str,
+        function: &PyObj,
         value: &Bound<'py, PyAny>,
     ) -> Option<Value> {
-        let place = || format!("partition function of {}", self.step_place(chain, step));
-        match partition.bind(self.py).call1((value,)) {
+        let place = || format!("{role} {}", self.step_place(chain, step));
+        match function.bind(self.py).call1((value,)) {
             Ok(key) => match self.codec.to_value(&key) {
                 Ok(key) => Some(key),
                 Err(text) => {
@@ -603,11 +633,12 @@ impl<'py> Run<'_, 'py> {
             }
             _ => result,
         };
+        let carried = carried_key(spec, &key);
         if spec.multi {
-            return self.each_output(chain, step, Some(&key), output, meta);
+            return self.each_output(chain, step, Some(&key), &carried, output, meta);
         }
         if !output.is_none() {
-            self.continue_chain(chain, step + 1, output, meta);
+            self.continue_chain(chain, step + 1, output, meta, carried);
         }
     }
 
@@ -650,20 +681,26 @@ impl<'py> Run<'_, 'py> {
             source,
             ingest_ns: clock::now_ns(),
         };
+        let spec = &self.topology.chains[chain].steps[step];
         for (key, state) in partitions {
             match tick.call1((state, last)) {
-                Ok(outputs) => self.each_output(chain, step, Some(&key), outputs, meta),
+                Ok(outputs) => {
+                    let carried = carried_key(spec, &key);
+                    self.each_output(chain, step, Some(&key), &carried, outputs, meta)
+                }
                 Err(err) => self.python_error(&self.step_place(chain, step), Some(&key), err),
             }
         }
     }
 
     /// compute_multi's list: each element continues after `step` on its own.
+    /// `key`: the state's key, for error lines; `carried`: the key the outputs carry on.
     fn each_output(
         &mut self,
         chain: usize,
         step: usize,
         key: Option<&Value>,
+        carried: &Value,
         outputs: Bound<'py, PyAny>,
         meta: Meta,
     ) {
@@ -679,7 +716,7 @@ impl<'py> Run<'_, 'py> {
         };
         for item in list.iter() {
             if !item.is_none() {
-                self.continue_chain(chain, step + 1, item, meta);
+                self.continue_chain(chain, step + 1, item, meta, carried.clone());
             }
         }
     }
@@ -710,7 +747,7 @@ impl<'py> Run<'_, 'py> {
             self.out.sunk_one(meta);
         }
         if let Some(next) = spec.next {
-            self.continue_chain(next, 0, value, meta);
+            self.continue_chain(next, 0, value, meta, Value::None);
         }
     }
 

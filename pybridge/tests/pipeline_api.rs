@@ -298,3 +298,45 @@ fn wallaroo_names_outside_the_two_apis() {
         );
     }
 }
+
+/// The key key_by takes stays with the message through later steps, stateless or state,
+/// until collect(); the steps after it see data the extractor could not even read.
+#[test]
+fn a_key_by_key_is_carried_through_later_steps() {
+    let args = ["--in", "127.0.0.1:7500", "--out", "127.0.0.1:7501"];
+    for cores in [1, 2] {
+        let cluster = Cluster::start(
+            "v06_key_carried.py",
+            &args,
+            cores,
+            PythonMode::Subinterpreters,
+        )
+        .unwrap();
+        let input: Vec<u8> = ["1", "2", "3", "4"].iter().flat_map(|n| frame(n)).collect();
+        cluster.send(0, 0, input);
+        let reports = cluster.finish();
+        assert!(
+            total_errors(&reports).is_empty(),
+            "{:?}",
+            total_errors(&reports)
+        );
+        let lines = sorted_lines(&reports, 0);
+        // Per key, in input order: odd sees 10 then 30, even 20 then 40.
+        let per_key: Vec<String> = lines
+            .iter()
+            .map(|l| l.rsplit_once(' ').unwrap().0.to_string())
+            .collect();
+        assert_eq!(
+            per_key,
+            ["seen:10 1", "seen:10,30 2", "seen:20 1", "seen:20,40 2"],
+            "at {cores} cores"
+        );
+        // After collect(), one state counts all four.
+        let mut totals: Vec<&str> = lines
+            .iter()
+            .map(|l| l.rsplit(' ').next().unwrap())
+            .collect();
+        totals.sort();
+        assert_eq!(totals, ["1", "2", "3", "4"], "at {cores} cores");
+    }
+}

@@ -17,7 +17,12 @@ from roo.topology import (
     where,
 )
 
-_SINGLE = object()  # partition marker: one state for everything (before key_by, or after collect)
+_SINGLE = object()  # collect's marker: one state for everything from there on
+
+
+def _no_key(data):
+    """collect(): every message gets the same key, so one state."""
+    return None
 
 
 class Pipeline:
@@ -117,25 +122,33 @@ class _ApplicationWriter:
             self.sources_seen.add(id(pipeline._config))
             chain = self.topology.add_chain(pipeline.name)
             self.topology.add_source(pipeline._config, chain)
-        partition = _SINGLE
+        # key_by (or collect) takes the key of each message where it stands in the
+        # pipeline; the key stays with the message through the steps after it.
+        key_by = None
         for kind, argument in pipeline._ops:
             if kind == "key_by":
-                partition = argument
+                key_by = argument
             else:
-                self.topology.add_step(chain, self.step(argument, partition))
+                step = self.step(argument)
+                if key_by is not None:
+                    step["key_by"] = self.key_extractor(key_by)
+                    key_by = None
+                self.topology.add_step(chain, step)
         for config in pipeline._sinks or ():
             self.topology.add_sink(config, chain)
         if pipeline._sinks is not None:
             self.topology.chains[chain]["ends"] = "sink"
         return chain
 
-    def step(self, computation, partition):
-        if partition is _SINGLE:
-            key = None
-        elif isinstance(partition, KeyExtractor):
-            key = partition.function
-        else:
-            key = partition_callable(partition)
+    @staticmethod
+    def key_extractor(extractor):
+        if extractor is _SINGLE:
+            return _no_key
+        if isinstance(extractor, KeyExtractor):
+            return extractor.function
+        return partition_callable(extractor)
+
+    def step(self, computation):
         if isinstance(computation, Windows):
             # A fresh state per window step: two steps over one aggregation keep apart.
             state = self.topology.state(
@@ -150,7 +163,6 @@ class _ApplicationWriter:
                 computation.aggregation,
                 True,
                 state=state,
-                partition=key,
                 tick=computation.tick,
                 tick_ns=computation.tick_ns,
             )
@@ -170,12 +182,11 @@ class _ApplicationWriter:
                 computation.function,
                 computation.multi,
                 state=state,
-                partition=key,
             )
         # A Wallaroo 0.5-style class: stateless unless it takes (data, state) with a builder.
         if getattr(computation, "state_builder", None) is not None:
             state = self.topology.state(computation.name(), computation.state_builder, [])
-            return state_step(computation, state, key)
+            return state_step(computation, state, None)
         if not callable(getattr(computation, "compute", None)) and not callable(
             getattr(computation, "compute_multi", None)
         ) and not isinstance(computation, type):

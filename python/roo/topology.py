@@ -21,7 +21,12 @@ Shape of the description:
     step = {"name", "kind": "stateless" | "state", "multi": bool,
             "parallel": bool, "call": callable, "where": str,
             "state": int | None, "partition": callable | None,
+            "key_by": callable | None,
             "tick": callable | None, "tick_ns": int | None}
+
+A state step's key comes from its own `partition(data)` (ApplicationBuilder), or else is
+the key the message carries: set by `key_by(data)` of a step it passed before this one in
+the chain (the pipeline API's key_by and collect), or None (one state).
 
 A chain is a run of steps; messages leaving its last step go to every sink
 listed and, when `next` is set, on into the chain `next` (how merges join).
@@ -233,7 +238,7 @@ class Topology:
 
 def step(
     name, call, origin, multi, state=None, partition=None, parallel=False, tick=None,
-    tick_ns=None,
+    tick_ns=None, key_by=None,
 ):
     """One step of the description; `call` is what runs per message (no wrapper in between).
 
@@ -251,6 +256,7 @@ def step(
         "where": where(origin),
         "state": state,
         "partition": partition,
+        "key_by": key_by,
     }
 
 
