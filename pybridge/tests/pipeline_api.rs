@@ -136,6 +136,13 @@ fn building_mistakes_name_the_pipeline_or_step() {
             && e.contains("no combine() method"),
         "{e}"
     );
+    let e = startup_error("self param");
+    assert!(
+        e.contains("state computation count (")
+            && e.contains("v06_mistakes.py:")
+            && e.contains("must take 2 arguments; it takes (self, data, state)"),
+        "{e}"
+    );
     let e = startup_error("bad step");
     assert!(
         e.contains("to(42)") && e.contains("not a @computation"),

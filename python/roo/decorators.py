@@ -11,6 +11,29 @@ import struct
 from roo.topology import RooApplicationError, where
 
 
+def _check_parameters(function, arity, role):
+    """Wallaroo checked a decorated function's parameters as it decorated it; so does Roo,
+    so that a mistake (such as a `self` copied from a class) stops the app at start-up
+    instead of failing every message."""
+    if not callable(function):
+        raise RooApplicationError("%s %r is not a function" % (role, function))
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return  # a builtin without a signature: its calls will tell
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    positional = [p for p in parameters if p.kind in kinds]
+    if any(p.kind == inspect.Parameter.VAR_POSITIONAL for p in parameters):
+        return
+    required = [p for p in positional if p.default is inspect.Parameter.empty]
+    if not len(required) <= arity <= len(positional):
+        raise RooApplicationError(
+            "%s %s (%s) must take %d argument%s; it takes (%s)"
+            % (role, function.__name__, where(function), arity, "" if arity == 1 else "s",
+               ", ".join(p.name for p in positional))
+        )
+
+
 class _Marker:
     """What a decorator returns: the user's function with the methods Wallaroo gave it.
 
@@ -21,7 +44,12 @@ class _Marker:
     calls the function; with none it returns the marker, as Wallaroo's objects did.
     """
 
+    # What the decorated function is, and how many arguments the engine passes it.
+    _role = "function"
+    _arity = 1
+
     def __init__(self, function):
+        _check_parameters(function, self._arity, self._role)
         self.function = function
         self.__wrapped__ = function  # where() reports the user's file and line
 
@@ -31,6 +59,8 @@ class _Marker:
 
 class Computation(_Marker):
     """A stateless step: f(data) -> value or None; with multi, f(data) -> list."""
+
+    _role = "computation"
 
     def __init__(self, function, name, multi):
         super().__init__(function)
@@ -51,6 +81,9 @@ class StateComputation(_Marker):
     The state class comes from state= (pipeline API) or from the ApplicationBuilder's
     to_stateful/to_state_partition (Wallaroo 0.4-0.5, where the decorator had no state=).
     """
+
+    _role = "state computation"
+    _arity = 2
 
     def __init__(self, function, name, state, multi):
         super().__init__(function)
@@ -74,9 +107,13 @@ class StateComputation(_Marker):
 class KeyExtractor(_Marker):
     """f(data) -> the partition key for the state steps that follow key_by."""
 
+    _role = "key extractor"
+
 
 class PartitionFunction(_Marker):
     """Wallaroo 0.4-0.5's @partition: f(data) -> the key of the state partition."""
+
+    _role = "partition function"
 
     def __init__(self, function):
         super().__init__(function)
@@ -85,6 +122,8 @@ class PartitionFunction(_Marker):
 
 class Decoder(_Marker):
     """A TCP source decoder with a fixed header format; Roo frames it natively."""
+
+    _role = "decoder"
 
     def __init__(self, function, header_length, length_fmt):
         super().__init__(function)
@@ -105,6 +144,8 @@ class Decoder(_Marker):
 
 class Encoder(_Marker):
     """A sink encoder: f(data) -> bytes or str."""
+
+    _role = "encoder"
 
     def __init__(self, function):
         super().__init__(function)

@@ -42,6 +42,12 @@ def application_setup(args):
     if mistake == "no combine":
         windows = wallaroo.count_windows(3).over(NoCombine)
         return wallaroo.build_application("no combine", src.key_by(key).to(windows).to_sink(sink))
+    if mistake == "self param":
+        # As a doc snippet had it: a decorated function with a `self` left in.
+        @wallaroo.state_computation(name="count", state=list)
+        def count(self, data, state):
+            return data
+
     if mistake == "merge self":
         return wallaroo.build_application("merge self", src.merge(src).to_sink(sink))
     return wallaroo.build_application("bad step", src.to(42).to_sink(sink))
