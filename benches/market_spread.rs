@@ -428,26 +428,40 @@ fn main() {
         .map(|_| n_orders as f64 / harness_only(&orders, n_orders, 2))
         .collect();
     let harness = median_min_max(harness);
-    let bare = median_min_max((0..runs).map(|_| bare_loop(&market, &orders)).collect());
-
-    let mut rows = Vec::new();
+    // Rounds of (bare loop, roo at 1 core, roo at all cores) back to back: this VM's speed
+    // drifts by 2x over minutes, so ratios are taken within a round, then the median.
     let core_counts: Vec<usize> = if cpus > 1 { vec![1, cpus] } else { vec![1] };
-    for &cores in &core_counts {
-        let figures: Vec<(f64, f64)> = (0..runs)
-            .map(|_| run(&dir, &market, &orders, cores, &expected))
-            .collect();
-        let rates = figures.iter().map(|(s, _)| n_orders as f64 / s).collect();
-        let per_cpu_second = figures.iter().map(|(_, c)| n_orders as f64 / c).collect();
-        rows.push((
-            cores,
-            median_min_max(rates),
-            median_min_max(per_cpu_second).0,
-        ));
+    let mut bare_rates = Vec::new();
+    let mut figures: Vec<Vec<(f64, f64)>> = core_counts.iter().map(|_| Vec::new()).collect();
+    for _ in 0..runs {
+        bare_rates.push(bare_loop(&market, &orders));
+        for (i, &cores) in core_counts.iter().enumerate() {
+            figures[i].push(run(&dir, &market, &orders, cores, &expected));
+        }
     }
+    let bare = median_min_max(bare_rates.clone());
+    let rate = |(seconds, _): &(f64, f64)| n_orders as f64 / seconds;
+    let per_cpu_second = |(_, cpu): &(f64, f64)| n_orders as f64 / cpu;
+    let rows: Vec<Row> = core_counts
+        .iter()
+        .enumerate()
+        .map(|(i, &cores)| {
+            let within_rounds =
+                |f: &dyn Fn(usize) -> f64| median_min_max((0..runs).map(f).collect()).0;
+            Row {
+                cores,
+                rate: median_min_max(figures[i].iter().map(rate).collect()),
+                vs_bare: within_rounds(&|r| rate(&figures[i][r]) / bare_rates[r]),
+                vs_one_core: within_rounds(&|r| rate(&figures[i][r]) / rate(&figures[0][r])),
+                per_cpu_second: median_min_max(figures[i].iter().map(per_cpu_second).collect()).0,
+                cpu_vs_one_core: within_rounds(&|r| {
+                    per_cpu_second(&figures[i][r]) / per_cpu_second(&figures[0][r])
+                }),
+            }
+        })
+        .collect();
     let _ = std::fs::remove_dir_all(&dir);
 
-    let one_core = rows[0].1 .0;
-    let one_core_per_cpu_second = rows[0].2;
     println!();
     println!("market spread, end to end on loopback (roo send -> roo run -> roo receive)");
     println!(
@@ -455,7 +469,7 @@ fn main() {
         expected.accepts, expected.too_wide, expected.updates
     );
     println!(
-        "  {} CPUs, {}, median of {runs} runs (min..max)",
+        "  {} CPUs, {}, {runs} rounds of (bare loop, roo 1 core, roo all cores); medians (min..max), ratios taken within a round",
         cpus,
         python()
     );
@@ -471,27 +485,40 @@ fn main() {
         bare.2,
         bare.0 / WALLAROO_PER_CORE
     );
-    for &(cores, (median, min, max), per_cpu_second) in &rows {
-        let per_core = median / cores as f64;
+    for row in &rows {
+        let (median, min, max) = row.rate;
+        let per_core = median / row.cores as f64;
         println!(
-            "  roo, {cores} core(s): {median:>9.0} msgs/s ({min:.0}..{max:.0}) = {per_core:>8.0} msgs/s per core: \
+            "  roo, {} core(s): {median:>9.0} msgs/s ({min:.0}..{max:.0}) = {per_core:>8.0} msgs/s per core: \
              {:>5.1}x Wallaroo per core, {:.2}x the bare loop per core, {:.2}x of 1 core; {}",
+            row.cores,
             per_core / WALLAROO_PER_CORE,
-            per_core / bare.0,
-            median / one_core,
-            tool_placement(cores)
+            row.vs_bare / row.cores as f64,
+            row.vs_one_core,
+            tool_placement(row.cores)
         );
         println!(
-            "      roo's CPU time: {per_cpu_second:.0} orders per CPU-second ({:.2}x of 1 core's)",
-            per_cpu_second / one_core_per_cpu_second
+            "      roo's CPU time: {:.0} orders per CPU-second ({:.2}x of 1 core's)",
+            row.per_cpu_second, row.cpu_vs_one_core
         );
     }
+    let last = &rows[rows.len() - 1];
     println!(
         "  target >= {TARGET_RATIO:.0}x Wallaroo per core ({:.0} msgs/s): 1 core {}, all cores {}",
         TARGET_RATIO * WALLAROO_PER_CORE,
-        verdict(one_core),
-        verdict(rows[rows.len() - 1].1 .0 / rows[rows.len() - 1].0 as f64)
+        verdict(rows[0].rate.0),
+        verdict(last.rate.0 / last.cores as f64)
     );
+}
+
+/// One core count's figures: medians over rounds, and ratios taken within each round.
+struct Row {
+    cores: usize,
+    rate: (f64, f64, f64),
+    vs_bare: f64,
+    vs_one_core: f64,
+    per_cpu_second: f64,
+    cpu_vs_one_core: f64,
 }
 
 fn verdict(per_core: f64) -> String {
