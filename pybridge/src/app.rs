@@ -38,14 +38,14 @@ pub enum SourceObjects {
 pub struct StepObjects {
     pub call: PyObj,
     pub partition: Option<PyObj>,
-    /// key_by(data) run before the step: the key the message carries from here on.
+    /// The pipeline API's key_by (or collect) stands before this step: key_by(data) gives
+    /// the key the message carries from here on, for state steps without a partition
+    /// function of their own.
     pub key_by: Option<PyObj>,
     /// tick(state, final) of a window step.
     pub tick: Option<PyObj>,
 }
 
-/// Imports the app and builds its topology in the attached interpreter.
-/// `args` is what `application_setup` receives: the app path, then the app's arguments.
 /// Wallaroo made an app's stdout and stderr unbuffered when they are not a terminal; here
 /// they are line-buffered, so each `print` reaches the log as it happens rather than when
 /// a buffer fills (an interpreter's own sys.stdout is block-buffered on a pipe or file).
@@ -59,6 +59,8 @@ fn line_buffered_output(py: Python<'_>) {
     }
 }
 
+/// Imports the app and builds its topology in the attached interpreter.
+/// `args` is what `application_setup` receives: the app path, then the app's arguments.
 pub fn load(
     py: Python<'_>,
     app_path: &Path,
@@ -302,7 +304,6 @@ impl<'py> Description<'py> {
                 Some(self.extract_usize(&state, "state")?)
             },
             partitioned: partition.is_some(),
-            key_by: key_by.is_some(),
             ticks: tick.is_some(),
             tick_ns,
             name,

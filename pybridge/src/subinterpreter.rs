@@ -295,8 +295,6 @@ impl Drop for PyObj {
     }
 }
 
-/// Turns a Python exception into text (type, message and traceback) inside its interpreter,
-/// without ever dropping the `PyErr` (see the module doc).
 /// Writes out what the attached interpreter's sys.stdout and sys.stderr still buffer.
 pub fn flush_output(py: Python<'_>) {
     if let Err(err) = py.run(
@@ -308,6 +306,8 @@ pub fn flush_output(py: Python<'_>) {
     }
 }
 
+/// Turns a Python exception into text (type, message and traceback) inside its interpreter,
+/// without ever dropping the `PyErr` (see the module doc).
 pub fn error_text(py: Python<'_>, err: PyErr) -> String {
     err.restore(py);
     let Some(exception) = take_raised(py) else {

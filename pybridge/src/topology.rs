@@ -76,10 +76,6 @@ pub struct StepSpec {
     /// (otherwise the whole state is one partition, as with to_stateful).
     pub state: Option<usize>,
     pub partitioned: bool,
-    /// The pipeline API's key_by (or collect) stands before this step: the message's key is
-    /// taken here and carried through the steps after it, for state steps without a
-    /// partition function of their own.
-    pub key_by: bool,
     /// A state step with a tick hook (windows): called on every partition of the core
     /// once at shutdown, and every `tick_ns` if set.
     pub ticks: bool,

@@ -476,7 +476,7 @@ impl<'py> Run<'_, 'py> {
 
     /// Runs `value` through chain `chain` from step `from` to its sinks.
     ///
-    /// `key` is the key the message carries (see `StepSpec::key_by`); None before any.
+    /// `key` is the key the message carries (see `StepObjects::key_by`); None before any.
     fn continue_chain(
         &mut self,
         chain: usize,

@@ -61,4 +61,5 @@ def stream_message_encoder(function):
     encoder.__wrapped__ = function
     return encoder
 
+
 key_extractor = decorators.key_extractor

@@ -238,7 +238,7 @@ class Topology:
 
 def step(
     name, call, origin, multi, state=None, partition=None, parallel=False, tick=None,
-    tick_ns=None, key_by=None,
+    tick_ns=None,
 ):
     """One step of the description; `call` is what runs per message (no wrapper in between).
 
@@ -256,7 +256,7 @@ def step(
         "where": where(origin),
         "state": state,
         "partition": partition,
-        "key_by": key_by,
+        "key_by": None,  # set by the pipeline API where a key_by stands before the step
     }
 
 
