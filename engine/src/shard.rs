@@ -8,7 +8,7 @@ use crate::summary::CoreSummary;
 use crate::tcp_sink;
 use crate::tcp_source::{self, Handoff};
 use crate::EngineConfig;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use glommio::channels::local_channel::{self, LocalReceiver, LocalSender};
 use glommio::channels::shared_channel::{ConnectedReceiver, ConnectedSender};
 use glommio::net::TcpListener;
@@ -44,10 +44,21 @@ pub struct CoreChannels {
     pub handoffs: MeshEnds<Handoff>,
 }
 
-struct Queue<T> {
-    tx: LocalSender<T>,
-    /// Bytes (sinks) or messages (outboxes) queued and not yet taken by the writer.
+struct Outbox {
+    tx: LocalSender<RoutedBatch>,
+    /// Messages queued and not yet taken by the outbox's sender.
     queued: Rc<Cell<usize>>,
+}
+
+/// Encoder output on its way to one sink connection. Batches append to `pending` and the
+/// writer takes all of it at once: output made while a write is in flight leaves in the
+/// next single write (one send, one wake-up of the receiver), not a write per batch.
+struct SinkQueue {
+    pending: RefCell<BytesMut>,
+    /// Bytes appended and not yet written (pending plus the write in flight).
+    queued: Cell<usize>,
+    /// Rung when `pending` stops being empty; the writer waits on it when it has nothing.
+    doorbell: LocalSender<()>,
 }
 
 pub struct Core {
@@ -62,8 +73,8 @@ pub struct Core {
     topology: Topology,
     /// Sink index -> index into `sink_queues` (sinks with the same address share one).
     sink_connection: Vec<usize>,
-    sink_queues: Vec<Queue<Bytes>>,
-    outboxes: Vec<Option<Queue<RoutedBatch>>>,
+    sink_queues: Vec<SinkQueue>,
+    outboxes: Vec<Option<Outbox>>,
     stoppers: RefCell<Vec<LocalSender<()>>>,
     frames_in: Cell<u64>,
     sink_reconnects: Cell<u64>,
@@ -99,6 +110,11 @@ impl Core {
 
     pub fn count_sink_reconnect(&self) {
         self.sink_reconnects.set(self.sink_reconnects.get() + 1);
+    }
+
+    /// Everything queued for sink connection `connection` so far (empty if nothing).
+    pub fn take_sink_output(&self, connection: usize) -> Bytes {
+        self.sink_queues[connection].pending.borrow_mut().split().freeze()
     }
 
     pub fn sink_written(&self, connection: usize, bytes: usize) {
@@ -194,12 +210,20 @@ impl Core {
             if buffer.is_empty() {
                 continue;
             }
-            let chunk = buffer.split().freeze();
             let queue = &self.sink_queues[self.sink_connection[sink]];
-            queue.queued.set(queue.queued.get() + chunk.len());
-            self.lifecycle.sink_bytes_queued(chunk.len() as u64);
-            // Unbounded local queue: its size is bounded by SINK_HIGH_WATER through wait_for_room.
-            let _ = queue.tx.try_send(chunk);
+            let bytes = buffer.len();
+            queue.queued.set(queue.queued.get() + bytes);
+            self.lifecycle.sink_bytes_queued(bytes as u64);
+            // Its size is bounded by SINK_HIGH_WATER through wait_for_room.
+            let mut pending = queue.pending.borrow_mut();
+            if pending.is_empty() {
+                std::mem::swap(&mut *pending, buffer);
+                // Full only when already rung and not yet heard: nothing is lost.
+                let _ = queue.doorbell.try_send(());
+            } else {
+                pending.extend_from_slice(buffer);
+                buffer.clear();
+            }
         }
         for (peer, routed) in outputs.routed.iter_mut().enumerate() {
             if routed.is_empty() {
@@ -291,15 +315,16 @@ pub async fn run_core(
             }
         })
         .collect();
-    let mut sink_receivers = vec![];
+    let mut sink_doorbells = vec![];
     let sink_queues = sink_addresses
         .iter()
         .map(|_| {
-            let (tx, rx) = local_channel::new_unbounded();
-            sink_receivers.push(rx);
-            Queue {
-                tx,
-                queued: Rc::new(Cell::new(0)),
+            let (doorbell, heard) = local_channel::new_bounded(1);
+            sink_doorbells.push(heard);
+            SinkQueue {
+                pending: RefCell::new(BytesMut::new()),
+                queued: Cell::new(0),
+                doorbell,
             }
         })
         .collect();
@@ -309,7 +334,7 @@ pub async fn run_core(
             (peer != id).then(|| {
                 let (tx, rx) = local_channel::new_unbounded();
                 outbox_receivers.push((peer, rx));
-                Queue {
+                Outbox {
                     tx,
                     queued: Rc::new(Cell::new(0)),
                 }
@@ -333,14 +358,14 @@ pub async fn run_core(
         sink_reconnects: Cell::new(0),
     });
 
-    for (connection, (address, chunks)) in
-        sink_addresses.into_iter().zip(sink_receivers).enumerate()
+    for (connection, (address, doorbell)) in
+        sink_addresses.into_iter().zip(sink_doorbells).enumerate()
     {
         glommio::spawn_local(tcp_sink::write_sink(
             core.clone(),
             connection,
             address,
-            chunks,
+            doorbell,
         ))
         .detach();
     }

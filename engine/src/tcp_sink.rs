@@ -1,13 +1,12 @@
 //! A TCP sink connection of one core: connects (with retry and backoff, so the receiver
-//! may start later), then writes the encoder output queued by the core, in order.
+//! may start later), then writes the encoder output queued by the core, in order, all
+//! that has accumulated in one write.
 //!
 //! If the connection breaks, the chunk being written is written again whole on a new
 //! connection: bytes the kernel had already accepted on the old connection may be lost
 //! or, for the chunk in flight, arrive twice. Nothing queued after the reconnect is lost.
 
 use crate::shard::Core;
-use bytes::Bytes;
-use futures_lite::future::poll_once;
 use futures_lite::AsyncWriteExt;
 use glommio::channels::local_channel::LocalReceiver;
 use glommio::net::TcpStream;
@@ -22,23 +21,28 @@ const LONGEST_RETRY: Duration = Duration::from_secs(1);
 /// How often a sink that stays unreachable is reported.
 const REPORT_EVERY: Duration = Duration::from_secs(10);
 
-/// Writes queued chunks to `address` until the queue closes.
+/// Writes the output queued for sink connection `sink` to `address`; `doorbell` rings
+/// when output arrives after the writer found none, and closes when the core stops.
 pub async fn write_sink(
     core: Rc<Core>,
     sink: usize,
     address: String,
-    chunks: LocalReceiver<Bytes>,
+    doorbell: LocalReceiver<()>,
 ) {
     let mut stream = connect(&core, &address).await;
+    let mut waited = false;
     loop {
-        // A chunk already queued goes out at once; one that had to be waited for finds the
-        // sink idle, and a receiver may have gone away in the meantime.
-        let (chunk, waited) = match poll_once(chunks.recv()).await {
-            Some(next) => (next, false),
-            None => (chunks.recv().await, true),
-        };
-        let Some(chunk) = chunk else { break };
-        if waited && stream.as_ref().is_some_and(peer_closed) {
+        let chunk = core.take_sink_output(sink);
+        if chunk.is_empty() {
+            if doorbell.recv().await.is_none() {
+                break;
+            }
+            waited = true;
+            continue;
+        }
+        // Output that had to be waited for finds the sink idle, and a receiver may have
+        // gone away in the meantime.
+        if std::mem::take(&mut waited) && stream.as_ref().is_some_and(peer_closed) {
             lost(&core, &address, "closed by the receiver");
             stream = None;
         }
