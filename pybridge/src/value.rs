@@ -173,17 +173,47 @@ type FoundClass = (PyObj, PyObj);
 
 type FnvMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv1a>>;
 
+/// Maps keyed by object addresses (with a length at most), looked up several times per
+/// object that changes cores: FNV-1a's byte-at-a-time loop over a 16-byte key was a
+/// large part of that conversion (perf, market spread at 2 cores).
+type AddressMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<AddressHasher>>;
+
+/// A multiply-and-rotate hash of whole words. Addresses are aligned, so their low bits
+/// say little; the multiply carries every bit up and the rotate brings the mixed high
+/// bits down to where a hash table takes its bucket index.
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+    fn write_u64(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    fn write_usize(&mut self, word: usize) {
+        self.write_u64(word as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0.rotate_left(26)
+    }
+}
+
 /// Values looked up by travel name: a leaked name by its address and length (leaked names
 /// are never freed, so an address is never reused), an owned one by its text.
 struct NameCache<V> {
-    by_address: FnvMap<(usize, usize), V>,
+    by_address: AddressMap<(usize, usize), V>,
     by_text: FnvMap<Box<str>, V>,
 }
 
 impl<V> Default for NameCache<V> {
     fn default() -> Self {
         NameCache {
-            by_address: FnvMap::default(),
+            by_address: AddressMap::default(),
             by_text: FnvMap::default(),
         }
     }
@@ -223,9 +253,9 @@ pub struct ValueCodec {
     transfer: Option<(PyObj, PyObj)>,
     /// Per class seen (keyed by its address, kept alive by the PyObj): its name when its
     /// instances travel as Value::Object.
-    plain_classes: RefCell<FnvMap<usize, SeenClass>>,
+    plain_classes: RefCell<AddressMap<usize, SeenClass>>,
     /// Field names of objects sent, per Python str (keyed by its address, kept alive).
-    sent_field_names: RefCell<FnvMap<usize, (PyObj, TravelName)>>,
+    sent_field_names: RefCell<AddressMap<usize, (PyObj, TravelName)>>,
     /// Names this core leaked.
     leaked_names: Cell<usize>,
     /// Classes found by name for rebuilding Value::Objects.
