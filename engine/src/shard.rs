@@ -114,7 +114,11 @@ impl Core {
 
     /// Everything queued for sink connection `connection` so far (empty if nothing).
     pub fn take_sink_output(&self, connection: usize) -> Bytes {
-        self.sink_queues[connection].pending.borrow_mut().split().freeze()
+        self.sink_queues[connection]
+            .pending
+            .borrow_mut()
+            .split()
+            .freeze()
     }
 
     pub fn sink_written(&self, connection: usize, bytes: usize) {

@@ -23,12 +23,7 @@ const REPORT_EVERY: Duration = Duration::from_secs(10);
 
 /// Writes the output queued for sink connection `sink` to `address`; `doorbell` rings
 /// when output arrives after the writer found none, and closes when the core stops.
-pub async fn write_sink(
-    core: Rc<Core>,
-    sink: usize,
-    address: String,
-    doorbell: LocalReceiver<()>,
-) {
+pub async fn write_sink(core: Rc<Core>, sink: usize, address: String, doorbell: LocalReceiver<()>) {
     let mut stream = connect(&core, &address).await;
     let mut waited = false;
     loop {

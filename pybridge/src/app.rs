@@ -22,6 +22,9 @@ pub struct AppObjects {
     /// Per source: its decoder, or its generator.
     pub sources: Vec<SourceObjects>,
     pub steps: Vec<Vec<StepObjects>>,
+    /// Per chain: a key_by (or collect) standing after its last step, before the merge the
+    /// chain continues into; it gives the key the message carries into the merged chain.
+    pub key_by_at_end: Vec<Option<PyObj>>,
     pub encoders: Vec<PyObj>,
     pub state_builders: Vec<PyObj>,
 }
@@ -180,6 +183,7 @@ impl<'py> Description<'py> {
             codec: ValueCodec::new(self.py)?,
             sources: vec![],
             steps: vec![],
+            key_by_at_end: vec![],
             encoders: vec![],
             state_builders: vec![],
         };
@@ -242,6 +246,9 @@ impl<'py> Description<'py> {
                     .collect::<Result<_, _>>()?,
             });
             objects.steps.push(step_objects);
+            objects
+                .key_by_at_end
+                .push(self.optional_callable(&chain, "key_by")?);
         }
         let mut sinks = vec![];
         for sink in self.list(app, "sinks")? {

@@ -358,6 +358,17 @@ impl Drop for Worker {
     }
 }
 
+/// Where a key is taken from a message, for error lines.
+#[derive(Clone, Copy)]
+enum KeyAt {
+    /// The pipeline API's key_by standing before a step.
+    Before { chain: usize, step: usize },
+    /// A state step's own partition function.
+    PartitionOf { chain: usize, step: usize },
+    /// A key_by after a chain's last step, before the merge it continues into.
+    EndOf { chain: usize },
+}
+
 /// The key a state step's outputs carry on: the state's key when it was the carried key (the
 /// pipeline API); none after a step with its own partition function (the ApplicationBuilder,
 /// whose next state step keys or is single by itself).
@@ -490,7 +501,7 @@ impl<'py> Run<'_, 'py> {
         for (index, step) in steps.iter().enumerate().skip(from) {
             let callables = &objects.steps[chain][index];
             if let Some(key_by) = &callables.key_by {
-                key = match self.key(chain, index, "key extractor before", key_by, &value) {
+                key = match self.key(KeyAt::Before { chain, step: index }, key_by, &value) {
                     Some(key) => key,
                     None => return,
                 };
@@ -500,7 +511,8 @@ impl<'py> Run<'_, 'py> {
                 let key = match &callables.partition {
                     None => key,
                     Some(partition) => {
-                        match self.key(chain, index, "partition function of", partition, &value) {
+                        let at = KeyAt::PartitionOf { chain, step: index };
+                        match self.key(at, partition, &value) {
                             Some(key) => key,
                             None => return,
                         }
@@ -526,32 +538,41 @@ impl<'py> Run<'_, 'py> {
             }
             value = result;
         }
-        self.emit(chain, value, meta);
+        self.emit(chain, value, meta, key);
     }
 
     /// The key `function` gives `value` (a partition function, or a key extractor), or None
-    /// (counted, at "`role` step ...") when the function fails.
-    fn key(
-        &mut self,
-        chain: usize,
-        step: usize,
-        role: &str,
-        function: &PyObj,
-        value: &Bound<'py, PyAny>,
-    ) -> Option<Value> {
-        let place = || format!("{role} {}", self.step_place(chain, step));
+    /// (counted, at the place `at` names) when the function fails.
+    fn key(&mut self, at: KeyAt, function: &PyObj, value: &Bound<'py, PyAny>) -> Option<Value> {
         match function.bind(self.py).call1((value,)) {
             Ok(key) => match self.codec.to_value(&key) {
                 Ok(key) => Some(key),
                 Err(text) => {
-                    self.error(&place(), None, format!("key {key} cannot be used: {text}"));
+                    let place = self.key_place(at);
+                    self.error(&place, None, format!("key {key} cannot be used: {text}"));
                     None
                 }
             },
             Err(err) => {
-                self.python_error(&place(), None, err);
+                let place = self.key_place(at);
+                self.python_error(&place, None, err);
                 None
             }
+        }
+    }
+
+    fn key_place(&self, at: KeyAt) -> String {
+        match at {
+            KeyAt::Before { chain, step } => {
+                format!("key extractor before {}", self.step_place(chain, step))
+            }
+            KeyAt::PartitionOf { chain, step } => {
+                format!("partition function of {}", self.step_place(chain, step))
+            }
+            KeyAt::EndOf { chain } => format!(
+                "key extractor at the end of pipeline '{}'",
+                self.topology.chains[chain].name
+            ),
         }
     }
 
@@ -721,8 +742,9 @@ impl<'py> Run<'_, 'py> {
         }
     }
 
-    /// End of a chain: encode for each sink, then on into the next chain.
-    fn emit(&mut self, chain: usize, value: Bound<'py, PyAny>, meta: Meta) {
+    /// End of a chain: encode for each sink, then on into the next chain, carrying `key`
+    /// (or the key of a key_by that stands after the chain's last step).
+    fn emit(&mut self, chain: usize, value: Bound<'py, PyAny>, meta: Meta, key: Value) {
         let spec = &self.topology.chains[chain];
         for &sink in &spec.sinks {
             let encoded = match self.objects.encoders[sink].bind(self.py).call1((&value,)) {
@@ -747,7 +769,14 @@ impl<'py> Run<'_, 'py> {
             self.out.sunk_one(meta);
         }
         if let Some(next) = spec.next {
-            self.continue_chain(next, 0, value, meta, Value::None);
+            let key = match &self.objects.key_by_at_end[chain] {
+                Some(key_by) => match self.key(KeyAt::EndOf { chain }, key_by, &value) {
+                    Some(key) => key,
+                    None => return,
+                },
+                None => key,
+            };
+            self.continue_chain(next, 0, value, meta, key);
         }
     }
 

@@ -347,3 +347,54 @@ fn a_key_by_key_is_carried_through_later_steps() {
         assert_eq!(totals, ["1", "2", "3", "4"], "at {cores} cores");
     }
 }
+
+/// A key taken before a merge (key_by as the last operation of a merged pipeline, or
+/// earlier with steps after it) goes on with the message into the merged pipeline.
+#[test]
+fn keys_taken_before_a_merge_are_carried_into_it() {
+    let args = [
+        "--in",
+        "127.0.0.1:7510,127.0.0.1:7511",
+        "--out",
+        "127.0.0.1:7512",
+    ];
+    for cores in [1, 2] {
+        let cluster = Cluster::start(
+            "v06_key_merged.py",
+            &args,
+            cores,
+            PythonMode::Subinterpreters,
+        )
+        .unwrap();
+        let numbers: Vec<u8> = ["1", "2", "3"].iter().flat_map(|n| frame(n)).collect();
+        let tagged: Vec<u8> = ["even:x", "odd:y"].iter().flat_map(|t| frame(t)).collect();
+        cluster.send(0, 0, numbers);
+        cluster.send(0, 1, tagged);
+        let reports = cluster.finish();
+        assert!(
+            total_errors(&reports).is_empty(),
+            "{:?}",
+            total_errors(&reports)
+        );
+        let lines = sorted_lines(&reports, 0);
+        let counts_of = |members: &[&str]| {
+            let mut counts: Vec<&str> = lines
+                .iter()
+                .filter(|l| members.contains(&l.split(' ').next().unwrap()))
+                .map(|l| l.rsplit(' ').next().unwrap())
+                .collect();
+            counts.sort();
+            counts
+        };
+        assert_eq!(
+            counts_of(&["1", "3", "y"]),
+            ["1", "2", "3"],
+            "odd at {cores} cores: {lines:?}"
+        );
+        assert_eq!(
+            counts_of(&["2", "x"]),
+            ["1", "2"],
+            "even at {cores} cores: {lines:?}"
+        );
+    }
+}

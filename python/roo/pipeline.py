@@ -134,6 +134,9 @@ class _ApplicationWriter:
                     step["key_by"] = self.key_extractor(key_by)
                     key_by = None
                 self.topology.add_step(chain, step)
+        if key_by is not None:
+            # The last operation before a merge: the key goes on into the merged chain.
+            self.topology.chains[chain]["key_by"] = self.key_extractor(key_by)
         for config in pipeline._sinks or ():
             self.topology.add_sink(config, chain)
         if pipeline._sinks is not None:

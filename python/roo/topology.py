@@ -15,7 +15,7 @@ Shape of the description:
                  | {"name", "kind": "generator", "chain", "generator": {
                     "initial_value": callable, "apply": callable}}],
      "chains":  [{"name", "steps": [step], "next": int | None,
-                  "sinks": [int], "ends": "sink" | "done"}],
+                  "sinks": [int], "ends": "sink" | "done", "key_by": callable | None}],
      "sinks":   [{"host", "port", "encode": callable}],
      "states":  [{"name", "build": callable, "keys": list, "keyed": bool}]}
     step = {"name", "kind": "stateless" | "state", "multi": bool,
@@ -29,7 +29,9 @@ the key the message carries: set by `key_by(data)` of a step it passed before th
 the chain (the pipeline API's key_by and collect), or None (one state).
 
 A chain is a run of steps; messages leaving its last step go to every sink
-listed and, when `next` is set, on into the chain `next` (how merges join).
+listed and, when `next` is set, on into the chain `next` (how merges join), carrying
+their key: the chain's own `key_by(data)` when set (a key_by as the last operation
+before a merge), else the key they carried.
 """
 
 import inspect
@@ -154,7 +156,7 @@ class Topology:
 
     def add_chain(self, name):
         self.chains.append(
-            {"name": str(name), "steps": [], "next": None, "sinks": [], "ends": None}
+            {"name": str(name), "steps": [], "next": None, "sinks": [], "ends": None, "key_by": None}
         )
         return len(self.chains) - 1
 
