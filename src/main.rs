@@ -1,5 +1,6 @@
 //! The `roo` command: run a Python stream application, or drive one with the load tools.
 
+mod giles;
 mod receive;
 mod run;
 mod send;

@@ -9,7 +9,7 @@
 //! messages never interleave) and measures latency from the stamps that
 //! `roo send --stamp` puts in front of payloads.
 
-use crate::stamp;
+use crate::{giles, stamp};
 use clap::Args;
 use hdrhistogram::Histogram;
 use protocol::{FrameDecoder, Framing, LengthWidth, DEFAULT_MAX_FRAME_SIZE};
@@ -42,11 +42,15 @@ const MAX_LATENCY_NS: u64 = 3_600_000_000_000;
     --idle-exit S seconds without data once something has arrived (exit 1 if --expect was not \
     reached, else 0). With none of these it runs until killed; the --out file is flushed \
     whenever input pauses, and the per-second reports show progress.\n\n\
-    The final report (stderr) always ends with the line `received N messages`."
+    The final report (stderr) always ends with the line `received N messages`.\n\n\
+    Flags of Wallaroo's receivers work too: -l (--listen), -e (--expect), -w/--no-write \
+    (roo receive writes nothing without --out), and the Pony runtime's --ponythreads, \
+    --ponynoblock and the like (ignored). Wallaroo's data_receiver printed what it \
+    received: here that is --out -."
 )]
 pub struct ReceiveArgs {
     /// Address to listen on, HOST:PORT.
-    #[arg(long, value_name = "HOST:PORT")]
+    #[arg(long, short = 'l', value_name = "HOST:PORT")]
     listen: String,
 
     /// Messages are frames behind a 4-byte big-endian length header (default:
@@ -59,7 +63,7 @@ pub struct ReceiveArgs {
     max_frame: usize,
 
     /// Exit 0 as soon as N messages have arrived in total.
-    #[arg(long, value_name = "N")]
+    #[arg(long, short = 'e', value_name = "N", value_parser = giles::count)]
     expect: Option<u64>,
 
     /// Stop after S seconds; with --expect, exit 1 if fewer arrived.
@@ -70,8 +74,8 @@ pub struct ReceiveArgs {
     #[arg(long, value_name = "S")]
     idle_exit: Option<f64>,
 
-    /// Write every message to FILE, each followed by '\n' (order across
-    /// connections is arrival order, per connection it is kept).
+    /// Write every message to FILE ('-': standard output), each followed by '\n'
+    /// (order across connections is arrival order, per connection it is kept).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
 
@@ -93,6 +97,14 @@ pub struct ReceiveArgs {
     /// No per-second reports (the final report is always printed).
     #[arg(long)]
     quiet: bool,
+
+    /// Wallaroo's giles receiver: do not write what arrives to a file (nor does roo
+    /// receive, unless --out).
+    #[arg(long, short = 'w', hide = true)]
+    no_write: bool,
+
+    #[command(flatten)]
+    pony: giles::PonyRuntimeFlags,
 }
 
 /// To the output writer thread.
@@ -254,8 +266,8 @@ fn serve(mut stream: TcpStream, peer: SocketAddr, shared: &Shared) {
     }
 }
 
-fn writer(file: File, rx: Receiver<OutMsg>) {
-    let mut w = BufWriter::with_capacity(1 << 20, file);
+fn writer(out: Box<dyn Write + Send>, rx: Receiver<OutMsg>) {
+    let mut w = BufWriter::with_capacity(1 << 20, out);
     let fail = |e: io::Error| -> ! {
         eprintln!("roo receive: cannot write the --out file: {e}");
         std::process::exit(1)
@@ -376,12 +388,18 @@ fn run(args: ReceiveArgs) -> Result<ExitCode, String> {
     let (out, writer_thread) = match &args.out {
         None => (None, None),
         Some(path) => {
-            let file =
-                File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+            let out: Box<dyn Write + Send> = if path.as_os_str() == "-" {
+                Box::new(io::stdout())
+            } else {
+                Box::new(
+                    File::create(path)
+                        .map_err(|e| format!("cannot create {}: {e}", path.display()))?,
+                )
+            };
             let (tx, rx) = mpsc::sync_channel(256);
             let t = thread::Builder::new()
                 .name("receive-out".into())
-                .spawn(move || writer(file, rx))
+                .spawn(move || writer(out, rx))
                 .map_err(|e| e.to_string())?;
             (Some(tx), Some(t))
         }

@@ -10,7 +10,7 @@
 //! fast as the peers read (a thread per connection). A peer that stops reading
 //! makes the sender block: nothing is ever dropped.
 
-use crate::stamp;
+use crate::{giles, stamp};
 use bytes::BytesMut;
 use clap::{Args, ValueEnum};
 use protocol::{encode_frame, encode_line, LengthWidth};
@@ -48,12 +48,22 @@ pub enum Generator {
     since the Unix epoch at which the message was scheduled to be sent (with --rate: the \
     pacing schedule's time, so backpressure shows up as latency; unpaced: the time it was \
     buffered). `roo receive --latency` reads it.\n\n\
-    Exits 0 when everything was sent, 1 if a connection could not be made or a peer closed."
+    Exits 0 when everything was sent, 1 if a connection could not be made or a peer closed.\n\n\
+    Wallaroo's giles sender flags work too: --host (--to), --batch-size (--batch), \
+    --interval NS (a batch every NS nanoseconds on each connection, instead of --rate), \
+    --no-write (roo send never writes what it sent), counts written as 1_000_000, and the \
+    Pony runtime's --ponythreads, --ponynoblock and the like (ignored)."
 )]
 pub struct SendArgs {
     /// Where to send: HOST:PORT, or several separated by commas (connections are
     /// spread over them round-robin).
-    #[arg(long, value_delimiter = ',', required = true, value_name = "HOST:PORT")]
+    #[arg(
+        long,
+        alias = "host",
+        value_delimiter = ',',
+        required = true,
+        value_name = "HOST:PORT"
+    )]
     to: Vec<String>,
 
     /// Number of TCP connections.
@@ -95,7 +105,7 @@ pub struct SendArgs {
     /// Stop after N messages in total (without --repeat, at most the files
     /// once). Default: the files once, or forever with --repeat or --generate;
     /// --duration also stops.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = giles::count)]
     messages: Option<u64>,
 
     /// Loop over the files.
@@ -105,20 +115,25 @@ pub struct SendArgs {
     /// Total messages per second over all connections (open loop: every
     /// message has a scheduled time and leaves at it, or at once when the
     /// sender is behind). Default: as fast as possible.
-    #[arg(long, value_name = "MSGS_PER_SEC")]
+    #[arg(long, value_name = "MSGS_PER_SEC", group = "pacing")]
     rate: Option<f64>,
+
+    /// Paced as Wallaroo's giles sender did: a batch every NS nanoseconds on each
+    /// connection (per-connection rate = batch / NS); instead of --rate.
+    #[arg(long, value_name = "NS", group = "pacing", value_parser = giles::count)]
+    interval: Option<u64>,
 
     /// Messages per paced burst on each connection: N messages share one
     /// scheduled time and leave in one write.
-    #[arg(long, default_value_t = 1, value_name = "N", requires = "rate",
-          value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, alias = "batch-size", default_value_t = 1, value_name = "N", requires = "pacing",
+          value_parser = batch_size)]
     batch: u64,
 
     /// Paced: sleep until US microseconds before a message is due, then spin
     /// (a sleeping thread wakes tens of microseconds late, more on a VM, and that
     /// lateness counts as latency). One thread paces every connection, so this
     /// keeps at most one CPU busy. 0: only sleep, leaving the CPU to others.
-    #[arg(long, default_value_t = 150, value_name = "US", requires = "rate")]
+    #[arg(long, default_value_t = 150, value_name = "US", requires = "pacing")]
     spin_us: u64,
 
     /// Stop after S seconds.
@@ -136,6 +151,21 @@ pub struct SendArgs {
     /// No per-second reports (the final line is always printed).
     #[arg(long)]
     quiet: bool,
+
+    /// giles sender: do not write the messages sent to a file (roo send never does).
+    #[arg(long, hide = true)]
+    no_write: bool,
+
+    #[command(flatten)]
+    pony: giles::PonyRuntimeFlags,
+}
+
+/// A --batch of at least one message.
+fn batch_size(text: &str) -> Result<u64, String> {
+    match giles::count(text)? {
+        0 => Err("a batch holds at least one message".into()),
+        n => Ok(n),
+    }
 }
 
 /// Where messages come from. Message `i` is a pure function of `i`, so each
@@ -556,15 +586,14 @@ fn build_plan(args: &SendArgs) -> Result<Plan, String> {
         OutFraming::Length(LengthWidth::U32)
     };
     let connections = u64::from(args.connections);
-    let pacing = match args.rate {
-        None => None,
-        Some(r) if !(r.is_finite() && r > 0.0) => {
+    let pacing = match (args.rate, args.interval) {
+        (Some(r), _) if !(r.is_finite() && r > 0.0) => {
             return Err(format!("--rate must be a positive number, not {r}"))
         }
-        Some(r) => {
-            let per_conn = r / connections as f64;
-            Some((per_conn, args.batch))
-        }
+        (Some(r), _) => Some((r / connections as f64, args.batch)),
+        (None, Some(0)) => return Err("--interval must be at least 1 nanosecond".into()),
+        (None, Some(ns)) => Some((args.batch as f64 * 1e9 / ns as f64, args.batch)),
+        (None, None) => None,
     };
     let deadline = match args.duration {
         None => None,

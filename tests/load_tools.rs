@@ -7,6 +7,7 @@ mod common;
 use common::*;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 /// Writes `n` distinct lines of about `width` bytes to `path`; returns them.
 fn write_sized_lines(path: &Path, n: usize, width: usize) -> Vec<String> {
@@ -366,4 +367,62 @@ fn sender_errors_name_the_address() {
         "{err}"
     );
     assert!(count_after(&err, "sent ") >= 1000, "{err}");
+}
+
+/// A load test typed as in Wallaroo's docs (giles sender and receiver flags, the Pony
+/// runtime's flags, counts with underscores) runs with only the program names changed;
+/// `--out -` prints what arrives, as Wallaroo's data_receiver did.
+#[test]
+fn wallaroo_load_tool_flags_are_understood() {
+    let dir = TempDir::new("giles-flags");
+    let input = dir.path("in.txt");
+    let printed = dir.path("printed.txt");
+    let lines: Vec<String> = (0..4).map(|i| format!("message {i}")).collect();
+    write_lines(&input, &lines);
+    let addr = free_addr();
+    let mut receive = Command::new(roo());
+    receive.args([
+        "receive",
+        "--ponythreads=1",
+        "--ponynoblock",
+        "-l",
+        &addr,
+        "--framed",
+        "-w",
+        "-e",
+        "6",
+        "--timeout",
+        "30",
+        "--out",
+        "-",
+        "--quiet",
+    ]);
+    let stdout = std::fs::File::create(&printed).unwrap();
+    let mut receiver = Proc::spawn_with_stdout("roo receive".into(), receive, stdout.into());
+    let mut sender = Proc::start(&[
+        "send",
+        "--host",
+        &addr,
+        "--file",
+        s(&input),
+        "--batch-size",
+        "2",
+        "--interval",
+        "1_000_000",
+        "--messages",
+        "6",
+        "--repeat",
+        "--no-write",
+        "--ponythreads=1",
+        "--ponynoblock",
+        "--quiet",
+    ]);
+    assert_exits_ok(&mut sender, "sender");
+    assert_exits_ok(&mut receiver, "receiver");
+    let got = std::fs::read_to_string(&printed).unwrap();
+    let want: Vec<&str> = [0, 1, 2, 3, 0, 1]
+        .iter()
+        .map(|&i| lines[i].as_str())
+        .collect();
+    assert_eq!(got.lines().collect::<Vec<_>>(), want);
 }
