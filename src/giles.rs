@@ -13,9 +13,19 @@ pub struct PonyRuntimeFlags {
     #[arg(long, hide = true, value_name = "N")]
     ponyminthreads: Option<String>,
     #[arg(long, hide = true, value_name = "N")]
+    ponymaxthreads: Option<String>,
+    #[arg(long, hide = true, value_name = "N")]
     ponycdinterval: Option<String>,
+    #[arg(long, hide = true, value_name = "N")]
+    ponygcinitial: Option<String>,
+    #[arg(long, hide = true, value_name = "N")]
+    ponygcfactor: Option<String>,
+    #[arg(long, hide = true, value_name = "N")]
+    ponysuspendthreshold: Option<String>,
     #[arg(long, hide = true)]
     ponynoblock: bool,
+    #[arg(long, hide = true)]
+    ponypin: bool,
     #[arg(long, hide = true)]
     ponypinasio: bool,
     #[arg(long, hide = true)]

@@ -4,7 +4,7 @@
 //! records) or from a deterministic generator of Zipf-distributed words. They
 //! are spread over `--connections` TCP connections in order, message `i` on
 //! connection `i % N`, each written through a large reused buffer. Sending is
-//! open loop with `--rate` (each message, or each `--batch`, written at its own
+//! open loop with `--rate` or `--interval` (each message, or each `--batch`, written at its own
 //! scheduled time and stamped with that time by `--stamp`; one thread drives
 //! every connection, so only one thread spins however many there are) or as
 //! fast as the peers read (a thread per connection). A peer that stops reading
@@ -28,6 +28,9 @@ use std::time::{Duration, Instant};
 const WRITE_BUFFER: usize = 64 * 1024;
 /// Unpaced: messages between checks of the `--duration` deadline.
 const UNPACED_BATCH: usize = 1024;
+/// giles sender's pacing defaults: messages per batch, and nanoseconds between batches.
+const GILES_BATCH: u64 = 500;
+const GILES_INTERVAL_NS: u64 = 5_000_000;
 /// Pause between connection attempts.
 const CONNECT_RETRY: Duration = Duration::from_millis(100);
 
@@ -45,14 +48,15 @@ pub enum Generator {
     i % N. Framing: 4-byte big-endian length header per message (default), '\\n' after each \
     message (--newline), or none (--binary: the file holds records that are already framed).\n\n\
     --stamp prefixes each payload with '<T> ' where T is the decimal number of nanoseconds \
-    since the Unix epoch at which the message was scheduled to be sent (with --rate: the \
+    since the Unix epoch at which the message was scheduled to be sent (paced: the \
     pacing schedule's time, so backpressure shows up as latency; unpaced: the time it was \
     buffered). `roo receive --latency` reads it.\n\n\
     Exits 0 when everything was sent, 1 if a connection could not be made or a peer closed.\n\n\
     Wallaroo's giles sender flags work too: --host (--to), --batch-size (--batch), \
     --interval NS (a batch every NS nanoseconds on each connection, instead of --rate), \
     --no-write (roo send never writes what it sent), counts written as 1_000_000, and the \
-    Pony runtime's --ponythreads, --ponynoblock and the like (ignored)."
+    Pony runtime's --ponythreads, --ponynoblock and the like (ignored). As with giles, \
+    --interval alone sends batches of 500 and --batch-size alone a batch every 5 ms."
 )]
 pub struct SendArgs {
     /// Where to send: HOST:PORT, or several separated by commas (connections are
@@ -115,25 +119,24 @@ pub struct SendArgs {
     /// Total messages per second over all connections (open loop: every
     /// message has a scheduled time and leaves at it, or at once when the
     /// sender is behind). Default: as fast as possible.
-    #[arg(long, value_name = "MSGS_PER_SEC", group = "pacing")]
+    #[arg(long, value_name = "MSGS_PER_SEC")]
     rate: Option<f64>,
 
     /// Paced as Wallaroo's giles sender did: a batch every NS nanoseconds on each
     /// connection (per-connection rate = batch / NS); instead of --rate.
-    #[arg(long, value_name = "NS", group = "pacing", value_parser = giles::count)]
+    #[arg(long, value_name = "NS", conflicts_with = "rate", value_parser = giles::count)]
     interval: Option<u64>,
 
     /// Messages per paced burst on each connection: N messages share one
-    /// scheduled time and leave in one write.
-    #[arg(long, alias = "batch-size", default_value_t = 1, value_name = "N", requires = "pacing",
-          value_parser = batch_size)]
-    batch: u64,
+    /// scheduled time and leave in one write [default: 1 with --rate].
+    #[arg(long, alias = "batch-size", value_name = "N", value_parser = batch_size)]
+    batch: Option<u64>,
 
     /// Paced: sleep until US microseconds before a message is due, then spin
     /// (a sleeping thread wakes tens of microseconds late, more on a VM, and that
     /// lateness counts as latency). One thread paces every connection, so this
     /// keeps at most one CPU busy. 0: only sleep, leaving the CPU to others.
-    #[arg(long, default_value_t = 150, value_name = "US", requires = "pacing")]
+    #[arg(long, default_value_t = 150, value_name = "US")]
     spin_us: u64,
 
     /// Stop after S seconds.
@@ -586,14 +589,20 @@ fn build_plan(args: &SendArgs) -> Result<Plan, String> {
         OutFraming::Length(LengthWidth::U32)
     };
     let connections = u64::from(args.connections);
-    let pacing = match (args.rate, args.interval) {
-        (Some(r), _) if !(r.is_finite() && r > 0.0) => {
+    // giles's sender always paced: a batch of 500 every 5 ms unless told otherwise.
+    let giles_pacing = |batch: Option<u64>, interval_ns: u64| {
+        let batch = batch.unwrap_or(GILES_BATCH);
+        (batch as f64 * 1e9 / interval_ns as f64, batch)
+    };
+    let pacing = match (args.rate, args.interval, args.batch) {
+        (Some(r), _, _) if !(r.is_finite() && r > 0.0) => {
             return Err(format!("--rate must be a positive number, not {r}"))
         }
-        (Some(r), _) => Some((r / connections as f64, args.batch)),
-        (None, Some(0)) => return Err("--interval must be at least 1 nanosecond".into()),
-        (None, Some(ns)) => Some((args.batch as f64 * 1e9 / ns as f64, args.batch)),
-        (None, None) => None,
+        (Some(r), _, batch) => Some((r / connections as f64, batch.unwrap_or(1))),
+        (None, Some(0), _) => return Err("--interval must be at least 1 nanosecond".into()),
+        (None, Some(ns), batch) => Some(giles_pacing(batch, ns)),
+        (None, None, Some(batch)) => Some(giles_pacing(Some(batch), GILES_INTERVAL_NS)),
+        (None, None, None) => None,
     };
     let deadline = match args.duration {
         None => None,

@@ -390,7 +390,7 @@ fn wallaroo_load_tool_flags_are_understood() {
         "--framed",
         "-w",
         "-e",
-        "6",
+        "9",
         "--timeout",
         "30",
         "--out",
@@ -418,9 +418,23 @@ fn wallaroo_load_tool_flags_are_understood() {
         "--quiet",
     ]);
     assert_exits_ok(&mut sender, "sender");
+    // --batch-size alone paces as giles did: a batch every 5 ms.
+    let mut sender = Proc::start(&[
+        "send",
+        "--host",
+        &addr,
+        "--file",
+        s(&input),
+        "--batch-size",
+        "3",
+        "--messages",
+        "3",
+        "--quiet",
+    ]);
+    assert_exits_ok(&mut sender, "second sender");
     assert_exits_ok(&mut receiver, "receiver");
     let got = std::fs::read_to_string(&printed).unwrap();
-    let want: Vec<&str> = [0, 1, 2, 3, 0, 1]
+    let want: Vec<&str> = [0, 1, 2, 3, 0, 1, 0, 1, 2]
         .iter()
         .map(|&i| lines[i].as_str())
         .collect();

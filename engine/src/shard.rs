@@ -27,6 +27,8 @@ use std::time::Duration;
 const SINK_HIGH_WATER: usize = 1024 * 1024;
 /// Routed messages waiting for one peer core beyond this pause this core's sources.
 const OUTBOX_HIGH_WATER: usize = 16 * 1024;
+/// How long a stopped core waits for its sink writers to close their connections.
+const SINK_CLOSE_WAIT: Duration = Duration::from_secs(1);
 /// How often a paused source or routed input looks again.
 const BACKOFF: Duration = Duration::from_micros(200);
 
@@ -47,7 +49,7 @@ pub struct CoreChannels {
 struct Outbox {
     tx: LocalSender<RoutedBatch>,
     /// Messages queued and not yet taken by the outbox's sender.
-    queued: Rc<Cell<usize>>,
+    queued: Cell<usize>,
 }
 
 /// Encoder output on its way to one sink connection. Batches append to `pending` and the
@@ -58,7 +60,8 @@ struct SinkQueue {
     /// Bytes appended and not yet written (pending plus the write in flight).
     queued: Cell<usize>,
     /// Rung when `pending` stops being empty; the writer waits on it when it has nothing.
-    doorbell: LocalSender<()>,
+    /// Taken (closed) once the core has stopped, which ends the writer.
+    doorbell: RefCell<Option<LocalSender<()>>>,
 }
 
 pub struct Core {
@@ -119,6 +122,13 @@ impl Core {
             .borrow_mut()
             .split()
             .freeze()
+    }
+
+    /// Closes every sink writer's doorbell: each writes what is left and closes its socket.
+    fn close_sinks(&self) {
+        for queue in &self.sink_queues {
+            queue.doorbell.borrow_mut().take();
+        }
     }
 
     pub fn sink_written(&self, connection: usize, bytes: usize) {
@@ -218,12 +228,14 @@ impl Core {
             let bytes = buffer.len();
             queue.queued.set(queue.queued.get() + bytes);
             self.lifecycle.sink_bytes_queued(bytes as u64);
-            // Its size is bounded by SINK_HIGH_WATER through wait_for_room.
+            // `pending` is bounded by SINK_HIGH_WATER through wait_for_room.
             let mut pending = queue.pending.borrow_mut();
             if pending.is_empty() {
                 std::mem::swap(&mut *pending, buffer);
                 // Full only when already rung and not yet heard: nothing is lost.
-                let _ = queue.doorbell.try_send(());
+                if let Some(doorbell) = &*queue.doorbell.borrow() {
+                    let _ = doorbell.try_send(());
+                }
             } else {
                 pending.extend_from_slice(buffer);
                 buffer.clear();
@@ -328,7 +340,7 @@ pub async fn run_core(
             SinkQueue {
                 pending: RefCell::new(BytesMut::new()),
                 queued: Cell::new(0),
-                doorbell,
+                doorbell: RefCell::new(Some(doorbell)),
             }
         })
         .collect();
@@ -340,7 +352,7 @@ pub async fn run_core(
                 outbox_receivers.push((peer, rx));
                 Outbox {
                     tx,
-                    queued: Rc::new(Cell::new(0)),
+                    queued: Cell::new(0),
                 }
             })
         })
@@ -362,17 +374,19 @@ pub async fn run_core(
         sink_reconnects: Cell::new(0),
     });
 
-    for (connection, (address, doorbell)) in
-        sink_addresses.into_iter().zip(sink_doorbells).enumerate()
-    {
-        glommio::spawn_local(tcp_sink::write_sink(
-            core.clone(),
-            connection,
-            address,
-            doorbell,
-        ))
-        .detach();
-    }
+    let sink_writers: Vec<_> = sink_addresses
+        .into_iter()
+        .zip(sink_doorbells)
+        .enumerate()
+        .map(|(connection, (address, doorbell))| {
+            glommio::spawn_local(tcp_sink::write_sink(
+                core.clone(),
+                connection,
+                address,
+                doorbell,
+            ))
+        })
+        .collect();
     for ((peer, batches), sender) in outbox_receivers
         .into_iter()
         .zip(routed.to.into_iter().flatten())
@@ -441,6 +455,18 @@ pub async fn run_core(
     while !lifecycle.done() {
         glommio::timer::sleep(Duration::from_millis(5)).await;
     }
+    // Normally everything is written by now; a sink the main thread gave up on may still
+    // block its writer, so closing waits at most SINK_CLOSE_WAIT.
+    core.close_sinks();
+    futures_lite::future::or(
+        async {
+            for writer in sink_writers {
+                writer.await;
+            }
+        },
+        glommio::timer::sleep(SINK_CLOSE_WAIT),
+    )
+    .await;
     core.worker.borrow().flush_output();
     Some(core.summary())
 }

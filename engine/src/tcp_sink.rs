@@ -2,9 +2,10 @@
 //! may start later), then writes the encoder output queued by the core, in order, all
 //! that has accumulated in one write.
 //!
-//! If the connection breaks, the chunk being written is written again whole on a new
+//! If the connection breaks, the write in flight (all output pending when it began, up to
+//! about the 1 MiB high-water mark plus a batch) is written again whole on a new
 //! connection: bytes the kernel had already accepted on the old connection may be lost
-//! or, for the chunk in flight, arrive twice. Nothing queued after the reconnect is lost.
+//! or, for the write in flight, arrive twice. Nothing queued after the reconnect is lost.
 
 use crate::shard::Core;
 use futures_lite::AsyncWriteExt;
@@ -22,7 +23,8 @@ const LONGEST_RETRY: Duration = Duration::from_secs(1);
 const REPORT_EVERY: Duration = Duration::from_secs(10);
 
 /// Writes the output queued for sink connection `sink` to `address`; `doorbell` rings
-/// when output arrives after the writer found none, and closes when the core stops.
+/// when output arrives after the writer found none, and closes when the core has
+/// stopped (`Core::close_sinks`): the writer then writes what is left and closes.
 pub async fn write_sink(core: Rc<Core>, sink: usize, address: String, doorbell: LocalReceiver<()>) {
     let mut stream = connect(&core, &address).await;
     let mut waited = false;

@@ -22,8 +22,9 @@ pub struct AppObjects {
     /// Per source: its decoder, or its generator.
     pub sources: Vec<SourceObjects>,
     pub steps: Vec<Vec<StepObjects>>,
-    /// Per chain: a key_by (or collect) standing after its last step, before the merge the
-    /// chain continues into; it gives the key the message carries into the merged chain.
+    /// Per chain: a key_by (or collect) standing after its last step. When the chain goes
+    /// on into a merge, it gives the key the message carries there; before a sink it
+    /// has no effect.
     pub key_by_at_end: Vec<Option<PyObj>>,
     pub encoders: Vec<PyObj>,
     pub state_builders: Vec<PyObj>,

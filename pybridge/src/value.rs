@@ -173,7 +173,7 @@ type FoundClass = (PyObj, PyObj);
 
 type FnvMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv1a>>;
 
-/// Maps keyed by object addresses (with a length at most), looked up several times per
+/// Maps keyed by an address, or an address and a length, looked up several times per
 /// object that changes cores: FNV-1a's byte-at-a-time loop over a 16-byte key was a
 /// large part of that conversion (perf, market spread at 2 cores).
 type AddressMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<AddressHasher>>;

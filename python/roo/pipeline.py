@@ -135,7 +135,8 @@ class _ApplicationWriter:
                     key_by = None
                 self.topology.add_step(chain, step)
         if key_by is not None:
-            # The last operation before a merge: the key goes on into the merged chain.
+            # After the last step: before a merge the key goes on into the merged chain
+            # (before a sink there is nothing left to key).
             self.topology.chains[chain]["key_by"] = self.key_extractor(key_by)
         for config in pipeline._sinks or ():
             self.topology.add_sink(config, chain)

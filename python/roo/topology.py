@@ -15,7 +15,7 @@ Shape of the description:
                  | {"name", "kind": "generator", "chain", "generator": {
                     "initial_value": callable, "apply": callable}}],
      "chains":  [{"name", "steps": [step], "next": int | None,
-                  "sinks": [int], "ends": "sink" | "done", "key_by": callable | None}],
+                  "sinks": [int], "ends": "sink" | "done" | "next", "key_by": callable | None}],
      "sinks":   [{"host", "port", "encode": callable}],
      "states":  [{"name", "build": callable, "keys": list, "keyed": bool}]}
     step = {"name", "kind": "stateless" | "state", "multi": bool,
