@@ -1,7 +1,7 @@
 //! `roo send`: a load generator (like Wallaroo's giles sender).
 //!
-//! Messages come from files (one message per line, or fixed-size binary
-//! records) or from a deterministic generator of Zipf-distributed words. They
+//! Messages come from files (one message per line, or binary records of a
+//! fixed size or behind their own length headers) or from a deterministic generator of Zipf-distributed words. They
 //! are spread over `--connections` TCP connections in order, message `i` on
 //! connection `i % N`, each written through a large reused buffer. Sending is
 //! open loop with `--rate` or `--interval` (each message, or each `--batch`, written at its own
@@ -52,7 +52,7 @@ pub enum Generator {
     pacing schedule's time, so backpressure shows up as latency; unpaced: the time it was \
     buffered). `roo receive --latency` reads it.\n\n\
     Exits 0 when everything was sent, 1 if a connection could not be made or a peer closed.\n\n\
-    Wallaroo's giles sender flags work too: --host (--to), --batch-size (--batch), \
+    Wallaroo's giles sender flags work too: --host or --buffy (--to), --batch-size (--batch), \
     --interval NS (a batch every NS nanoseconds on each connection, instead of --rate), \
     --no-write (roo send never writes what it sent), counts written as 1_000_000, and the \
     Pony runtime's --ponythreads, --ponynoblock and the like (ignored). As with giles, \
@@ -63,7 +63,7 @@ pub struct SendArgs {
     /// spread over them round-robin).
     #[arg(
         long,
-        alias = "host",
+        aliases = ["host", "buffy"],
         value_delimiter = ',',
         required = true,
         value_name = "HOST:PORT"
@@ -89,14 +89,19 @@ pub struct SendArgs {
     #[arg(long)]
     newline: bool,
 
-    /// The --file is fixed-size records of --msg-size bytes, sent as they are
-    /// (already framed by the user).
-    #[arg(long, requires = "msg_size", conflicts_with_all = ["newline", "stamp", "generate"])]
+    /// The --file is records already framed by the user, sent as they are: of
+    /// --msg-size bytes each, or each behind its own length header (--variable-size).
+    #[arg(long, requires = "record_size", conflicts_with_all = ["newline", "stamp", "generate"])]
     binary: bool,
 
     /// Record size in bytes for --binary.
-    #[arg(long, value_name = "N", requires = "binary")]
+    #[arg(long, value_name = "N", requires = "binary", group = "record_size")]
     msg_size: Option<usize>,
+
+    /// For --binary: each record starts with its own 4-byte big-endian length header
+    /// (giles sender's --variable-size); records are sent with their header.
+    #[arg(long, requires = "binary", group = "record_size")]
+    variable_size: bool,
 
     /// Generate messages instead of reading files.
     #[arg(long, value_enum, value_name = "KIND")]
@@ -179,6 +184,9 @@ enum Source {
     Lines { data: Vec<u8>, starts: Vec<usize> },
     /// Fixed-size records.
     Records { data: Vec<u8>, size: usize },
+    /// Records that carry their own 4-byte big-endian length header (sent with it):
+    /// message `k` is `data[starts[k]..starts[k + 1]]`.
+    FramedRecords { data: Vec<u8>, starts: Vec<usize> },
     /// Generated words.
     Words(Words),
 }
@@ -189,6 +197,7 @@ impl Source {
         match self {
             Source::Lines { starts, .. } => Some(starts.len() as u64 - 1),
             Source::Records { data, size } => Some((data.len() / size) as u64),
+            Source::FramedRecords { starts, .. } => Some(starts.len() as u64 - 1),
             Source::Words(_) => None,
         }
     }
@@ -205,6 +214,10 @@ impl Source {
                 let n = (data.len() / size) as u64;
                 let k = (i % n) as usize;
                 &data[k * size..(k + 1) * size]
+            }
+            Source::FramedRecords { data, starts } => {
+                let k = (i % (starts.len() as u64 - 1)) as usize;
+                &data[starts[k]..starts[k + 1]]
             }
             Source::Words(w) => {
                 scratch.clear();
@@ -251,6 +264,34 @@ fn load_records(files: &[PathBuf], size: usize) -> Result<Source, String> {
         data.extend_from_slice(&bytes);
     }
     Ok(Source::Records { data, size })
+}
+
+/// Records each behind its own 4-byte big-endian length header, as giles sender's
+/// `--binary --variable-size` read them.
+fn load_framed_records(files: &[PathBuf]) -> Result<Source, String> {
+    let mut data = Vec::new();
+    let mut starts = vec![0];
+    for f in files {
+        let bytes = std::fs::read(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+        let mut at = 0;
+        while at < bytes.len() {
+            let header = bytes.get(at..at + 4).ok_or_else(|| {
+                format!("{}: a length header cut short at byte {at}", f.display())
+            })?;
+            let length = u32::from_be_bytes(header.try_into().expect("4 bytes")) as usize;
+            let end = at + 4 + length;
+            if end > bytes.len() {
+                return Err(format!(
+                    "{}: the record at byte {at} says {length} bytes, but the file ends first",
+                    f.display()
+                ));
+            }
+            data.extend_from_slice(&bytes[at..end]);
+            starts.push(data.len());
+            at = end;
+        }
+    }
+    Ok(Source::FramedRecords { data, starts })
 }
 
 /// SplitMix64: small, fast, good enough for test data.
@@ -570,6 +611,7 @@ fn build_plan(args: &SendArgs) -> Result<Plan, String> {
         (None, _) if args.file.is_empty() => {
             return Err("give an input: --file F or --generate words".into())
         }
+        (None, true) if args.variable_size => load_framed_records(&args.file)?,
         (None, true) => load_records(&args.file, args.msg_size.unwrap_or(0))?,
         (None, false) => load_lines(&args.file)?,
     };

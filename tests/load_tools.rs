@@ -346,6 +346,43 @@ fn binary_records_are_sent_as_they_are() {
     assert_eq!(read_out(&out), want);
 }
 
+/// giles sender's `--binary --variable-size`: records of any size, each behind its own
+/// 4-byte big-endian length header, sent with it.
+#[test]
+fn variable_size_records_are_sent_with_their_headers() {
+    let dir = TempDir::new("variable-size");
+    let input = dir.path("in.bin");
+    let out = dir.path("out.txt");
+    let payloads: Vec<String> = (0..20).map(|i| "v".repeat(i + 1)).collect();
+    let mut data = Vec::new();
+    for payload in &payloads {
+        data.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+        data.extend_from_slice(payload.as_bytes());
+    }
+    std::fs::write(&input, &data).unwrap();
+    let addr = free_addr();
+    let mut receiver = start_receive(
+        &addr,
+        &["--framed", "--expect", "20", "--out", s(&out), "--quiet"],
+    );
+    let mut sender = start_send(&addr, &["--binary", "--variable-size", "--file", s(&input)]);
+    assert_exits_ok(&mut sender, "sender");
+    assert_exits_ok(&mut receiver, "receiver");
+    assert_eq!(read_out(&out), payloads);
+
+    // A record whose header promises more than the file holds is a clear error.
+    std::fs::write(&input, [&data[..], &[0, 0, 0, 9, b'x']].concat()).unwrap();
+    let mut sender = start_send(&addr, &["--binary", "--variable-size", "--file", s(&input)]);
+    assert!(!sender.wait().success());
+    assert!(
+        sender
+            .stderr()
+            .contains("says 9 bytes, but the file ends first"),
+        "{}",
+        sender.stderr()
+    );
+}
+
 #[test]
 fn sender_errors_name_the_address() {
     // Nobody listening: gives up after --connect-timeout.
