@@ -1,7 +1,8 @@
 //! `roo send`: a load generator (like Wallaroo's giles sender).
 //!
 //! Messages come from files (one message per line, or binary records of a
-//! fixed size or behind their own length headers) or from a deterministic generator of Zipf-distributed words. They
+//! fixed size or behind their own length headers) or from a deterministic
+//! generator of Zipf-distributed words. They
 //! are spread over `--connections` TCP connections in order, message `i` on
 //! connection `i % N`, each written through a large reused buffer. Sending is
 //! open loop with `--rate` or `--interval` (each message, or each `--batch`, written at its own
