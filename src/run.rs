@@ -68,18 +68,46 @@ fn find_module(name: &str) -> Result<PathBuf, String> {
         })
 }
 
+/// Machida took `--application-module NAME` anywhere on its command line, also after
+/// the app's own flags (`-i ... -o ... --application-module NAME`), where clap has
+/// already taken everything as the app's arguments: (the module named there, the rest).
+fn module_among_app_args(app: &[String]) -> (Option<String>, Vec<String>) {
+    let mut module = None;
+    let mut rest = vec![];
+    let mut tokens = app.iter();
+    while let Some(token) = tokens.next() {
+        if module.is_none() {
+            if token == "--application-module" {
+                if let Some(name) = tokens.next() {
+                    module = Some(name.clone());
+                    continue;
+                }
+            } else if let Some(name) = token.strip_prefix("--application-module=") {
+                module = Some(name.to_string());
+                continue;
+            }
+        }
+        rest.push(token.clone());
+    }
+    (module, rest)
+}
+
 pub fn main(args: RunArgs) -> ExitCode {
-    let app = match &args.application_module {
+    let (module, app_args) = match &args.application_module {
+        Some(name) => (Some(name.clone()), args.app.clone()),
+        None => module_among_app_args(&args.app),
+    };
+    let app = match &module {
         Some(name) => match find_module(name) {
             Ok(path) => std::iter::once(path.display().to_string())
-                .chain(args.app.iter().cloned())
+                .chain(app_args)
                 .collect(),
             Err(message) => {
                 eprintln!("{}: {message}", args.name);
                 return ExitCode::FAILURE;
             }
         },
-        None => args.app.clone(),
+        None => app_args,
     };
     let cores = args.cores.unwrap_or_else(|| {
         std::thread::available_parallelism()

@@ -336,48 +336,75 @@ fn reverse_2_cores() {
 }
 
 /// Wallaroo's command line named the app as a module: `--application-module reverse`
-/// finds reverse.py on PYTHONPATH, and machida's own flags after it reach the app untouched.
+/// finds reverse.py on PYTHONPATH wherever it stands, and machida's own flags reach the
+/// app untouched.
 #[test]
 fn an_application_module_is_found_on_pythonpath() {
-    let dir = TempDir::new("app-module");
-    let input = dir.path("in.txt");
-    let lines = reverse_input();
-    write_lines(&input, &lines);
-    let (in_addr, out_addr) = (free_addr(), free_addr());
-    let out = dir.path("out.txt");
-    let mut receiver = start_receiver(&out_addr, &out, lines.len());
-    let mut command = std::process::Command::new(roo());
-    command
-        .current_dir(dir.path(""))
-        .env(
-            "PYTHONPATH",
-            format!("{}/examples", env!("CARGO_MANIFEST_DIR")),
-        )
-        .args([
-            "run",
-            "--cores",
-            "2",
-            "--exit-when-idle",
-            "--application-module",
-        ])
-        .args(["reverse", "--in", &in_addr, "--out", &out_addr])
-        .args([
-            "--metrics",
-            "127.0.0.1:5001",
-            "--ponythreads=1",
-            "--ponynoblock",
-        ]);
-    let mut worker = Proc::spawn("roo run --application-module reverse".into(), command);
-    worker.wait_for_stderr_within("roo: ready", READY_WITHIN);
-    send(&in_addr, &input, &[], WAIT, &[&worker, &receiver]);
-    expect_success(&mut receiver, WAIT, &[&worker]);
-    expect_success(&mut worker, EXIT_WITHIN, &[&receiver]);
-    assert_output(
-        2,
-        read_out(&out),
-        reversed(&lines),
-        "reverse by module name",
-    );
+    // Machida's order (the module first), and the older docs' (the app's flags, short
+    // forms included, then --application-module last).
+    let shapes: [fn(&str, &str) -> Vec<String>; 2] = [
+        |input, output| {
+            [
+                "--application-module",
+                "reverse",
+                "--in",
+                input,
+                "--out",
+                output,
+            ]
+            .map(String::from)
+            .to_vec()
+        },
+        |input, output| {
+            [
+                "-i",
+                input,
+                "-o",
+                output,
+                "-n",
+                "worker-name",
+                "--application-module",
+                "reverse",
+            ]
+            .map(String::from)
+            .to_vec()
+        },
+    ];
+    for (shape, app_command_line) in shapes.iter().enumerate() {
+        let dir = TempDir::new(&format!("app-module-{shape}"));
+        let input = dir.path("in.txt");
+        let lines = reverse_input();
+        write_lines(&input, &lines);
+        let (in_addr, out_addr) = (free_addr(), free_addr());
+        let out = dir.path("out.txt");
+        let mut receiver = start_receiver(&out_addr, &out, lines.len());
+        let mut command = std::process::Command::new(roo());
+        command
+            .current_dir(dir.path(""))
+            .env(
+                "PYTHONPATH",
+                format!("{}/examples", env!("CARGO_MANIFEST_DIR")),
+            )
+            .args(["run", "--cores", "2", "--exit-when-idle"])
+            .args(app_command_line(&in_addr, &out_addr))
+            .args([
+                "--metrics",
+                "127.0.0.1:5001",
+                "--ponythreads=1",
+                "--ponynoblock",
+            ]);
+        let mut worker = Proc::spawn("roo run --application-module reverse".into(), command);
+        worker.wait_for_stderr_within("roo: ready", READY_WITHIN);
+        send(&in_addr, &input, &[], WAIT, &[&worker, &receiver]);
+        expect_success(&mut receiver, WAIT, &[&worker]);
+        expect_success(&mut worker, EXIT_WITHIN, &[&receiver]);
+        assert_output(
+            2,
+            read_out(&out),
+            reversed(&lines),
+            &format!("reverse by module name, command line shape {shape}"),
+        );
+    }
 }
 
 fn celsius(cores: usize) {
