@@ -28,6 +28,11 @@ from roo.config import (
     tcp_parse_output_addrs,
 )
 from roo.decorators import (
+    Computation,
+    Decoder,
+    Encoder,
+    KeyExtractor,
+    StateComputation,
     computation,
     computation_multi,
     decoder,
@@ -71,7 +76,15 @@ def deserialize(data):
     return pickle.loads(data)
 
 
+# What the decorators return (Wallaroo's wallaroo module had classes of these names, for
+# isinstance checks): Computation also stands for computation_multi, StateComputation for
+# state_computation_multi.
 __all__ = [
+    "Computation",
+    "Decoder",
+    "Encoder",
+    "KeyExtractor",
+    "StateComputation",
     "CustomKafkaSinkCLIParser",
     "CustomKafkaSourceCLIParser",
     "DefaultKafkaSinkCLIParser",

@@ -8,6 +8,7 @@
   with the connector codecs of `wallaroo.experimental`: messages in connector framing
   (little-endian length, 8-byte event time, message) come back upper-cased in the same
   framing, event time 0.
+- The decorators' results are instances of Wallaroo's class names (checked at set-up).
 """
 import struct
 
@@ -54,6 +55,9 @@ def encode_feed(text):
 
 
 def application_setup(args):
+    assert isinstance(count, wallaroo.StateComputation)
+    assert isinstance(decode_word, wallaroo.Decoder) and isinstance(encode_line, wallaroo.Encoder)
+    assert isinstance(decode_feed, wallaroo.Decoder)
     (in_host, in_port), (feed_host, feed_port) = wallaroo.byoi_parse_input_addrs(args)
     (out_host, out_port), (feed_out_host, feed_out_port) = wallaroo.byoi_parse_output_addrs(args)
     ab = wallaroo.ApplicationBuilder("extras")
