@@ -18,7 +18,7 @@ use protocol::{encode_frame, encode_line, LengthWidth};
 use std::collections::HashSet;
 use std::io::Write;
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{mpsc, Arc};
@@ -180,14 +180,18 @@ fn batch_size(text: &str) -> Result<u64, String> {
 /// Where messages come from. Message `i` is a pure function of `i`, so each
 /// connection thread produces its own share independently.
 enum Source {
-    /// Lines of the input files: message `k` is `data[starts[k]..starts[k + 1] - 1]`
-    /// (every line, the last included, is stored with its '\n').
-    Lines { data: Vec<u8>, starts: Vec<usize> },
+    /// Lines, or records behind their own length header, of the input files: message
+    /// `k` is `data[starts[k]..starts[k + 1] - trailer]` (every line, the last included,
+    /// is stored with its '\n').
+    Spans {
+        data: Vec<u8>,
+        starts: Vec<usize>,
+        /// Bytes at the end of each span that are not sent: 1 for lines, stored with
+        /// their '\n'; 0 for records behind their own length header, sent whole.
+        trailer: usize,
+    },
     /// Fixed-size records.
     Records { data: Vec<u8>, size: usize },
-    /// Records that carry their own 4-byte big-endian length header (sent with it):
-    /// message `k` is `data[starts[k]..starts[k + 1]]`.
-    FramedRecords { data: Vec<u8>, starts: Vec<usize> },
     /// Generated words.
     Words(Words),
 }
@@ -196,9 +200,8 @@ impl Source {
     /// Messages before the source repeats (`None`: endless).
     fn len(&self) -> Option<u64> {
         match self {
-            Source::Lines { starts, .. } => Some(starts.len() as u64 - 1),
+            Source::Spans { starts, .. } => Some(starts.len() as u64 - 1),
             Source::Records { data, size } => Some((data.len() / size) as u64),
-            Source::FramedRecords { starts, .. } => Some(starts.len() as u64 - 1),
             Source::Words(_) => None,
         }
     }
@@ -207,18 +210,18 @@ impl Source {
     #[inline]
     fn payload<'a>(&'a self, i: u64, scratch: &'a mut Vec<u8>) -> &'a [u8] {
         match self {
-            Source::Lines { data, starts } => {
+            Source::Spans {
+                data,
+                starts,
+                trailer,
+            } => {
                 let k = (i % (starts.len() as u64 - 1)) as usize;
-                &data[starts[k]..starts[k + 1] - 1]
+                &data[starts[k]..starts[k + 1] - trailer]
             }
             Source::Records { data, size } => {
                 let n = (data.len() / size) as u64;
                 let k = (i % n) as usize;
                 &data[k * size..(k + 1) * size]
-            }
-            Source::FramedRecords { data, starts } => {
-                let k = (i % (starts.len() as u64 - 1)) as usize;
-                &data[starts[k]..starts[k + 1]]
             }
             Source::Words(w) => {
                 scratch.clear();
@@ -229,11 +232,15 @@ impl Source {
     }
 }
 
+fn read_input(file: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))
+}
+
 fn load_lines(files: &[PathBuf]) -> Result<Source, String> {
     let mut data = Vec::new();
     let mut starts = vec![0];
     for f in files {
-        let bytes = std::fs::read(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+        let bytes = read_input(f)?;
         let base = data.len();
         data.extend_from_slice(&bytes);
         if !bytes.is_empty() && bytes.last() != Some(&b'\n') {
@@ -245,7 +252,11 @@ fn load_lines(files: &[PathBuf]) -> Result<Source, String> {
             }
         }
     }
-    Ok(Source::Lines { data, starts })
+    Ok(Source::Spans {
+        data,
+        starts,
+        trailer: 1,
+    })
 }
 
 fn load_records(files: &[PathBuf], size: usize) -> Result<Source, String> {
@@ -254,7 +265,7 @@ fn load_records(files: &[PathBuf], size: usize) -> Result<Source, String> {
     }
     let mut data = Vec::new();
     for f in files {
-        let bytes = std::fs::read(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+        let bytes = read_input(f)?;
         if bytes.len() % size != 0 {
             return Err(format!(
                 "{} has {} bytes, not a whole number of {size}-byte records",
@@ -273,7 +284,7 @@ fn load_framed_records(files: &[PathBuf]) -> Result<Source, String> {
     let mut data = Vec::new();
     let mut starts = vec![0];
     for f in files {
-        let bytes = std::fs::read(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+        let bytes = read_input(f)?;
         let mut at = 0;
         while at < bytes.len() {
             let header = bytes.get(at..at + 4).ok_or_else(|| {
@@ -292,7 +303,11 @@ fn load_framed_records(files: &[PathBuf]) -> Result<Source, String> {
             at = end;
         }
     }
-    Ok(Source::FramedRecords { data, starts })
+    Ok(Source::Spans {
+        data,
+        starts,
+        trailer: 0,
+    })
 }
 
 /// SplitMix64: small, fast, good enough for test data.

@@ -17,9 +17,6 @@ from roo.topology import (
     where,
 )
 
-_SINGLE = object()  # collect's marker: one state for everything from there on
-
-
 def _no_key(data):
     """collect(): every message gets the same key, so one state."""
     return None
@@ -49,7 +46,7 @@ class Pipeline:
 
     def collect(self):
         """Sends everything to one partition from here on."""
-        return self._then(("key_by", _SINGLE))
+        return self._then(("key_by", _no_key))
 
     def merge(self, other):
         """Interleaves this pipeline's messages with `other`'s."""
@@ -146,8 +143,6 @@ class _ApplicationWriter:
 
     @staticmethod
     def key_extractor(extractor):
-        if extractor is _SINGLE:
-            return _no_key
         if isinstance(extractor, KeyExtractor):
             return extractor.function
         return partition_callable(extractor)
