@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{frame, sorted_lines, total_errors, Cluster};
+use common::{assert_no_errors, frame, sorted_lines, total_errors, Cluster};
 use pybridge::{Interpreter, PythonMode, Value, ValueCodec};
 use pyo3::prelude::*;
 
@@ -65,11 +65,7 @@ fn counting_run(cores: usize, mode: PythonMode) {
         .collect();
     from_both.sort();
     assert_eq!(from_both, expected_counts(&words));
-    assert!(
-        total_errors(&reports).is_empty(),
-        "{:?}",
-        total_errors(&reports)
-    );
+    assert_no_errors(&reports);
     if cores > 1 {
         assert!(
             reports.iter().map(|r| r.routed_out).sum::<u64>() > 0,
@@ -172,7 +168,7 @@ fn u64_keys_lazy_states_and_a_single_state() {
             .collect();
         expected.sort();
         assert_eq!(sorted_lines(&reports, 0), expected, "cores={cores}");
-        assert!(total_errors(&reports).is_empty());
+        assert_no_errors(&reports);
     }
 }
 
@@ -201,11 +197,7 @@ fn app_classes_cross_interpreters_by_their_serialize() {
     expected.sort();
     assert_eq!(sorted_lines(&reports, 0), expected);
     assert!(reports[1].routed_in > 0, "no Point crossed to core 1");
-    assert!(
-        total_errors(&reports).is_empty(),
-        "{:?}",
-        total_errors(&reports)
-    );
+    assert_no_errors(&reports);
 }
 
 #[test]
@@ -333,11 +325,7 @@ fn wallaroo_02_forms_and_plain_state_results() {
             ["total 11", "total 5"],
             "at {cores} cores"
         );
-        assert!(
-            total_errors(&reports).is_empty(),
-            "{:?}",
-            total_errors(&reports)
-        );
+        assert_no_errors(&reports);
     }
 }
 

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{frame, sorted_lines, total_errors, Cluster};
+use common::{assert_no_errors, frame, sorted_lines, Cluster};
 use pybridge::PythonMode;
 
 fn le_frame(payload: &str) -> Vec<u8> {
@@ -47,11 +47,7 @@ fn every_element_at_one_and_two_cores() {
             expected,
             "sink 1 at {cores} cores"
         );
-        assert!(
-            total_errors(&reports).is_empty(),
-            "{:?}",
-            total_errors(&reports)
-        );
+        assert_no_errors(&reports);
     }
 }
 
@@ -196,11 +192,7 @@ fn decorators_of_wallaroo_05_run_on_the_application_builder() {
             sorted_lines(&reports, 1),
             "to_sinks"
         );
-        assert!(
-            total_errors(&reports).is_empty(),
-            "{:?}",
-            total_errors(&reports)
-        );
+        assert_no_errors(&reports);
     }
 }
 
@@ -298,11 +290,7 @@ fn wallaroo_names_outside_the_two_apis() {
             [connector_frame(0, "ONE"), connector_frame(0, "TWO")].concat(),
             "at {cores} cores"
         );
-        assert!(
-            total_errors(&reports).is_empty(),
-            "{:?}",
-            total_errors(&reports)
-        );
+        assert_no_errors(&reports);
     }
 }
 
@@ -322,11 +310,7 @@ fn a_key_by_key_is_carried_through_later_steps() {
         let input: Vec<u8> = ["1", "2", "3", "4"].iter().flat_map(|n| frame(n)).collect();
         cluster.send(0, 0, input);
         let reports = cluster.finish();
-        assert!(
-            total_errors(&reports).is_empty(),
-            "{:?}",
-            total_errors(&reports)
-        );
+        assert_no_errors(&reports);
         let lines = sorted_lines(&reports, 0);
         // Per key, in input order: odd sees 10 then 30, even 20 then 40.
         let per_key: Vec<String> = lines
@@ -371,11 +355,7 @@ fn keys_taken_before_a_merge_are_carried_into_it() {
         cluster.send(0, 0, numbers);
         cluster.send(0, 1, tagged);
         let reports = cluster.finish();
-        assert!(
-            total_errors(&reports).is_empty(),
-            "{:?}",
-            total_errors(&reports)
-        );
+        assert_no_errors(&reports);
         let lines = sorted_lines(&reports, 0);
         let counts_of = |members: &[&str]| {
             let mut counts: Vec<&str> = lines

@@ -239,6 +239,12 @@ pub fn sorted_lines(reports: &[Report], sink: usize) -> Vec<String> {
     lines
 }
 
+/// Fails, listing them, if any core counted an error.
+pub fn assert_no_errors(reports: &[Report]) {
+    let errors = total_errors(reports);
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
 pub fn total_errors(reports: &[Report]) -> BTreeMap<String, u64> {
     let mut all = BTreeMap::new();
     for r in reports {
