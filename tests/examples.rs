@@ -256,6 +256,54 @@ fn word_count_2_cores_polling_when_idle() {
     word_count(2, &["--poll-us", "200"]);
 }
 
+/// Parallel steps handed to another core, over all cores, from roo's summary.
+fn handed_over(worker: &str) -> u64 {
+    worker
+        .lines()
+        .filter(|l| l.starts_with("core "))
+        .filter_map(|l| {
+            l.split_once(" parallel steps handed over")?
+                .0
+                .rsplit_once('(')?
+                .1
+                .parse::<u64>()
+                .ok()
+        })
+        .sum()
+}
+
+/// One core owns every word's count: it falls behind the other core, which only splits
+/// lines, and hands it part of its splitting (a `to_parallel` step may run on any core).
+/// Counts stay exact.
+#[test]
+fn a_core_behind_hands_its_parallel_steps_to_a_core_keeping_up() {
+    let dir = TempDir::new("lopsided");
+    let input = dir.path("in.txt");
+    let lines = text_lines(11, 6000);
+    write_lines(&input, &lines);
+    let counts = count_words(&lines, split_words);
+    let total: usize = counts.values().sum();
+    let done = Flow {
+        app: test_app("lopsided_count.py"),
+        cores: 2,
+        input: &input,
+        send_args: &["--connections", "2"],
+        run_args: &[],
+        expect: total,
+        framed: false,
+        delay_us: None,
+        late_receiver: false,
+    }
+    .run(&dir);
+    let (frames, _, errors) = totals(&done.worker);
+    assert_eq!(frames, lines.len() as u64, "{}", done.worker);
+    assert_eq!(errors, 0, "{}", done.worker);
+    let handed = handed_over(&done.worker);
+    eprintln!("parallel steps handed over: {handed} of {} lines", lines.len());
+    assert!(handed > 0, "{}", done.worker);
+    check_word_count(read_out(&done.out), &counts);
+}
+
 // ---------------------------------------------------------------------------------------
 // Reverse and Celsius
 

@@ -7,6 +7,7 @@
 //! state step and the rest of the pipeline and writes the encoder output to its own sink
 //! connections. See ARCHITECTURE.md.
 
+mod backlog;
 mod lifecycle;
 mod mesh;
 pub mod partition_table;
@@ -15,6 +16,7 @@ pub mod summary;
 mod tcp_sink;
 mod tcp_source;
 
+use crate::backlog::Backlogs;
 use glommio::{LocalExecutorBuilder, Placement};
 use lifecycle::Lifecycle;
 use partition_table::PartitionTable;
@@ -160,9 +162,11 @@ fn start_up(
         let (listed, slots) = table.owned_by(id);
         eprintln!("roo: core {id}: {gil}; owns {listed} listed partition keys and {slots} of {} hash slots", partition_table::VIRTUAL_PARTITIONS);
     }
+    let backlogs = Arc::new(Backlogs::new(cores));
     for sender in go {
         let _ = sender.send(Go {
             table: table.clone(),
+            backlogs: backlogs.clone(),
         });
     }
     for _ in 0..cores {

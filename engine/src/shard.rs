@@ -1,6 +1,7 @@
 //! One core: its glommio executor's shared state (the Python worker, the batch outputs,
 //! the queues to sinks and to other cores) and the code that starts its tasks.
 
+use crate::backlog::Backlogs;
 use crate::lifecycle::Lifecycle;
 use crate::mesh::MeshEnds;
 use crate::partition_table::PartitionTable;
@@ -13,7 +14,9 @@ use glommio::channels::local_channel::{self, LocalReceiver, LocalSender};
 use glommio::channels::shared_channel::{ConnectedReceiver, ConnectedSender};
 use glommio::net::TcpListener;
 use protocol::{FrameDecoder, FrameError};
-use pybridge::{HeaderDecoding, Meta, Outputs, Routed, SourceInput, Topology, Worker};
+use pybridge::{
+    HeaderDecoding, Meta, Outputs, Placement, Routed, SourceInput, Topology, Value, Worker,
+};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::mpsc;
@@ -27,6 +30,11 @@ use std::time::Duration;
 const SINK_HIGH_WATER: usize = 1024 * 1024;
 /// Routed messages waiting for one peer core beyond this pause this core's sources.
 const OUTBOX_HIGH_WATER: usize = 16 * 1024;
+/// Routed messages waiting for another core beyond this pause this core's sources: the
+/// channels to a core that is behind would otherwise hold hundreds of thousands. The
+/// core that is behind reads on: it runs its own input, or hands its parallel steps to a
+/// core keeping up.
+const ROUTED_IN_HIGH_WATER: usize = 2 * OUTBOX_HIGH_WATER;
 /// How long a stopped core waits for its sink writers to close their connections.
 const SINK_CLOSE_WAIT: Duration = Duration::from_secs(1);
 /// How often a paused source or routed input looks again.
@@ -38,6 +46,7 @@ pub type RoutedBatch = Vec<Routed>;
 /// What a core needs from the main thread once every core has loaded the app.
 pub struct Go {
     pub table: Arc<PartitionTable>,
+    pub backlogs: Arc<Backlogs>,
 }
 
 /// One core's channels, built on the main thread.
@@ -73,6 +82,7 @@ pub struct Core {
     worker: RefCell<Worker>,
     outputs: RefCell<Outputs>,
     table: Arc<PartitionTable>,
+    backlogs: Arc<Backlogs>,
     topology: Topology,
     /// Sink index -> index into `sink_queues` (sinks with the same address share one).
     sink_connection: Vec<usize>,
@@ -145,6 +155,7 @@ impl Core {
 
     fn congested(&self) -> bool {
         self.sinks_congested()
+            || self.backlogs.most_waiting_for_others(self.id) > ROUTED_IN_HIGH_WATER
             || self
                 .outboxes
                 .iter()
@@ -152,8 +163,9 @@ impl Core {
                 .any(|q| q.queued.get() > OUTBOX_HIGH_WATER)
     }
 
-    /// Waits while a sink or an outbox of this core is over its high-water mark: sources
-    /// then stop reading, and TCP pushes back on the senders.
+    /// Waits while a sink or an outbox of this core, or the routed input of another core,
+    /// is over its high-water mark: sources then stop reading, and TCP pushes back on the
+    /// senders.
     pub async fn wait_for_room(&self) {
         while self.congested() && !self.lifecycle.done() {
             glommio::timer::sleep(BACKOFF).await;
@@ -182,7 +194,7 @@ impl Core {
             source,
             frames,
             meta,
-            &*self.table,
+            self,
             &mut self.outputs.borrow_mut(),
         );
         self.flush();
@@ -193,7 +205,7 @@ impl Core {
         let going = self.worker.borrow_mut().run_generator(
             source,
             count,
-            &*self.table,
+            self,
             &mut self.outputs.borrow_mut(),
         );
         self.flush();
@@ -204,17 +216,18 @@ impl Core {
     fn run_ticks(&self, last: bool) {
         self.worker
             .borrow_mut()
-            .run_ticks(last, &*self.table, &mut self.outputs.borrow_mut());
+            .run_ticks(last, self, &mut self.outputs.borrow_mut());
         self.flush();
     }
 
     fn run_routed(&self, batch: RoutedBatch) {
-        let messages = batch.len() as u64;
+        let messages = batch.len();
         self.worker
             .borrow_mut()
-            .run_routed(batch, &*self.table, &mut self.outputs.borrow_mut());
+            .run_routed(batch, self, &mut self.outputs.borrow_mut());
+        self.backlogs.ran(self.id, messages);
         self.flush();
-        self.lifecycle.routed_done(messages);
+        self.lifecycle.routed_done(messages as u64);
     }
 
     /// Hands a batch's sink bytes to the sink writers and its routed messages to the outboxes.
@@ -250,6 +263,7 @@ impl Core {
                 .as_ref()
                 .expect("never routed to itself");
             queue.queued.set(queue.queued.get() + batch.len());
+            self.backlogs.sent(peer, batch.len());
             self.lifecycle.routed_sent(batch.len() as u64);
             let _ = queue.tx.try_send(batch);
         }
@@ -265,6 +279,7 @@ impl Core {
             messages_out: outputs.sunk,
             routed_out: worker.stats().routed_out,
             routed_in: worker.stats().routed_in,
+            handed_over: worker.stats().handed_over,
             errors: worker.errors().counts().clone(),
             sink_reconnects: self.sink_reconnects.get(),
             latency: outputs.latency.clone(),
@@ -275,6 +290,18 @@ impl Core {
                 .map(|s| self.topology.chains[s.chain].name.clone())
                 .collect(),
         }
+    }
+}
+
+/// State steps go to the owner of their key (the partition table); parallel steps run
+/// here unless this core is behind (the backlogs).
+impl Placement for Core {
+    fn owner(&self, state: usize, key: &Value) -> usize {
+        self.table.owner(state, key)
+    }
+
+    fn parallel_runner(&self, here: usize) -> usize {
+        self.backlogs.parallel_runner(here)
     }
 }
 
@@ -310,7 +337,7 @@ pub async fn run_core(
         ))),
     ));
     // Start-up only: block this executor until every core has loaded (or one failed).
-    let Go { table } = go.recv().ok()?;
+    let Go { table, backlogs } = go.recv().ok()?;
     let routed = channels.routed.connect().await;
     let handoffs = channels.handoffs.connect().await;
     let cores = routed.to.len();
@@ -365,6 +392,7 @@ pub async fn run_core(
         outputs: RefCell::new(Outputs::new(&topology, cores)),
         worker: RefCell::new(worker),
         table,
+        backlogs,
         topology,
         sink_connection,
         sink_queues,

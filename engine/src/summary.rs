@@ -11,6 +11,8 @@ pub struct CoreSummary {
     pub messages_out: u64,
     pub routed_out: u64,
     pub routed_in: u64,
+    /// Of routed_out: messages whose parallel step another core ran.
+    pub handed_over: u64,
     pub errors: BTreeMap<String, u64>,
     pub sink_reconnects: u64,
     pub latency: Vec<Histogram<u64>>,
@@ -33,8 +35,8 @@ pub fn render(summaries: &[CoreSummary]) -> String {
     let mut text = String::new();
     for s in summaries {
         text.push_str(&format!(
-            "core {}: frames in {}, decoded {}, messages out {}, routed out {}, routed in {}, errors {}, sink reconnects {}\n",
-            s.core, s.frames_in, s.decoded, s.messages_out, s.routed_out, s.routed_in, s.error_total(), s.sink_reconnects
+            "core {}: frames in {}, decoded {}, messages out {}, routed out {} ({} parallel steps handed over), routed in {}, errors {}, sink reconnects {}\n",
+            s.core, s.frames_in, s.decoded, s.messages_out, s.routed_out, s.handed_over, s.routed_in, s.error_total(), s.sink_reconnects
         ));
         for (place, count) in &s.errors {
             text.push_str(&format!("core {}:   {count} errors in {place}\n", s.core));

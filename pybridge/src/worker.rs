@@ -20,9 +20,16 @@ use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyList, PyTuple};
 use std::path::Path;
 
-/// Which core owns a key of a state (the engine's partition table).
+/// Where messages go: which core owns a key of a state (the engine's partition table),
+/// and which core runs a `to_parallel` step.
 pub trait Placement {
     fn owner(&self, state: usize, key: &Value) -> usize;
+
+    /// The core to run a parallel step of a message that is on core `here`: `here`, or
+    /// another core the engine sees with time to spare while `here` has none.
+    fn parallel_runner(&self, here: usize) -> usize {
+        here
+    }
 }
 
 /// Where a message came from and when, carried to the sink for latency.
@@ -33,11 +40,12 @@ pub struct Meta {
     pub ingest_ns: u64,
 }
 
-/// A message on its way to the core that owns its state partition.
+/// A message on its way to the core that owns its state partition, or to a core that
+/// runs a parallel step for a busier one.
 #[derive(Debug)]
 pub struct Routed {
     pub chain: u32,
-    /// The state step to run on arrival.
+    /// The step to run on arrival: a state step, or a parallel step.
     pub step: u32,
     pub key: Value,
     pub value: Value,
@@ -106,6 +114,8 @@ pub struct WorkerStats {
     pub decoded: u64,
     pub routed_out: u64,
     pub routed_in: u64,
+    /// Of routed_out: messages whose parallel step another core ran (see `Placement`).
+    pub handed_over: u64,
 }
 
 type StateMap = ValueMap<PyObj>;
@@ -470,18 +480,20 @@ impl<'py> Run<'_, 'py> {
     }
 
     fn arrived(&mut self, routed: Routed) {
-        match self.codec.to_python(self.py, &routed.value) {
-            Ok(value) => self.apply_state(
-                routed.chain as usize,
-                routed.step as usize,
-                routed.key,
-                value,
-                routed.meta,
-            ),
+        let (chain, step) = (routed.chain as usize, routed.step as usize);
+        let value = match self.codec.to_python(self.py, &routed.value) {
+            Ok(value) => value,
             Err(text) => {
-                let place = self.step_place(routed.chain as usize, routed.step as usize);
-                self.error(&place, Some(&routed.key), text);
+                let place = self.step_place(chain, step);
+                return self.error(&place, Some(&routed.key), text);
             }
+        };
+        if self.topology.chains[chain].steps[step].kind == StepKind::State {
+            return self.apply_state(chain, step, routed.key, value, routed.meta);
+        }
+        // A parallel step handed over by a busier core runs here.
+        if let Some(output) = self.stateless(chain, step, value, routed.meta, &routed.key) {
+            self.continue_chain(chain, step + 1, output, routed.meta, routed.key);
         }
     }
 
@@ -519,26 +531,87 @@ impl<'py> Run<'_, 'py> {
                     }
                 };
                 let owner = self.placement.owner(state, &key);
-                if owner != self.core {
-                    self.route(owner, chain, index, key, &value, meta);
-                } else {
-                    self.apply_state(chain, index, key, value, meta);
+                if owner == self.core {
+                    return self.apply_state(chain, index, key, value, meta);
+                }
+                if let Err((key, text)) = self.send_to(owner, chain, index, key, &value, meta) {
+                    let place = self.step_place(chain, index);
+                    let text = format!("message cannot be sent to core {owner}: {text}");
+                    self.error(&place, Some(&key), text);
                 }
                 return;
             }
-            let result = match callables.call.bind(self.py).call1((&value,)) {
-                Ok(result) => result,
-                Err(err) => return self.python_error(&self.step_place(chain, index), None, err),
-            };
-            if step.multi {
-                return self.each_output(chain, index, None, &key, result, meta);
+            if step.parallel {
+                let runner = self.placement.parallel_runner(self.core);
+                if runner != self.core {
+                    match self.send_to(runner, chain, index, key, &value, meta) {
+                        Ok(()) => {
+                            self.stats.handed_over += 1;
+                            return;
+                        }
+                        // A message that cannot be converted runs here instead.
+                        Err((kept, _)) => key = kept,
+                    }
+                }
             }
-            if result.is_none() {
-                return;
+            match self.stateless(chain, index, value, meta, &key) {
+                Some(output) => value = output,
+                None => return,
             }
-            value = result;
         }
         self.emit(chain, value, meta, key);
+    }
+
+    /// Runs stateless step `step` on `value`: its output, or None when nothing goes on from
+    /// here (filtered out, failed, or a compute_multi list whose items went on by themselves).
+    fn stateless(
+        &mut self,
+        chain: usize,
+        step: usize,
+        value: Bound<'py, PyAny>,
+        meta: Meta,
+        key: &Value,
+    ) -> Option<Bound<'py, PyAny>> {
+        let call = self.objects.steps[chain][step].call.bind(self.py);
+        let result = match call.call1((&value,)) {
+            Ok(result) => result,
+            Err(err) => {
+                self.python_error(&self.step_place(chain, step), None, err);
+                return None;
+            }
+        };
+        if self.topology.chains[chain].steps[step].multi {
+            self.each_output(chain, step, None, key, result, meta);
+            return None;
+        }
+        (!result.is_none()).then_some(result)
+    }
+
+    /// Sends `value` to core `to`, to run step `step` there; when it has no form that
+    /// crosses cores, gives the key back with why.
+    fn send_to(
+        &mut self,
+        to: usize,
+        chain: usize,
+        step: usize,
+        key: Value,
+        value: &Bound<'py, PyAny>,
+        meta: Meta,
+    ) -> Result<(), (Value, String)> {
+        match self.codec.to_value(value) {
+            Ok(value) => {
+                self.stats.routed_out += 1;
+                self.out.routed[to].push(Routed {
+                    chain: chain as u32,
+                    step: step as u32,
+                    key,
+                    value,
+                    meta,
+                });
+                Ok(())
+            }
+            Err(text) => Err((key, text)),
+        }
     }
 
     /// The key `function` gives `value` (a partition function, or a key extractor), or None
@@ -573,37 +646,6 @@ impl<'py> Run<'_, 'py> {
                 "key extractor at the end of pipeline '{}'",
                 self.topology.chains[chain].name
             ),
-        }
-    }
-
-    fn route(
-        &mut self,
-        owner: usize,
-        chain: usize,
-        step: usize,
-        key: Value,
-        value: &Bound<'py, PyAny>,
-        meta: Meta,
-    ) {
-        match self.codec.to_value(value) {
-            Ok(value) => {
-                self.stats.routed_out += 1;
-                self.out.routed[owner].push(Routed {
-                    chain: chain as u32,
-                    step: step as u32,
-                    key,
-                    value,
-                    meta,
-                });
-            }
-            Err(text) => {
-                let place = self.step_place(chain, step);
-                self.error(
-                    &place,
-                    Some(&key),
-                    format!("message cannot be sent to core {owner}: {text}"),
-                );
-            }
         }
     }
 
