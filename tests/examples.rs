@@ -299,7 +299,10 @@ fn a_core_behind_hands_its_parallel_steps_to_a_core_keeping_up() {
     assert_eq!(frames, lines.len() as u64, "{}", done.worker);
     assert_eq!(errors, 0, "{}", done.worker);
     let handed = handed_over(&done.worker);
-    eprintln!("parallel steps handed over: {handed} of {} lines", lines.len());
+    eprintln!(
+        "parallel steps handed over: {handed} of {} lines",
+        lines.len()
+    );
     assert!(handed > 0, "{}", done.worker);
     check_word_count(read_out(&done.out), &counts);
 }

@@ -78,6 +78,28 @@ fn counting_run(cores: usize, mode: PythonMode) {
     }
 }
 
+/// counting.py's split is a `to_parallel` step: run on the other core, it gives the same
+/// counts (the engine hands parallel steps over when a core is behind).
+#[test]
+fn parallel_steps_run_on_another_core_give_the_same_counts() {
+    let cluster = Cluster::start_handing_over("counting.py", COUNTING_ARGS, 2).unwrap();
+    let lines = ["apple banana cherry", "avocado skip apple", "banana  date"];
+    for line in lines {
+        cluster.send(0, 0, frame(line));
+    }
+    let reports = cluster.finish();
+    let words = [
+        "apple", "banana", "cherry", "avocado", "apple", "banana", "date",
+    ];
+    assert_eq!(sorted_lines(&reports, 0), expected_counts(&words));
+    assert_no_errors(&reports);
+    assert_eq!(reports[0].handed_over, lines.len() as u64);
+    assert_eq!(
+        reports[1].handed_over, 0,
+        "a step handed over runs where it arrives"
+    );
+}
+
 #[test]
 fn word_counting_on_one_interpreter() {
     counting_run(1, PythonMode::Subinterpreters);

@@ -53,7 +53,16 @@ fn feed(source: usize, bytes: &[u8], chunk: usize) -> (u64, u64, u64) {
                 source: source as u32,
                 ingest_ns: clock::now_ns(),
             };
-            worker.run_frames(source, &frames, meta, &ByHash(1), &mut outputs);
+            worker.run_frames(
+                source,
+                &frames,
+                meta,
+                &ByHash {
+                    cores: 1,
+                    hand_over: false,
+                },
+                &mut outputs,
+            );
             if framed.is_err() {
                 break; // the engine closes such a connection
             }

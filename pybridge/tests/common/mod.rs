@@ -21,11 +21,23 @@ pub fn app(name: &str) -> PathBuf {
         .join(name)
 }
 
-pub struct ByHash(pub usize);
+/// Keys go to cores by hash; with `hand_over`, every parallel step runs on the next core
+/// (as the engine's does for a core that is behind).
+pub struct ByHash {
+    pub cores: usize,
+    pub hand_over: bool,
+}
 
 impl Placement for ByHash {
     fn owner(&self, _state: usize, key: &Value) -> usize {
-        (key.stable_hash() % self.0 as u64) as usize
+        (key.stable_hash() % self.cores as u64) as usize
+    }
+
+    fn parallel_runner(&self, here: usize) -> usize {
+        match self.hand_over {
+            true => (here + 1) % self.cores,
+            false => here,
+        }
     }
 }
 
@@ -43,6 +55,7 @@ pub struct Report {
     pub errors: BTreeMap<String, u64>,
     pub routed_in: u64,
     pub routed_out: u64,
+    pub handed_over: u64,
 }
 
 pub struct Cluster {
@@ -57,6 +70,25 @@ impl Cluster {
         args: &[&str],
         cores: usize,
         mode: PythonMode,
+    ) -> Result<Cluster, String> {
+        Cluster::start_with(app_name, args, cores, mode, false)
+    }
+
+    /// As `start`, with every parallel step handed to the next core.
+    pub fn start_handing_over(
+        app_name: &str,
+        args: &[&str],
+        cores: usize,
+    ) -> Result<Cluster, String> {
+        Cluster::start_with(app_name, args, cores, PythonMode::Subinterpreters, true)
+    }
+
+    fn start_with(
+        app_name: &str,
+        args: &[&str],
+        cores: usize,
+        mode: PythonMode,
+        hand_over: bool,
     ) -> Result<Cluster, String> {
         let path = app(app_name);
         let mut full_args = vec![path.display().to_string()];
@@ -78,7 +110,11 @@ impl Cluster {
                 match Worker::start(core, mode, &path, &args) {
                     Ok(worker) => {
                         started.send(Ok(())).unwrap();
-                        serve(core, worker, receiver, peers, in_flight);
+                        let placement = ByHash {
+                            cores: peers.len(),
+                            hand_over,
+                        };
+                        serve(core, worker, placement, receiver, peers, in_flight);
                     }
                     Err(e) => started.send(Err(e)).unwrap(),
                 }
@@ -146,11 +182,11 @@ impl Cluster {
 fn serve(
     core: usize,
     mut worker: Worker,
+    placement: ByHash,
     commands: Receiver<Command>,
     peers: Vec<Sender<Command>>,
     in_flight: Arc<AtomicIsize>,
 ) {
-    let placement = ByHash(peers.len());
     let mut out = Outputs::new(worker.topology(), peers.len());
     let mut sinks: Vec<Vec<u8>> = vec![vec![]; worker.topology().sinks.len()];
     let mut decoders: Vec<FrameDecoder> = (0..worker.topology().sources.len())
@@ -187,6 +223,7 @@ fn serve(
                         errors: worker.errors().counts().clone(),
                         routed_in: stats.routed_in,
                         routed_out: stats.routed_out,
+                        handed_over: stats.handed_over,
                     })
                     .unwrap();
                 continue;
