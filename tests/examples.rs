@@ -279,7 +279,7 @@ fn handed_over(worker: &str) -> u64 {
 fn a_core_behind_hands_its_parallel_steps_to_a_core_keeping_up() {
     let dir = TempDir::new("lopsided");
     let input = dir.path("in.txt");
-    let lines = text_lines(11, 6000);
+    let lines = text_lines(11, 10_000);
     write_lines(&input, &lines);
     let counts = count_words(&lines, split_words);
     let total: usize = counts.values().sum();

@@ -8,6 +8,10 @@
 //! fill, and they stop reading: idle time beside an overloaded core. Wallaroo let
 //! parallel steps run on any worker; here a core that is behind hands its parallel steps
 //! to a core that is not, and they are run there.
+//!
+//! The counts also bound how far behind a core gets: the channels to it could otherwise
+//! hold hundreds of thousands of messages, and a core that hands its parallel steps over
+//! reads faster than it runs what comes back to it.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -15,40 +19,53 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 const BEHIND: usize = 2048;
 /// ...and hands its parallel steps to a core with at most this many waiting.
 const KEEPING_UP: usize = 512;
+/// Every other core stops reading while one core has more than this waiting...
+const OTHERS_PAUSE_AT: usize = 32 * 1024;
+/// ...and the core itself only beyond this: until then it reads on, running its own
+/// input or handing its parallel steps over.
+const OWN_PAUSE_AT: usize = 128 * 1024;
+
+/// A counter on a cache line of its own: every core writes these.
+#[repr(align(128))]
+struct Counter(AtomicUsize);
 
 pub struct Backlogs {
-    routed_in: Vec<AtomicUsize>,
+    routed_in: Vec<Counter>,
 }
 
 impl Backlogs {
     pub fn new(cores: usize) -> Backlogs {
         Backlogs {
-            routed_in: (0..cores).map(|_| AtomicUsize::new(0)).collect(),
+            routed_in: (0..cores).map(|_| Counter(AtomicUsize::new(0))).collect(),
         }
     }
 
     /// `messages` were routed to core `to`.
     pub fn sent(&self, to: usize, messages: usize) {
-        self.routed_in[to].fetch_add(messages, Ordering::Relaxed);
+        self.routed_in[to].0.fetch_add(messages, Ordering::Relaxed);
     }
 
     /// Core `on` ran `messages` routed to it.
     pub fn ran(&self, on: usize, messages: usize) {
-        self.routed_in[on].fetch_sub(messages, Ordering::Relaxed);
+        self.routed_in[on].0.fetch_sub(messages, Ordering::Relaxed);
     }
 
     /// Messages routed to `core` that it has not run yet.
-    pub fn waiting(&self, core: usize) -> usize {
-        self.routed_in[core].load(Ordering::Relaxed)
+    fn waiting(&self, core: usize) -> usize {
+        self.routed_in[core].0.load(Ordering::Relaxed)
     }
 
-    /// The most messages waiting for any one core other than `here`.
-    pub fn most_waiting_for_others(&self, here: usize) -> usize {
-        (0..self.routed_in.len())
-            .filter(|&core| core != here)
-            .map(|core| self.waiting(core))
-            .max()
-            .unwrap_or(0)
+    /// Whether core `here` should stop reading its sources for now: another core is far
+    /// behind, or `here` itself is very far behind.
+    pub fn should_pause(&self, here: usize) -> bool {
+        (0..self.routed_in.len()).any(|core| {
+            let limit = if core == here {
+                OWN_PAUSE_AT
+            } else {
+                OTHERS_PAUSE_AT
+            };
+            self.waiting(core) > limit
+        })
     }
 
     /// The core to run a parallel step of a message on core `here`: `here`, unless it is
@@ -59,9 +76,10 @@ impl Backlogs {
         }
         (0..self.routed_in.len())
             .filter(|&core| core != here)
-            .min_by_key(|&core| self.waiting(core))
-            .filter(|&core| self.waiting(core) <= KEEPING_UP)
-            .unwrap_or(here)
+            .map(|core| (self.waiting(core), core))
+            .min()
+            .filter(|&(waiting, _)| waiting <= KEEPING_UP)
+            .map_or(here, |(_, core)| core)
     }
 }
 
@@ -89,6 +107,18 @@ mod tests {
         assert_eq!(backlogs.parallel_runner(0), 0);
         backlogs.ran(0, BEHIND + 1);
         assert_eq!(backlogs.parallel_runner(0), 0);
+    }
+
+    #[test]
+    fn others_pause_sooner_than_the_core_behind() {
+        let backlogs = Backlogs::new(2);
+        backlogs.sent(0, OTHERS_PAUSE_AT + 1);
+        assert!(backlogs.should_pause(1));
+        assert!(!backlogs.should_pause(0));
+        backlogs.sent(0, OWN_PAUSE_AT);
+        assert!(backlogs.should_pause(0));
+        backlogs.ran(0, OWN_PAUSE_AT + OTHERS_PAUSE_AT + 1);
+        assert!(!backlogs.should_pause(0) && !backlogs.should_pause(1));
     }
 
     #[test]

@@ -30,11 +30,6 @@ use std::time::Duration;
 const SINK_HIGH_WATER: usize = 1024 * 1024;
 /// Routed messages waiting for one peer core beyond this pause this core's sources.
 const OUTBOX_HIGH_WATER: usize = 16 * 1024;
-/// Routed messages waiting for another core beyond this pause this core's sources: the
-/// channels to a core that is behind would otherwise hold hundreds of thousands. The
-/// core that is behind reads on: it runs its own input, or hands its parallel steps to a
-/// core keeping up.
-const ROUTED_IN_HIGH_WATER: usize = 2 * OUTBOX_HIGH_WATER;
 /// How long a stopped core waits for its sink writers to close their connections.
 const SINK_CLOSE_WAIT: Duration = Duration::from_secs(1);
 /// How often a paused source or routed input looks again.
@@ -155,7 +150,7 @@ impl Core {
 
     fn congested(&self) -> bool {
         self.sinks_congested()
-            || self.backlogs.most_waiting_for_others(self.id) > ROUTED_IN_HIGH_WATER
+            || self.backlogs.should_pause(self.id)
             || self
                 .outboxes
                 .iter()
@@ -163,9 +158,9 @@ impl Core {
                 .any(|q| q.queued.get() > OUTBOX_HIGH_WATER)
     }
 
-    /// Waits while a sink or an outbox of this core, or the routed input of another core,
-    /// is over its high-water mark: sources then stop reading, and TCP pushes back on the
-    /// senders.
+    /// Waits while a sink or an outbox of this core is over its high-water mark, or a core
+    /// is far behind with routed input (`Backlogs::should_pause`): sources then stop
+    /// reading, and TCP pushes back on the senders.
     pub async fn wait_for_room(&self) {
         while self.congested() && !self.lifecycle.done() {
             glommio::timer::sleep(BACKOFF).await;
@@ -511,7 +506,7 @@ fn listen(address: &str) -> Result<TcpListener, String> {
 const GENERATOR_BATCH: usize = 128;
 
 /// Drives a generator source (GenSourceConfig) until it ends or the engine drains, a batch
-/// at a time, pausing while this core's sinks or outboxes are full.
+/// at a time, pausing as a socket's reader does (`Core::wait_for_room`).
 async fn generate(core: Rc<Core>, source: usize) {
     while core.lifecycle.running() {
         core.wait_for_room().await;
@@ -552,6 +547,7 @@ async fn send_outbox(
                 core.id
             );
             core.lifecycle.routed_done(messages as u64);
+            core.backlogs.ran(peer, messages);
         }
         let queued = &core.outboxes[peer].as_ref().expect("outbox exists").queued;
         queued.set(queued.get() - messages);

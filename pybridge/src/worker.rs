@@ -291,7 +291,7 @@ impl Worker {
         going
     }
 
-    /// Runs messages that other cores routed here, each from its state step on.
+    /// Runs messages that other cores routed here, each from the step it names on.
     pub fn run_routed(&mut self, batch: Vec<Routed>, placement: &dyn Placement, out: &mut Outputs) {
         self.stats.routed_in += batch.len() as u64;
         self.batch(placement, out, |run| {
@@ -481,14 +481,15 @@ impl<'py> Run<'_, 'py> {
 
     fn arrived(&mut self, routed: Routed) {
         let (chain, step) = (routed.chain as usize, routed.step as usize);
+        let to_state = self.topology.chains[chain].steps[step].kind == StepKind::State;
         let value = match self.codec.to_python(self.py, &routed.value) {
             Ok(value) => value,
             Err(text) => {
                 let place = self.step_place(chain, step);
-                return self.error(&place, Some(&routed.key), text);
+                return self.error(&place, to_state.then_some(&routed.key), text);
             }
         };
-        if self.topology.chains[chain].steps[step].kind == StepKind::State {
+        if to_state {
             return self.apply_state(chain, step, routed.key, value, routed.meta);
         }
         // A parallel step handed over by a busier core runs here.

@@ -34,9 +34,10 @@ impl Placement for ByHash {
     }
 
     fn parallel_runner(&self, here: usize) -> usize {
-        match self.hand_over {
-            true => (here + 1) % self.cores,
-            false => here,
+        if self.hand_over {
+            (here + 1) % self.cores
+        } else {
+            here
         }
     }
 }
