@@ -9,15 +9,11 @@
 //! parallel steps run on any worker; here a core that is behind hands its parallel steps
 //! to a core that is not, and they are run there.
 //!
-//! A core is also behind while its own input waits (its last read filled the buffer) and
-//! another core's does not: the word count's lighter core finishes its connection first
-//! and would idle through the other's last lines.
-//!
 //! The counts also bound how far behind a core gets: the channels to it could otherwise
 //! hold hundreds of thousands of messages, and a core that hands its parallel steps over
 //! reads faster than it runs what comes back to it.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A core with more routed messages than this waiting for it is behind...
 const BEHIND: usize = 2048;
@@ -29,58 +25,40 @@ const OTHERS_PAUSE_AT: usize = 32 * 1024;
 /// input or handing its parallel steps over.
 const OWN_PAUSE_AT: usize = 128 * 1024;
 
-/// One core's figures, on a cache line of their own: every core writes these.
+/// A counter on a cache line of its own: every core writes these.
 #[repr(align(128))]
-#[derive(Default)]
-struct Load {
-    routed_in: AtomicUsize,
-    /// Its last read filled the buffer: more input is waiting in the socket.
-    input_waiting: AtomicBool,
-}
+struct Counter(AtomicUsize);
 
 pub struct Backlogs {
-    cores: Vec<Load>,
+    routed_in: Vec<Counter>,
 }
 
 impl Backlogs {
     pub fn new(cores: usize) -> Backlogs {
         Backlogs {
-            cores: (0..cores).map(|_| Load::default()).collect(),
+            routed_in: (0..cores).map(|_| Counter(AtomicUsize::new(0))).collect(),
         }
-    }
-
-    /// Core `on` read its socket: `full`, the read filled the buffer.
-    pub fn read(&self, on: usize, full: bool) {
-        self.cores[on].input_waiting.store(full, Ordering::Relaxed);
-    }
-
-    fn input_waiting(&self, core: usize) -> bool {
-        self.cores[core].input_waiting.load(Ordering::Relaxed)
     }
 
     /// `messages` were routed to core `to`.
     pub fn sent(&self, to: usize, messages: usize) {
-        self.cores[to]
-            .routed_in
-            .fetch_add(messages, Ordering::Relaxed);
+        self.routed_in[to].0.fetch_add(messages, Ordering::Relaxed);
     }
 
     /// Core `on` ran `messages` routed to it.
     pub fn ran(&self, on: usize, messages: usize) {
-        self.cores[on]
-            .routed_in
-            .fetch_sub(messages, Ordering::Relaxed);
+        self.routed_in[on].0.fetch_sub(messages, Ordering::Relaxed);
     }
 
     /// Messages routed to `core` that it has not run yet.
     fn waiting(&self, core: usize) -> usize {
-        self.cores[core].routed_in.load(Ordering::Relaxed)
+        self.routed_in[core].0.load(Ordering::Relaxed)
     }
 
     /// Whether core `here` should stop reading its sources for now: another core is far
     /// behind, or `here` itself is very far behind.
     pub fn should_pause(&self, here: usize) -> bool {
-        (0..self.cores.len()).any(|core| {
+        (0..self.routed_in.len()).any(|core| {
             let limit = if core == here {
                 OWN_PAUSE_AT
             } else {
@@ -91,16 +69,13 @@ impl Backlogs {
     }
 
     /// The core to run a parallel step of a message on core `here`: `here`, unless it is
-    /// behind and the least loaded other core is keeping up. Behind with routed input, a
-    /// core that keeps up with its routed input will do (its own input may be paused
-    /// because of `here`); behind with its own input only, the other core's must not wait.
+    /// behind and the least loaded other core is keeping up.
     pub fn parallel_runner(&self, here: usize) -> usize {
-        let routed_behind = self.waiting(here) > BEHIND;
-        if !routed_behind && !self.input_waiting(here) {
+        if self.waiting(here) <= BEHIND {
             return here;
         }
-        (0..self.cores.len())
-            .filter(|&core| core != here && (routed_behind || !self.input_waiting(core)))
+        (0..self.routed_in.len())
+            .filter(|&core| core != here)
             .map(|core| (self.waiting(core), core))
             .min()
             .filter(|&(waiting, _)| waiting <= KEEPING_UP)
@@ -132,21 +107,6 @@ mod tests {
         assert_eq!(backlogs.parallel_runner(0), 0);
         backlogs.ran(0, BEHIND + 1);
         assert_eq!(backlogs.parallel_runner(0), 0);
-    }
-
-    #[test]
-    fn a_core_whose_input_waits_hands_steps_only_to_a_core_whose_input_does_not() {
-        let backlogs = Backlogs::new(2);
-        backlogs.read(0, true);
-        backlogs.read(1, true);
-        assert_eq!(backlogs.parallel_runner(0), 0);
-        backlogs.read(1, false);
-        assert_eq!(backlogs.parallel_runner(0), 1);
-        assert_eq!(backlogs.parallel_runner(1), 1);
-        // Behind with routed input, it hands over whatever the other core's input.
-        backlogs.read(1, true);
-        backlogs.sent(0, BEHIND + 1);
-        assert_eq!(backlogs.parallel_runner(0), 1);
     }
 
     #[test]

@@ -112,12 +112,6 @@ impl Core {
         rx
     }
 
-    /// A source of this core read its socket; `full`: the read filled the buffer, so
-    /// more input is waiting (see `Backlogs::parallel_runner`).
-    pub fn source_read(&self, full: bool) {
-        self.backlogs.read(self.id, full);
-    }
-
     pub fn record_error(&self, place: &str, detail: &str) {
         self.worker.borrow_mut().record_error(place, detail);
     }

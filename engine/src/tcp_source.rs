@@ -156,7 +156,6 @@ pub async fn read_connection(core: Rc<Core>, source: usize, mut stream: TcpStrea
             }
         };
         last_read = Instant::now();
-        core.source_read(n == scratch.len());
         if n == 0 {
             if decoder.pending_bytes() > 0 {
                 let detail = format!(
