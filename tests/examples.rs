@@ -215,16 +215,22 @@ fn check_word_count(got: Vec<String>, counts: &BTreeMap<String, usize>) {
     assert_same_multiset(got, word_count_output(counts), "word count");
 }
 
-fn word_count(cores: usize, run_args: &[&str]) {
-    let dir = TempDir::new(&format!("wc-{cores}-{}", run_args.len()));
+/// Runs a word count `app` (examples/word_count.py's input and output) over `lines` on
+/// `cores`, checks every frame was read, no error counted and each word's counts against
+/// an independent count; returns roo's log.
+fn run_word_count(
+    dir: &TempDir,
+    app: String,
+    cores: usize,
+    lines: &[String],
+    run_args: &[&str],
+) -> String {
     let input = dir.path("in.txt");
-    let lines = text_lines(7, 400);
-    write_lines(&input, &lines);
-    assert!(std::fs::metadata(&input).unwrap().len() > 8 * 1024);
-    let counts = count_words(&lines, split_words);
+    write_lines(&input, lines);
+    let counts = count_words(lines, split_words);
     let total: usize = counts.values().sum();
     let done = Flow {
-        app: example("word_count.py"),
+        app,
         cores,
         input: &input,
         send_args: &["--connections", "2"],
@@ -234,11 +240,20 @@ fn word_count(cores: usize, run_args: &[&str]) {
         delay_us: None,
         late_receiver: false,
     }
-    .run(&dir);
+    .run(dir);
     let (frames, _, errors) = totals(&done.worker);
     assert_eq!(frames, lines.len() as u64, "{}", done.worker);
     assert_eq!(errors, 0, "{}", done.worker);
     check_word_count(read_out(&done.out), &counts);
+    done.worker
+}
+
+fn word_count(cores: usize, run_args: &[&str]) {
+    let dir = TempDir::new(&format!("wc-{cores}-{}", run_args.len()));
+    let lines = text_lines(7, 400);
+    let bytes: usize = lines.iter().map(|l| l.len() + 1).sum();
+    assert!(bytes > 8 * 1024);
+    run_word_count(&dir, example("word_count.py"), cores, &lines, run_args);
 }
 
 #[test]
@@ -278,33 +293,14 @@ fn handed_over(worker: &str) -> u64 {
 #[test]
 fn a_core_behind_hands_its_parallel_steps_to_a_core_keeping_up() {
     let dir = TempDir::new("lopsided");
-    let input = dir.path("in.txt");
     let lines = text_lines(11, 10_000);
-    write_lines(&input, &lines);
-    let counts = count_words(&lines, split_words);
-    let total: usize = counts.values().sum();
-    let done = Flow {
-        app: test_app("lopsided_count.py"),
-        cores: 2,
-        input: &input,
-        send_args: &["--connections", "2"],
-        run_args: &[],
-        expect: total,
-        framed: false,
-        delay_us: None,
-        late_receiver: false,
-    }
-    .run(&dir);
-    let (frames, _, errors) = totals(&done.worker);
-    assert_eq!(frames, lines.len() as u64, "{}", done.worker);
-    assert_eq!(errors, 0, "{}", done.worker);
-    let handed = handed_over(&done.worker);
+    let worker = run_word_count(&dir, test_app("lopsided_count.py"), 2, &lines, &[]);
+    let handed = handed_over(&worker);
     eprintln!(
         "parallel steps handed over: {handed} of {} lines",
         lines.len()
     );
-    assert!(handed > 0, "{}", done.worker);
-    check_word_count(read_out(&done.out), &counts);
+    assert!(handed > 0, "{worker}");
 }
 
 // ---------------------------------------------------------------------------------------
