@@ -178,7 +178,7 @@ fn main() {
         return; // `cargo bench -- --list`: nothing to list
     }
     let lines = env_or("ROO_BENCH_LINES", 100_000);
-    let runs = env_or("ROO_BENCH_RUNS", 3);
+    let runs = env_or("ROO_BENCH_RUNS", 5);
     let cpus = cpus();
     let dir = std::env::temp_dir().join(format!("roo-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
