@@ -17,7 +17,7 @@ enum Mode {
 #[derive(Args)]
 pub struct RunArgs {
     /// Number of cores (one pinned executor and interpreter each); default: every usable CPU.
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one_core)]
     cores: Option<usize>,
     /// How the cores run Python.
     #[arg(long, value_enum, default_value = "subinterpreters")]
@@ -140,5 +140,14 @@ pub fn main(args: RunArgs) -> ExitCode {
             eprintln!("{}: {message}", args.name);
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `--cores 0` would leave no core to run the app: refused with the rest of the arguments.
+fn at_least_one_core(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("roo needs at least one core".into()),
+        Ok(cores) => Ok(cores),
+        Err(error) => Err(error.to_string()),
     }
 }

@@ -1120,3 +1120,24 @@ fn an_app_failing_on_every_core_at_once_is_reported_every_time() {
         );
     }
 }
+
+/// `--cores 0` is refused before anything starts, naming the flag.
+#[test]
+fn zero_cores_is_refused() {
+    let mut worker = Proc::start(&[
+        "run",
+        "--cores",
+        "0",
+        &example("reverse.py"),
+        "--in",
+        &free_addr(),
+        "--out",
+        &free_addr(),
+    ]);
+    let status = worker.wait_within(EXIT_WITHIN);
+    assert_eq!(status.code(), Some(2), "{}", worker.stderr());
+    let stderr = worker.stderr();
+    assert!(stderr.contains("--cores"), "{stderr}");
+    assert!(stderr.contains("at least one core"), "{stderr}");
+    assert!(!stderr.contains("starting"), "{stderr}");
+}
