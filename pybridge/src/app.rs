@@ -93,8 +93,9 @@ pub fn load(
         .call1((PyList::new(py, args).map_err(|e| error_text(py, e))?,))
         .map_err(|e| {
             format!(
-                "{shown}: application_setup failed: {}",
-                setup_error_text(py, e)
+                "{shown}: application_setup failed: {}{}",
+                setup_error_text(py, e),
+                missing_addresses_hint(args)
             )
         })?;
     let description = description
@@ -112,6 +113,27 @@ pub fn load(
 
 /// A building mistake (RooApplicationError) is reported by its message alone: it already
 /// names the step and file; anything else gets its traceback.
+/// Most apps read their addresses with tcp_parse_input_addrs / tcp_parse_output_addrs and
+/// fail with an IndexError of their own when there are none: say which flag was missing.
+fn missing_addresses_hint(args: &[String]) -> String {
+    let given = |long: &str, short: &str| {
+        args.iter()
+            .any(|arg| arg == long || arg == short || arg.starts_with(&format!("{long}=")))
+    };
+    let missing: Vec<&str> = [("--in", "-i"), ("--out", "-o")]
+        .into_iter()
+        .filter(|(long, short)| !given(long, short))
+        .map(|(long, _)| long)
+        .collect();
+    if missing.is_empty() {
+        return String::new();
+    }
+    format!(
+        "\nnote: the app was given no {} address (roo run APP.py --in host:port --out host:port)",
+        missing.join(" and no ")
+    )
+}
+
 fn setup_error_text(py: Python<'_>, err: PyErr) -> String {
     let building_mistake = py
         .import("roo.topology")

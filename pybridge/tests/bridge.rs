@@ -281,6 +281,19 @@ fn app_mistakes_fail_at_start_naming_file_line_or_step() {
     );
 }
 
+/// An app that reads its addresses from the command line fails on its own when a flag is
+/// missing; the error says which.
+#[test]
+fn a_missing_in_or_out_address_is_named() {
+    let e = common::startup_error("counting.py", &[]);
+    assert!(
+        e.contains("application_setup failed") && e.contains("no --in and no --out address"),
+        "{e}"
+    );
+    let e = common::startup_error("counting.py", &["--in", "127.0.0.1:7320"]);
+    assert!(e.contains("no --out address") && !e.contains("no --in"), "{e}");
+}
+
 /// Own-GIL subinterpreters refuse single-phase C extensions (numpy, most pyo3 modules):
 /// the error says how to run such an app.
 #[cfg(Py_3_12)]
