@@ -248,22 +248,39 @@ fn run_word_count(
     done.worker
 }
 
-fn word_count(cores: usize, run_args: &[&str]) {
-    let dir = TempDir::new(&format!("wc-{cores}-{}", run_args.len()));
+/// Runs the word count example and returns roo's stderr.
+fn word_count(cores: usize, run_args: &[&str]) -> String {
+    let dir = TempDir::new(&format!("wc-{cores}{}", run_args.concat()));
     let lines = text_lines(7, 400);
     let bytes: usize = lines.iter().map(|l| l.len() + 1).sum();
     assert!(bytes > 8 * 1024);
-    run_word_count(&dir, example("word_count.py"), cores, &lines, run_args);
+    run_word_count(&dir, example("word_count.py"), cores, &lines, run_args)
 }
+
+const SHARED_GIL_NOTE: &str = "share one GIL";
 
 #[test]
 fn word_count_1_core() {
-    word_count(1, &[]);
+    let worker = word_count(1, &[]);
+    assert!(!worker.contains(SHARED_GIL_NOTE), "{worker}");
 }
 
+/// With own-GIL subinterpreters (Python >= 3.12) nothing is said about the GIL; on 3.11
+/// the cores share one and roo says so.
 #[test]
 fn word_count_2_cores() {
-    word_count(2, &[]);
+    let worker = word_count(2, &[]);
+    let own_gil = worker.contains("core 1: subinterpreter, own GIL");
+    assert_eq!(worker.contains(SHARED_GIL_NOTE), !own_gil, "{worker}");
+}
+
+/// Every core on the main interpreter (for C extensions that refuse subinterpreters): the
+/// same counts, and a note that the cores take turns with Python.
+#[test]
+fn word_count_2_cores_on_the_main_interpreter() {
+    let worker = word_count(2, &["--python-mode", "main"]);
+    assert!(worker.contains("core 1: main interpreter"), "{worker}");
+    assert!(worker.contains(SHARED_GIL_NOTE), "{worker}");
 }
 
 #[test]

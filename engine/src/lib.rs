@@ -20,7 +20,7 @@ use crate::backlog::Backlogs;
 use glommio::{LocalExecutorBuilder, Placement};
 use lifecycle::Lifecycle;
 use partition_table::PartitionTable;
-use pybridge::{PythonMode, Topology};
+use pybridge::{GilKind, PythonMode, Topology};
 use shard::{CoreChannels, Go, Startup};
 use std::path::PathBuf;
 use std::sync::{mpsc, Arc};
@@ -135,6 +135,15 @@ fn raise_open_file_limit() {
     }
 }
 
+/// Several cores on one GIL run Python one at a time and hand the GIL back and forth
+/// (word count on Python 3.11: 2 cores at 0.74x of 1 core's rate, benches/RESULTS.md).
+fn shared_gil_note(cores: usize) -> String {
+    format!(
+        "roo: note: the {cores} cores share one GIL (Python < 3.12, or --python-mode main), so \
+         only one runs Python at a time; --cores 1 is usually faster for Python-bound apps"
+    )
+}
+
 /// Collects every core's loaded topology, checks they agree, sends the partition table,
 /// and waits until every core is serving; returns the topology.
 fn start_up(
@@ -161,6 +170,9 @@ fn start_up(
     for (id, (_, gil)) in loaded.iter().enumerate() {
         let (listed, slots) = table.owned_by(id);
         eprintln!("roo: core {id}: {gil}; owns {listed} listed partition keys and {slots} of {} hash slots", partition_table::VIRTUAL_PARTITIONS);
+    }
+    if cores > 1 && loaded[0].1 != GilKind::OwnGil {
+        eprintln!("{}", shared_gil_note(cores));
     }
     let backlogs = Arc::new(Backlogs::new(cores));
     for sender in go {

@@ -15,7 +15,8 @@ use glommio::channels::shared_channel::{ConnectedReceiver, ConnectedSender};
 use glommio::net::TcpListener;
 use protocol::{FrameDecoder, FrameError};
 use pybridge::{
-    HeaderDecoding, Meta, Outputs, Placement, Routed, SourceInput, Topology, Value, Worker,
+    GilKind, HeaderDecoding, Meta, Outputs, Placement, Routed, SourceInput, Topology, Value,
+    Worker,
 };
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -303,7 +304,7 @@ impl Placement for Core {
 /// What the main thread learns from each core at start-up.
 pub enum Startup {
     /// The app loaded (its topology, and how the interpreter shares its GIL), or why not.
-    Loaded(Result<(Topology, String), String>),
+    Loaded(Result<(Topology, GilKind), String>),
     /// Tasks are running and core 0's listeners are bound, or why one could not be.
     Ready(Result<(), String>),
 }
@@ -328,7 +329,7 @@ pub async fn run_core(
         id,
         Startup::Loaded(Ok((
             worker.topology().clone(),
-            worker.gil_kind().to_string(),
+            worker.gil_kind(),
         ))),
     ));
     // Start-up only: block this executor until every core has loaded (or one failed).
