@@ -1,8 +1,8 @@
 //! `roo send`: a load generator (like Wallaroo's giles sender).
 //!
 //! Messages come from files (one message per line, or binary records of a
-//! fixed size or behind their own length headers) or from a deterministic
-//! generator of Zipf-distributed words. They
+//! fixed size or behind their own length headers), from a deterministic
+//! generator of Zipf-distributed words, or count up as giles sender's did. They
 //! are spread over `--connections` TCP connections in order, message `i` on
 //! connection `i % N`, each written through a large reused buffer. Sending is
 //! open loop with `--rate` or `--interval` (each message, or each `--batch`, written at its own
@@ -45,7 +45,11 @@ pub enum Generator {
 
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Input is one of --file or --generate. Message i goes on connection \
+    // `-h` is giles sender's --host; help stays on --help.
+    disable_help_flag = true,
+    after_help = "Input is --file or --generate; with neither, the messages count up from 1 \
+    as giles sender's did (\"1\", \"2\", ..., or 8-byte big-endian numbers with --u64; \
+    --start-from N starts at N+1). Message i goes on connection \
     i % N. Framing: 4-byte big-endian length header per message (default), '\\n' after each \
     message (--newline), or none (--binary: the file holds records that are already framed).\n\n\
     --stamp prefixes each payload with '<T> ' where T is the decimal number of nanoseconds \
@@ -53,17 +57,21 @@ pub enum Generator {
     pacing schedule's time, so backpressure shows up as latency; unpaced: the time it was \
     buffered). `roo receive --latency` reads it.\n\n\
     Exits 0 when everything was sent, 1 if a connection could not be made or a peer closed.\n\n\
-    Wallaroo's giles sender flags work too: --host or --buffy (--to), --batch-size (--batch), \
-    --interval NS (a batch every NS nanoseconds on each connection, instead of --rate), \
-    --no-write (roo send never writes what it sent), counts written as 1_000_000, and the \
-    Pony runtime's --ponythreads, --ponynoblock and the like (ignored). As with giles, \
-    --interval alone sends batches of 500 and --batch-size alone a batch every 5 ms."
+    Wallaroo's giles sender flags work too, long and short: -h/--host or --buffy (--to), \
+    -m/--messages, -f/--file, -s/--batch-size (--batch), -i/--interval NS (a batch every NS \
+    nanoseconds on each connection, instead of --rate), -r/--repeat, -y/--binary, \
+    -g/--msg-size, -z/--variable-size, -u/--u64, -v/--start-from, -w/--no-write (roo send \
+    never writes what it sent), -n/--name and -p/--phone-home (Dagon's, ignored), counts \
+    written as 1_000_000, and the Pony runtime's --ponythreads, --ponynoblock and the like \
+    (ignored). As with giles, --interval alone sends batches of 500 and --batch-size alone a \
+    batch every 5 ms."
 )]
 pub struct SendArgs {
     /// Where to send: HOST:PORT, or several separated by commas (connections are
     /// spread over them round-robin).
     #[arg(
         long,
+        short = 'h',
         aliases = ["host", "buffy"],
         value_delimiter = ',',
         required = true,
@@ -80,6 +88,7 @@ pub struct SendArgs {
     /// after the other.
     #[arg(
         long,
+        short = 'f',
         value_delimiter = ',',
         value_name = "F",
         conflicts_with = "generate"
@@ -92,17 +101,34 @@ pub struct SendArgs {
 
     /// The --file is records already framed by the user, sent as they are: of
     /// --msg-size bytes each, or each behind its own length header (--variable-size).
-    #[arg(long, requires = "record_size", conflicts_with_all = ["newline", "stamp", "generate"])]
+    #[arg(long, short = 'y', requires_all = ["record_size", "file"],
+          conflicts_with_all = ["newline", "stamp", "generate"])]
     binary: bool,
 
-    /// Record size in bytes for --binary.
-    #[arg(long, value_name = "N", requires = "binary", group = "record_size")]
+    /// Record size in bytes for --binary (the length header included).
+    #[arg(
+        long,
+        short = 'g',
+        value_name = "N",
+        requires = "binary",
+        group = "record_size"
+    )]
     msg_size: Option<usize>,
 
     /// For --binary: each record starts with its own 4-byte big-endian length header
     /// (giles sender's --variable-size); records are sent with their header.
-    #[arg(long, requires = "binary", group = "record_size")]
+    #[arg(long, short = 'z', requires = "binary", group = "record_size")]
     variable_size: bool,
+
+    /// Without --file or --generate: count up as 8-byte big-endian numbers instead of
+    /// decimal text.
+    #[arg(long, short = 'u', conflicts_with_all = ["file", "generate", "newline"])]
+    u64: bool,
+
+    /// Without --file or --generate: the first message is N+1.
+    #[arg(long, short = 'v', value_name = "N", value_parser = giles::count,
+          conflicts_with_all = ["file", "generate"])]
+    start_from: Option<u64>,
 
     /// Generate messages instead of reading files.
     #[arg(long, value_enum, value_name = "KIND")]
@@ -115,11 +141,11 @@ pub struct SendArgs {
     /// Stop after N messages in total (without --repeat, at most the files
     /// once). Default: the files once, or forever with --repeat or --generate;
     /// --duration also stops.
-    #[arg(long, value_name = "N", value_parser = giles::count)]
+    #[arg(long, short = 'm', value_name = "N", value_parser = giles::count)]
     messages: Option<u64>,
 
     /// Loop over the files.
-    #[arg(long)]
+    #[arg(long, short = 'r')]
     repeat: bool,
 
     /// Total messages per second over all connections (open loop: every
@@ -130,12 +156,13 @@ pub struct SendArgs {
 
     /// Paced as Wallaroo's giles sender did: a batch every NS nanoseconds on each
     /// connection (per-connection rate = batch / NS); instead of --rate.
-    #[arg(long, value_name = "NS", conflicts_with = "rate", value_parser = giles::count)]
+    #[arg(long, short = 'i', value_name = "NS", conflicts_with = "rate",
+          value_parser = giles::count)]
     interval: Option<u64>,
 
     /// Messages per paced burst on each connection: N messages share one
     /// scheduled time and leave in one write [default: 1 with --rate].
-    #[arg(long, alias = "batch-size", value_name = "N", value_parser = batch_size)]
+    #[arg(long, short = 's', alias = "batch-size", value_name = "N", value_parser = batch_size)]
     batch: Option<u64>,
 
     /// Paced: sleep until US microseconds before a message is due, then spin
@@ -162,8 +189,19 @@ pub struct SendArgs {
     quiet: bool,
 
     /// giles sender: do not write the messages sent to a file (roo send never does).
-    #[arg(long, hide = true)]
+    #[arg(long, short = 'w', hide = true)]
     no_write: bool,
+
+    /// giles sender under Dagon, its test orchestrator: a name and Dagon's address
+    /// (ignored).
+    #[arg(long, short = 'n', hide = true, value_name = "NAME")]
+    name: Option<String>,
+    #[arg(long, short = 'p', hide = true, value_name = "HOST:PORT")]
+    phone_home: Option<String>,
+
+    /// Print help.
+    #[arg(long, action = clap::ArgAction::Help)]
+    help: Option<bool>,
 
     #[command(flatten)]
     pony: giles::PonyRuntimeFlags,
@@ -194,6 +232,9 @@ enum Source {
     Records { data: Vec<u8>, size: usize },
     /// Generated words.
     Words(Words),
+    /// giles sender's numbers: message `i` is `first + i`, as decimal text or as 8
+    /// big-endian bytes.
+    Count { first: u64, binary: bool },
 }
 
 impl Source {
@@ -202,7 +243,7 @@ impl Source {
         match self {
             Source::Spans { starts, .. } => Some(starts.len() as u64 - 1),
             Source::Records { data, size } => Some((data.len() / size) as u64),
-            Source::Words(_) => None,
+            Source::Words(_) | Source::Count { .. } => None,
         }
     }
 
@@ -226,6 +267,16 @@ impl Source {
             Source::Words(w) => {
                 scratch.clear();
                 w.line(i, scratch);
+                scratch
+            }
+            Source::Count { first, binary } => {
+                let n = first.wrapping_add(i);
+                scratch.clear();
+                if *binary {
+                    scratch.extend_from_slice(&n.to_be_bytes());
+                } else {
+                    write!(scratch, "{n}").expect("writing to a Vec");
+                }
                 scratch
             }
         }
@@ -624,9 +675,10 @@ fn connect(
 fn build_plan(args: &SendArgs) -> Result<Plan, String> {
     let source = match (args.generate, args.binary) {
         (Some(Generator::Words), _) => Source::Words(Words::new(args.seed)),
-        (None, _) if args.file.is_empty() => {
-            return Err("give an input: --file F or --generate words".into())
-        }
+        (None, _) if args.file.is_empty() => Source::Count {
+            first: args.start_from.unwrap_or(0).saturating_add(1),
+            binary: args.u64,
+        },
         (None, true) if args.variable_size => load_framed_records(&args.file)?,
         (None, true) => load_records(&args.file, args.msg_size.unwrap_or(0))?,
         (None, false) => load_lines(&args.file)?,

@@ -477,3 +477,90 @@ fn wallaroo_load_tool_flags_are_understood() {
         .collect();
     assert_eq!(got.lines().collect::<Vec<_>>(), want);
 }
+
+/// giles sender's short flags, as Wallaroo's docs typed them (`sender -h HOST:PORT -m N -s
+/// N -i NS -f FILE -r -y -g N -w`), and its counting up when no file is given.
+#[test]
+fn giles_short_flags_and_counting_up() {
+    let dir = TempDir::new("giles-short");
+    let records = dir.path("records.bin");
+    let out = dir.path("out.bin");
+    // Three fixed-size framed records of 4 + 6 bytes, as giles's --msg-size counted them.
+    let payloads = ["abcdef", "ghijkl", "mnopqr"];
+    let data: Vec<u8> = payloads
+        .iter()
+        .flat_map(|p| [&6u32.to_be_bytes()[..], p.as_bytes()].concat())
+        .collect();
+    std::fs::write(&records, &data).unwrap();
+    let addr = free_addr();
+    let mut receiver = start_receive(
+        &addr,
+        &[
+            "--framed",
+            "--expect",
+            "14",
+            "--timeout",
+            "30",
+            "--out",
+            s(&out),
+            "--quiet",
+        ],
+    );
+    let send = |args: &[&str]| {
+        let mut all = vec!["send", "-h", &addr];
+        all.extend_from_slice(args);
+        let mut sender = Proc::start(&all);
+        assert_exits_ok(&mut sender, &format!("roo send {args:?}"));
+    };
+    let file = [
+        "-f",
+        s(&records),
+        "-y",
+        "-g",
+        "10",
+        "-m",
+        "5",
+        "-r",
+        "-s",
+        "2",
+    ];
+    send(&[&file[..], &["-i", "1_000_000", "-w", "--ponythreads=1"]].concat());
+    send(&[
+        "-m",
+        "3",
+        "-s",
+        "1",
+        "-i",
+        "1_000_000",
+        "-n",
+        "sender",
+        "-p",
+        "127.0.0.1:1",
+    ]);
+    send(&["-m", "2", "-v", "41"]);
+    send(&["-m", "2", "-u", "-v", "1_000"]);
+    send(&["-m", "2", "-u"]);
+    assert_exits_ok(&mut receiver, "receiver");
+
+    let mut want: Vec<u8> = Vec::new();
+    for message in [
+        &b"abcdef"[..],
+        b"ghijkl",
+        b"mnopqr",
+        b"abcdef",
+        b"ghijkl", // the file, repeated
+        b"1",
+        b"2",
+        b"3", // counting up from 1
+        b"42",
+        b"43", // from --start-from 41
+    ] {
+        want.extend_from_slice(message);
+        want.push(b'\n');
+    }
+    for n in [1_001u64, 1_002, 1, 2] {
+        want.extend_from_slice(&n.to_be_bytes());
+        want.push(b'\n');
+    }
+    assert_eq!(std::fs::read(&out).unwrap(), want);
+}

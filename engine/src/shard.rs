@@ -15,8 +15,7 @@ use glommio::channels::shared_channel::{ConnectedReceiver, ConnectedSender};
 use glommio::net::TcpListener;
 use protocol::{FrameDecoder, FrameError};
 use pybridge::{
-    GilKind, HeaderDecoding, Meta, Outputs, Placement, Routed, SourceInput, Topology, Value,
-    Worker,
+    GilKind, HeaderDecoding, Meta, Outputs, Placement, Routed, SourceInput, Topology, Value, Worker,
 };
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -327,10 +326,7 @@ pub async fn run_core(
     };
     let _ = startup.send((
         id,
-        Startup::Loaded(Ok((
-            worker.topology().clone(),
-            worker.gil_kind(),
-        ))),
+        Startup::Loaded(Ok((worker.topology().clone(), worker.gil_kind()))),
     ));
     // Start-up only: block this executor until every core has loaded (or one failed).
     let Go { table, backlogs } = go.recv().ok()?;

@@ -291,7 +291,10 @@ fn a_missing_in_or_out_address_is_named() {
         "{e}"
     );
     let e = common::startup_error("counting.py", &["--in", "127.0.0.1:7320"]);
-    assert!(e.contains("no --out address") && !e.contains("no --in"), "{e}");
+    assert!(
+        e.contains("no --out address") && !e.contains("no --in"),
+        "{e}"
+    );
 }
 
 /// Own-GIL subinterpreters refuse single-phase C extensions (numpy, most pyo3 modules):
