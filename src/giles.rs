@@ -36,6 +36,16 @@ pub struct PonyRuntimeFlags {
     ponynoscale: bool,
 }
 
+/// What giles sender and receiver took when Dagon, Wallaroo's test orchestrator, ran
+/// them: a name and Dagon's address. Accepted and ignored.
+#[derive(Args, Debug, Default)]
+pub struct DagonFlags {
+    #[arg(long, short = 'n', hide = true, value_name = "NAME")]
+    name: Option<String>,
+    #[arg(long, short = 'p', hide = true, value_name = "HOST:PORT")]
+    phone_home: Option<String>,
+}
+
 /// A count as Wallaroo's docs write them: digits, optionally grouped with underscores
 /// (`--interval 1_000_000_000`).
 pub fn count(text: &str) -> Result<u64, String> {

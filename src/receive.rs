@@ -44,7 +44,8 @@ const MAX_LATENCY_NS: u64 = 3_600_000_000_000;
     whenever input pauses, and the per-second reports show progress.\n\n\
     The final report (stderr) always ends with the line `received N messages`.\n\n\
     Flags of Wallaroo's receivers work too: -l (--listen), -e (--expect), -w/--no-write \
-    (roo receive writes nothing without --out), and the Pony runtime's --ponythreads, \
+    (roo receive writes nothing without --out), -n/--name and -p/--phone-home (Dagon's, \
+    ignored), and the Pony runtime's --ponythreads, \
     --ponynoblock and the like (ignored). Wallaroo's data_receiver printed what it \
     received: here that is --out -."
 )]
@@ -105,6 +106,9 @@ pub struct ReceiveArgs {
 
     #[command(flatten)]
     pony: giles::PonyRuntimeFlags,
+
+    #[command(flatten)]
+    dagon: giles::DagonFlags,
 }
 
 /// To the output writer thread.

@@ -192,12 +192,8 @@ pub struct SendArgs {
     #[arg(long, short = 'w', hide = true)]
     no_write: bool,
 
-    /// giles sender under Dagon, its test orchestrator: a name and Dagon's address
-    /// (ignored).
-    #[arg(long, short = 'n', hide = true, value_name = "NAME")]
-    name: Option<String>,
-    #[arg(long, short = 'p', hide = true, value_name = "HOST:PORT")]
-    phone_home: Option<String>,
+    #[command(flatten)]
+    dagon: giles::DagonFlags,
 
     /// Print help.
     #[arg(long, action = clap::ArgAction::Help)]
