@@ -37,10 +37,11 @@ pub struct PonyRuntimeFlags {
 }
 
 /// What giles sender and receiver took when Dagon, Wallaroo's test orchestrator, ran
-/// them: a name and Dagon's address. Accepted and ignored.
+/// them: a name and Dagon's address. Accepted and ignored. `-n` may also stand alone:
+/// data_receiver's `-n` is its --no-write.
 #[derive(Args, Debug, Default)]
 pub struct DagonFlags {
-    #[arg(long, short = 'n', hide = true, value_name = "NAME")]
+    #[arg(long, short = 'n', hide = true, value_name = "NAME", num_args = 0..=1)]
     name: Option<String>,
     #[arg(long, short = 'p', hide = true, value_name = "HOST:PORT")]
     phone_home: Option<String>,

@@ -43,9 +43,10 @@ const MAX_LATENCY_NS: u64 = 3_600_000_000_000;
     reached, else 0). With none of these it runs until killed; the --out file is flushed \
     whenever input pauses, and the per-second reports show progress.\n\n\
     The final report (stderr) always ends with the line `received N messages`.\n\n\
-    Flags of Wallaroo's receivers work too: -l (--listen), -e (--expect), -w/--no-write \
-    (roo receive writes nothing without --out), -n/--name and -p/--phone-home (Dagon's, \
-    ignored), and the Pony runtime's --ponythreads, \
+    Flags of Wallaroo's receivers work too: -l (--listen), -e (--expect), -f (--framed), \
+    -w/--no-write and data_receiver's -n (roo receive writes nothing without --out), giles \
+    receiver's -n/--name and -p/--phone-home (Dagon's, ignored), and the Pony runtime's \
+    --ponythreads, \
     --ponynoblock and the like (ignored). Wallaroo's data_receiver printed what it \
     received: here that is --out -."
 )]
@@ -56,7 +57,7 @@ pub struct ReceiveArgs {
 
     /// Messages are frames behind a 4-byte big-endian length header (default:
     /// newline-delimited lines, without the '\n').
-    #[arg(long)]
+    #[arg(long, short = 'f')]
     framed: bool,
 
     /// Largest message accepted; a connection sending a larger one is closed.

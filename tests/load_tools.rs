@@ -428,7 +428,7 @@ fn wallaroo_load_tool_flags_are_understood() {
         "127.0.0.1:1",
         "-l",
         &addr,
-        "--framed",
+        "-f",
         "-w",
         "-e",
         "9",
@@ -497,10 +497,12 @@ fn giles_short_flags_and_counting_up() {
         .collect();
     std::fs::write(&records, &data).unwrap();
     let addr = free_addr();
+    // data_receiver's -f (--framed) and -n (its --no-write: nothing is written but --out).
     let mut receiver = start_receive(
         &addr,
         &[
-            "--framed",
+            "-f",
+            "-n",
             "--expect",
             "14",
             "--timeout",
