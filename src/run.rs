@@ -39,6 +39,8 @@ pub struct RunArgs {
     /// directory and then on PYTHONPATH; every positional argument then goes to the app.
     #[arg(long, value_name = "NAME")]
     application_module: Option<String>,
+    #[command(flatten)]
+    pony: crate::giles::PonyRuntimeFlags,
     /// The application file, then its own arguments (passed to application_setup unchanged).
     #[arg(
         required_unless_present = "application_module",

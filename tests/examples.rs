@@ -449,7 +449,8 @@ fn an_application_module_is_found_on_pythonpath() {
                 "PYTHONPATH",
                 format!("{}/examples", env!("CARGO_MANIFEST_DIR")),
             )
-            .args(["run", "--cores", "2", "--exit-when-idle"])
+            // The Pony runtime's flags may also stand before the app, as roo's own.
+            .args(["run", "--ponythreads=2", "--cores", "2", "--exit-when-idle"])
             .args(app_command_line(&in_addr, &out_addr))
             .args([
                 "--metrics",
