@@ -111,6 +111,14 @@ pub fn main(args: RunArgs) -> ExitCode {
         },
         None => app_args,
     };
+    if let Some(option) = app.first().filter(|first| first.starts_with('-')) {
+        eprintln!(
+            "{}: {option} is not an option of roo run, and the app (APP.py) must come before \
+             its own options: roo run [ROO OPTIONS] APP.py [APP OPTIONS]",
+            args.name
+        );
+        return ExitCode::FAILURE;
+    }
     let cores = args.cores.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())

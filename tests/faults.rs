@@ -1141,3 +1141,25 @@ fn zero_cores_is_refused() {
     assert!(stderr.contains("at least one core"), "{stderr}");
     assert!(!stderr.contains("starting"), "{stderr}");
 }
+
+/// An option roo does not know, standing where the app should be, is named as such
+/// rather than read as the app's path.
+#[test]
+fn an_unknown_option_before_the_app_is_named() {
+    let mut worker = Proc::start(&[
+        "run",
+        "--cores",
+        "1",
+        "--metrics",
+        "127.0.0.1:5001",
+        &example("reverse.py"),
+    ]);
+    let status = worker.wait_within(EXIT_WITHIN);
+    assert_eq!(status.code(), Some(1), "{}", worker.stderr());
+    let stderr = worker.stderr();
+    assert!(
+        stderr.contains("--metrics is not an option of roo run"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("cannot read"), "{stderr}");
+}
