@@ -503,14 +503,13 @@ fn main() {
         );
     }
     let last = &rows[rows.len() - 1];
+    let target = TARGET_RATIO * WALLAROO_PER_CORE;
     println!(
-        "  target >= {TARGET_RATIO:.0}x Wallaroo per core ({:.0} msgs/s): 1 core {}, all cores {}",
-        TARGET_RATIO * WALLAROO_PER_CORE,
+        "  target >= {TARGET_RATIO:.0}x Wallaroo per core ({target:.0} msgs/s): 1 core {}, all cores {}",
         verdict(rows[0].rate.0),
         verdict(last.rate.0 / last.cores as f64)
     );
     // The machine's speed moves the absolute target; these say how far it is in this run.
-    let target = TARGET_RATIO * WALLAROO_PER_CORE;
     println!(
         "  the target is {:.2}x this run's bare loop on one core; at {} cores it needs {:.0} msgs/s, {:.2}x the bare loop's one-core rate",
         target / bare.0,

@@ -111,8 +111,6 @@ pub fn load(
     Ok((topology, objects))
 }
 
-/// A building mistake (RooApplicationError) is reported by its message alone: it already
-/// names the step and file; anything else gets its traceback.
 /// Most apps read their addresses with tcp_parse_input_addrs / tcp_parse_output_addrs and
 /// fail with an IndexError of their own when there are none: say which flag was missing.
 fn missing_addresses_hint(args: &[String]) -> String {
@@ -134,6 +132,8 @@ fn missing_addresses_hint(args: &[String]) -> String {
     )
 }
 
+/// A building mistake (RooApplicationError) is reported by its message alone: it already
+/// names the step and file; anything else gets its traceback.
 fn setup_error_text(py: Python<'_>, err: PyErr) -> String {
     let building_mistake = py
         .import("roo.topology")
