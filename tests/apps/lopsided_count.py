@@ -2,9 +2,15 @@
 
 As examples/word_count.py (a to_parallel split into words, then a count per word), but
 the partition function puts every word in partition "a", so one core does all the
-counting while the others only split. Output: `word => count\n`.
+counting while the others only split. Each count also sleeps 50 µs, so that core is
+sure to fall behind whatever else the machine runs (a test asserts it hands its splits
+over). Output: `word => count\n`.
 """
 import struct
+import time
+
+# Seconds each count sleeps: far longer than a split, so the counting core falls behind.
+COUNT_DELAY = 0.00005
 
 import wallaroo
 
@@ -47,6 +53,7 @@ class CountWord(object):
         return "count word"
 
     def compute(self, word, totals):
+        time.sleep(COUNT_DELAY)
         totals.counts[word] = totals.counts.get(word, 0) + 1
         return ("%s => %d" % (word, totals.counts[word]), True)
 
