@@ -253,7 +253,10 @@ impl Core {
             if routed.is_empty() {
                 continue;
             }
-            let batch = std::mem::take(routed);
+            // The next batch is likely as large: sizing it now spares it the regrowth
+            // (copying every message again) a Vec growing from empty does.
+            let next = Vec::with_capacity(routed.len());
+            let batch = std::mem::replace(routed, next);
             let queue = self.outboxes[peer]
                 .as_ref()
                 .expect("never routed to itself");

@@ -573,7 +573,10 @@ impl ValueCodec {
             Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
             Value::Int(i) => PyInt::new(py, *i).into_any(),
             Value::Float(x) => PyFloat::new(py, *x).into_any(),
-            Value::Str(s) => PyString::new(py, s.as_str()).into_any(),
+            // From the bytes: CPython checks the UTF-8 anyway, so `as_str`'s check is spared.
+            Value::Str(s) => PyString::from_bytes(py, s.as_bytes())
+                .map_err(|e| error_text(py, e))?
+                .into_any(),
             Value::Bytes(b) => PyBytes::new(py, b).into_any(),
             Value::Tuple(items) => {
                 let items = self.python_items(py, items)?;
