@@ -1063,6 +1063,68 @@ fn sigint_drains_what_was_read_2_cores() {
     sigint_drains(2);
 }
 
+/// A drain that outlasts the 10 s roo gives a sink that accepts nothing: when the sender
+/// closes, core 1 still has 12 s of slow state steps routed to it, which output nothing
+/// for their first 10.4 s, and all of them run. (The drain used to count only sink bytes
+/// as progress: it saw none, gave up after 10 s and lost the rest.)
+#[test]
+fn a_drain_longer_than_the_sink_give_up_loses_nothing() {
+    let dir = TempDir::new("slow-drain");
+    let mut lines: Vec<String> = (0..2999).map(|i| format!("m{i}")).collect();
+    lines.push("last".into());
+    let input = dir.path("in.txt");
+    write_lines(&input, &lines);
+    let (in_addr, out_addr) = (free_addr(), free_addr());
+    let out = dir.path("out.txt");
+    let mut receiver = start_receiver_with(&out_addr, &out, Some(2), "60", &[]);
+    let mut worker = start_io_worker(
+        &test_app("slow_state.py"),
+        2,
+        &in_addr,
+        &out_addr,
+        true,
+        &[],
+    );
+    send(&in_addr, &input, &[], SEE_WITHIN, &[&worker, &receiver]);
+    expect_success(&mut worker, Duration::from_secs(60), &[&receiver]);
+    expect_success(&mut receiver, Duration::from_secs(65), &[&worker]);
+    let err = worker.stderr();
+    assert!(!err.contains("giving up"), "{err}");
+    let want = vec!["m2599 => 2600".to_string(), "last => 3000".to_string()];
+    assert_eq!(read_out(&out), want, "{err}");
+}
+
+/// A second SIGINT stops a drain the user will not wait for, at once and with exit 1:
+/// the first leaves core 1 with 12 s of slow state steps to run.
+#[test]
+fn a_second_sigint_stops_a_long_drain_at_once() {
+    let dir = TempDir::new("second-sigint");
+    let lines: Vec<String> = (0..3000).map(|i| format!("m{i}")).collect();
+    let input = dir.path("in.txt");
+    write_lines(&input, &lines);
+    let (in_addr, out_addr) = (free_addr(), free_addr());
+    let receiver = start_receiver_with(&out_addr, &dir.path("out.txt"), None, "60", &[]);
+    let mut worker = start_io_worker(
+        &test_app("slow_state.py"),
+        2,
+        &in_addr,
+        &out_addr,
+        false,
+        &[],
+    );
+    send(&in_addr, &input, &[], SEE_WITHIN, &[&worker, &receiver]);
+    worker.signal("INT");
+    thread::sleep(Duration::from_millis(500));
+    assert!(
+        worker.exited().is_none(),
+        "the first SIGINT drains: {}",
+        worker.stderr()
+    );
+    worker.signal("INT");
+    let status = worker.wait_within(Duration::from_secs(5));
+    assert_eq!(status.code(), Some(1), "{}", worker.stderr());
+}
+
 // ---------------------------------------------------------------------------------------
 // 11. Start-up failures: a port already in use, an app that fails on every core at once
 

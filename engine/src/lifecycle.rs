@@ -27,6 +27,8 @@ pub struct Lifecycle {
     routed_done: AtomicU64,
     /// Bytes handed to sink queues and not yet written to a socket, over all cores.
     sink_bytes_pending: AtomicU64,
+    /// Batches the cores ran (of any kind): how the drain sees cores still working.
+    batches_run: AtomicU64,
     /// Cores that ran their final ticks.
     cores_flushed: AtomicU64,
 }
@@ -35,7 +37,14 @@ impl Lifecycle {
     pub fn new() -> Arc<Lifecycle> {
         let lifecycle = Arc::new(Lifecycle::default());
         for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            // A second signal stops at once (exit 1), for a drain the user will not wait
+            // for. Registered first, so it sees the flag as the first signal left it.
             // Registration only fails for forbidden signals; these two are allowed.
+            let _ = signal_hook::flag::register_conditional_shutdown(
+                signal,
+                1,
+                lifecycle.signalled.clone(),
+            );
             let _ = signal_hook::flag::register(signal, lifecycle.signalled.clone());
         }
         lifecycle
@@ -79,6 +88,11 @@ impl Lifecycle {
         self.routed_done.fetch_add(messages, Ordering::AcqRel);
     }
 
+    /// A core ran a batch (once per batch, never per message).
+    pub fn batch_ran(&self) {
+        self.batches_run.fetch_add(1, Ordering::AcqRel);
+    }
+
     pub fn sink_bytes_queued(&self, bytes: u64) {
         self.sink_bytes_pending.fetch_add(bytes, Ordering::AcqRel);
     }
@@ -97,6 +111,16 @@ impl Lifecycle {
         accepted > 0 && self.connections_closed.load(Ordering::Acquire) == accepted
     }
 
+    /// ", and N routed messages not run" when some are, for the give-up message.
+    fn routed_not_run(&self) -> String {
+        let sent = self.routed_sent.load(Ordering::Acquire);
+        let done = self.routed_done.load(Ordering::Acquire);
+        match sent.saturating_sub(done) {
+            0 => String::new(),
+            waiting => format!(", and {waiting} routed messages not run"),
+        }
+    }
+
     fn drained(&self) -> bool {
         self.connections_closed.load(Ordering::Acquire)
             == self.connections_accepted.load(Ordering::Acquire)
@@ -104,9 +128,20 @@ impl Lifecycle {
             && self.sink_bytes_pending.load(Ordering::Acquire) == 0
     }
 
+    /// What changes while the drain moves: batches run, sink bytes queued or written.
+    fn progress(&self) -> (u64, u64) {
+        (
+            self.batches_run.load(Ordering::Acquire),
+            self.sink_bytes_pending.load(Ordering::Acquire),
+        )
+    }
+
     /// The main thread's loop: returns once the cores may stop, and whether everything was
-    /// delivered (false when `give_up` passed while sinks still held data). `flush_cores`:
-    /// how many cores must run final ticks once input is drained (0: the app has none).
+    /// delivered (false when sinks held data that none of them accepted for `give_up`,
+    /// while nothing else moved). A drain whose cores are still running batches (slow app
+    /// code with routed messages waiting) is waited for, however long it takes.
+    /// `flush_cores`: how many cores must run final ticks once input is drained (0: the app
+    /// has none).
     pub fn supervise(&self, exit_when_idle: bool, give_up: Duration, flush_cores: u64) -> bool {
         while self.running() {
             if self.signalled.load(Ordering::Acquire) || (exit_when_idle && self.idle()) {
@@ -114,9 +149,10 @@ impl Lifecycle {
             }
             std::thread::sleep(Duration::from_millis(5));
         }
-        let mut last_progress = Instant::now();
-        let mut last_pending = u64::MAX;
+        let mut last_change = Instant::now();
+        let mut last_progress = self.progress();
         let mut quiet_checks = 0;
+        let mut told_waiting = false;
         while !self.done() {
             if self.drained() {
                 // Twice in a row: a batch could be between a queue and a counter.
@@ -132,14 +168,23 @@ impl Lifecycle {
             } else {
                 quiet_checks = 0;
             }
-            let pending = self.sink_bytes_pending.load(Ordering::Acquire);
-            if pending != last_pending {
-                last_pending = pending;
-                last_progress = Instant::now();
-            } else if last_progress.elapsed() > give_up {
+            let progress = self.progress();
+            let pending = progress.1;
+            if progress != last_progress {
+                last_progress = progress;
+                last_change = Instant::now();
+            } else if pending == 0 && last_change.elapsed() > give_up && !told_waiting {
+                told_waiting = true;
                 eprintln!(
-                    "roo: giving up on {pending} bytes that no sink accepted in {} s",
-                    give_up.as_secs()
+                    "roo: still draining after {} s without progress{}; a second SIGINT or SIGTERM stops now",
+                    give_up.as_secs(),
+                    self.routed_not_run()
+                );
+            } else if pending > 0 && last_change.elapsed() > give_up {
+                eprintln!(
+                    "roo: giving up on {pending} bytes that no sink accepted in {} s{}",
+                    give_up.as_secs(),
+                    self.routed_not_run()
                 );
                 self.phase.store(DONE, Ordering::Release);
                 return false;

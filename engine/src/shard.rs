@@ -227,6 +227,7 @@ impl Core {
 
     /// Hands a batch's sink bytes to the sink writers and its routed messages to the outboxes.
     fn flush(&self) {
+        self.lifecycle.batch_ran();
         let mut outputs = self.outputs.borrow_mut();
         for (sink, buffer) in outputs.sinks.iter_mut().enumerate() {
             if buffer.is_empty() {
