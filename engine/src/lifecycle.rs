@@ -27,8 +27,10 @@ pub struct Lifecycle {
     routed_done: AtomicU64,
     /// Bytes handed to sink queues and not yet written to a socket, over all cores.
     sink_bytes_pending: AtomicU64,
-    /// Batches the cores ran (of any kind): how the drain sees cores still working.
-    batches_run: AtomicU64,
+    /// Batches (of any kind) the cores started and ended: how the drain sees cores still
+    /// working.
+    batches_started: AtomicU64,
+    batches_ended: AtomicU64,
     /// Cores that ran their final ticks.
     cores_flushed: AtomicU64,
 }
@@ -88,9 +90,19 @@ impl Lifecycle {
         self.routed_done.fetch_add(messages, Ordering::AcqRel);
     }
 
-    /// A core ran a batch (once per batch, never per message).
-    pub fn batch_ran(&self) {
-        self.batches_run.fetch_add(1, Ordering::AcqRel);
+    /// A core starts a batch (once per batch, never per message).
+    pub fn batch_started(&self) {
+        self.batches_started.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A core ended a batch and handed its output on.
+    pub fn batch_ended(&self) {
+        self.batches_ended.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Some core is inside a batch now.
+    fn in_batch(&self) -> bool {
+        self.batches_ended.load(Ordering::Acquire) != self.batches_started.load(Ordering::Acquire)
     }
 
     pub fn sink_bytes_queued(&self, bytes: u64) {
@@ -128,18 +140,19 @@ impl Lifecycle {
             && self.sink_bytes_pending.load(Ordering::Acquire) == 0
     }
 
-    /// What changes while the drain moves: batches run, sink bytes queued or written.
+    /// What changes while the drain moves: batches ended, sink bytes queued or written.
     fn progress(&self) -> (u64, u64) {
         (
-            self.batches_run.load(Ordering::Acquire),
+            self.batches_ended.load(Ordering::Acquire),
             self.sink_bytes_pending.load(Ordering::Acquire),
         )
     }
 
     /// The main thread's loop: returns once the cores may stop, and whether everything was
     /// delivered (false when sinks held data that none of them accepted for `give_up`,
-    /// while nothing else moved). A drain whose cores are still running batches (slow app
-    /// code with routed messages waiting) is waited for, however long it takes.
+    /// while no core was inside a batch and nothing else moved). A drain whose cores are
+    /// still running batches (slow app code, routed messages waiting) is waited for,
+    /// however long it takes.
     /// `flush_cores`: how many cores must run final ticks once input is drained (0: the app
     /// has none).
     pub fn supervise(&self, exit_when_idle: bool, give_up: Duration, flush_cores: u64) -> bool {
@@ -170,7 +183,7 @@ impl Lifecycle {
             }
             let progress = self.progress();
             let pending = progress.1;
-            if progress != last_progress {
+            if progress != last_progress || self.in_batch() {
                 last_progress = progress;
                 last_change = Instant::now();
             } else if pending == 0 && last_change.elapsed() > give_up && !told_waiting {

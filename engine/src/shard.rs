@@ -183,51 +183,43 @@ impl Core {
         framed
     }
 
-    /// Runs frames through the steps and hands their output on.
-    pub fn run_frames(&self, source: usize, frames: &[Bytes], meta: Meta) {
-        self.worker.borrow_mut().run_frames(
-            source,
-            frames,
-            meta,
-            self,
+    /// Runs one batch on the worker and hands its output on. The lifecycle sees the batch
+    /// start and end: a core inside a batch (slow app code) is working, not stuck.
+    fn batch<R>(&self, run: impl FnOnce(&mut Worker, &mut Outputs) -> R) -> R {
+        self.lifecycle.batch_started();
+        let result = run(
+            &mut self.worker.borrow_mut(),
             &mut self.outputs.borrow_mut(),
         );
         self.flush();
+        self.lifecycle.batch_ended();
+        result
+    }
+
+    /// Runs frames through the steps and hands their output on.
+    pub fn run_frames(&self, source: usize, frames: &[Bytes], meta: Meta) {
+        self.batch(|worker, outputs| worker.run_frames(source, frames, meta, self, outputs));
     }
 
     /// Runs up to `count` messages of a generator source; false once it has ended.
     fn run_generator(&self, source: usize, count: usize) -> bool {
-        let going = self.worker.borrow_mut().run_generator(
-            source,
-            count,
-            self,
-            &mut self.outputs.borrow_mut(),
-        );
-        self.flush();
-        going
+        self.batch(|worker, outputs| worker.run_generator(source, count, self, outputs))
     }
 
     /// Runs the tick hooks (windows) and hands their output on; `last`: the final flush.
     fn run_ticks(&self, last: bool) {
-        self.worker
-            .borrow_mut()
-            .run_ticks(last, self, &mut self.outputs.borrow_mut());
-        self.flush();
+        self.batch(|worker, outputs| worker.run_ticks(last, self, outputs));
     }
 
     fn run_routed(&self, batch: RoutedBatch) {
         let messages = batch.len();
-        self.worker
-            .borrow_mut()
-            .run_routed(batch, self, &mut self.outputs.borrow_mut());
+        self.batch(|worker, outputs| worker.run_routed(batch, self, outputs));
         self.backlogs.ran(self.id, messages);
-        self.flush();
         self.lifecycle.routed_done(messages as u64);
     }
 
     /// Hands a batch's sink bytes to the sink writers and its routed messages to the outboxes.
     fn flush(&self) {
-        self.lifecycle.batch_ran();
         let mut outputs = self.outputs.borrow_mut();
         for (sink, buffer) in outputs.sinks.iter_mut().enumerate() {
             if buffer.is_empty() {
@@ -562,7 +554,12 @@ async fn receive_routed(core: Rc<Core>, from_peer: ConnectedReceiver<RoutedBatch
             glommio::timer::sleep(BACKOFF).await;
         }
         match from_peer.recv().await {
-            Some(batch) => core.run_routed(batch),
+            Some(batch) => {
+                core.run_routed(batch);
+                // While batches keep coming, recv is always ready: let the sink writers
+                // and sources of this core run between them.
+                futures_lite::future::yield_now().await;
+            }
             None => break,
         }
     }
