@@ -1094,11 +1094,11 @@ fn a_drain_longer_than_the_sink_give_up_loses_nothing() {
     assert_eq!(read_out(&out), want, "{err}");
 }
 
-/// A second SIGINT stops a drain the user will not wait for, at once and with exit 1:
-/// the first leaves core 1 with 12 s of slow state steps to run.
-#[test]
-fn a_second_sigint_stops_a_long_drain_at_once() {
-    let dir = TempDir::new("second-sigint");
+/// A signal during a drain the user will not wait for stops it at once, with exit 1: the
+/// drain (begun by a first SIGINT, or by `--exit-when-idle` once the sender closed) leaves
+/// core 1 with 12 s of slow state steps to run.
+fn a_signal_stops_a_long_drain_at_once(exit_when_idle: bool) {
+    let dir = TempDir::new("drain-signal");
     let lines: Vec<String> = (0..3000).map(|i| format!("m{i}")).collect();
     let input = dir.path("in.txt");
     write_lines(&input, &lines);
@@ -1109,20 +1109,29 @@ fn a_second_sigint_stops_a_long_drain_at_once() {
         2,
         &in_addr,
         &out_addr,
-        false,
+        exit_when_idle,
         &[],
     );
     send(&in_addr, &input, &[], SEE_WITHIN, &[&worker, &receiver]);
-    worker.signal("INT");
-    thread::sleep(Duration::from_millis(500));
-    assert!(
-        worker.exited().is_none(),
-        "the first SIGINT drains: {}",
-        worker.stderr()
-    );
+    if !exit_when_idle {
+        worker.signal("INT");
+    }
+    // Time for the drain to begin (the sender has closed), well within the 12 s it takes.
+    thread::sleep(Duration::from_secs(2));
+    assert!(worker.exited().is_none(), "draining: {}", worker.stderr());
     worker.signal("INT");
     let status = worker.wait_within(Duration::from_secs(5));
     assert_eq!(status.code(), Some(1), "{}", worker.stderr());
+}
+
+#[test]
+fn a_second_sigint_stops_a_long_drain_at_once() {
+    a_signal_stops_a_long_drain_at_once(false);
+}
+
+#[test]
+fn a_sigint_stops_a_long_idle_drain_at_once() {
+    a_signal_stops_a_long_drain_at_once(true);
 }
 
 // ---------------------------------------------------------------------------------------
