@@ -28,7 +28,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A Zipf text of LINES lines, 10 words each (as the word count bench's).
+# A Zipf text of LINES lines of 10 words from 5 000 of 2-9 letters, like the word count
+# bench's.
 "$PY" - "$LINES" "$WORK/text.txt" <<'EOF'
 import random, sys
 lines, path = int(sys.argv[1]), sys.argv[2]
@@ -72,8 +73,8 @@ roo_batches() {
     for _ in $(seq 600); do grep -q "roo: ready" "$WORK/roo$cores.err" && break; sleep 0.2; done
     "$ROO" send --to "$in" --connections 2 --quiet --file "$WORK/text.txt" 2> "$WORK/send.err" ||
         { cat "$WORK/send.err" >&2; exit 1; }
-    wait "$receiver"
-    wait "$worker"
+    wait "$receiver" || { echo "roo receive did not get all $WORDS lines" >&2; exit 1; }
+    wait "$worker" || { cat "$WORK/roo$cores.err" >&2; exit 1; }
     COUNT=$(counted "$log")
 }
 

@@ -19,7 +19,7 @@ const DONE: u8 = 3;
 #[derive(Default)]
 pub struct Lifecycle {
     phase: AtomicU8,
-    /// Set by SIGINT/SIGTERM, and when the drain begins (a signal then stops at once).
+    /// Set by SIGINT/SIGTERM.
     signalled: Arc<AtomicBool>,
     connections_accepted: AtomicU64,
     connections_closed: AtomicU64,
@@ -39,15 +39,10 @@ impl Lifecycle {
     pub fn new() -> Arc<Lifecycle> {
         let lifecycle = Arc::new(Lifecycle::default());
         for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-            // A signal during the drain (the second one, or the first after
-            // --exit-when-idle began it) stops at once (exit 1), for a drain the user will
-            // not wait for. Registered first, so it sees the flag as the drain left it.
-            // Registration only fails for forbidden signals; these two are allowed.
-            let _ = signal_hook::flag::register_conditional_shutdown(
-                signal,
-                1,
-                lifecycle.signalled.clone(),
-            );
+            // Registration only fails for forbidden signals; these two are allowed. A
+            // signal during the drain changes nothing: wrappers such as `timeout` deliver
+            // one signal twice (to the process and to its group), so "a second signal
+            // stops at once" would cut short the drain the first one asked for.
             let _ = signal_hook::flag::register(signal, lifecycle.signalled.clone());
         }
         lifecycle
@@ -160,8 +155,6 @@ impl Lifecycle {
         while self.running() {
             if self.signalled.load(Ordering::Acquire) || (exit_when_idle && self.idle()) {
                 self.phase.store(DRAINING, Ordering::Release);
-                // From here on a signal stops at once.
-                self.signalled.store(true, Ordering::Release);
             }
             std::thread::sleep(Duration::from_millis(5));
         }
@@ -192,7 +185,7 @@ impl Lifecycle {
             } else if pending == 0 && last_change.elapsed() > give_up && !told_waiting {
                 told_waiting = true;
                 eprintln!(
-                    "roo: still draining after {} s without progress{}; SIGINT or SIGTERM stops now",
+                    "roo: still draining after {} s without progress{} (kill -9 stops it now)",
                     give_up.as_secs(),
                     self.routed_not_run()
                 );
