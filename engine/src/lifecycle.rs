@@ -86,14 +86,11 @@ impl Lifecycle {
         self.routed_done.fetch_add(messages, Ordering::AcqRel);
     }
 
-    /// A core starts a batch (once per batch, never per message).
-    pub fn batch_started(&self) {
+    /// A core starts a batch (once per batch, never per message); it ends when the mark
+    /// drops, also if the batch panics, so a dead core does not look busy forever.
+    pub fn batch_running(&self) -> BatchMark<'_> {
         self.batches_started.fetch_add(1, Ordering::AcqRel);
-    }
-
-    /// A core ended a batch and handed its output on.
-    pub fn batch_ended(&self) {
-        self.batches_ended.fetch_add(1, Ordering::AcqRel);
+        BatchMark(self)
     }
 
     /// Some core is inside a batch now.
@@ -145,10 +142,9 @@ impl Lifecycle {
     }
 
     /// The main thread's loop: returns once the cores may stop, and whether everything was
-    /// delivered (false when sinks held data that none of them accepted for `give_up`,
-    /// while no core was inside a batch and nothing else moved). A drain whose cores are
-    /// still running batches (slow app code, routed messages waiting) is waited for,
-    /// however long it takes.
+    /// delivered (false when for `give_up` no core was inside a batch, none ended one and
+    /// no sink accepted a byte). A drain whose cores are still running batches (slow app
+    /// code, routed messages waiting) is waited for, however long it takes.
     /// `flush_cores`: how many cores must run final ticks once input is drained (0: the app
     /// has none).
     pub fn supervise(&self, exit_when_idle: bool, give_up: Duration, flush_cores: u64) -> bool {
@@ -161,7 +157,6 @@ impl Lifecycle {
         let mut last_change = Instant::now();
         let mut last_progress = self.progress();
         let mut quiet_checks = 0;
-        let mut told_waiting = false;
         while !self.done() {
             if self.drained() {
                 // Twice in a row: a batch could be between a queue and a counter.
@@ -178,20 +173,13 @@ impl Lifecycle {
                 quiet_checks = 0;
             }
             let progress = self.progress();
-            let pending = progress.1;
             if progress != last_progress || self.in_batch() {
                 last_progress = progress;
                 last_change = Instant::now();
-            } else if pending == 0 && last_change.elapsed() > give_up && !told_waiting {
-                told_waiting = true;
+            } else if last_change.elapsed() > give_up {
                 eprintln!(
-                    "roo: still draining after {} s without progress{} (kill -9 stops it now)",
-                    give_up.as_secs(),
-                    self.routed_not_run()
-                );
-            } else if pending > 0 && last_change.elapsed() > give_up {
-                eprintln!(
-                    "roo: giving up on {pending} bytes that no sink accepted in {} s{}",
+                    "roo: giving up on {} bytes that no sink accepted in {} s{}",
+                    progress.1,
                     give_up.as_secs(),
                     self.routed_not_run()
                 );
@@ -202,5 +190,14 @@ impl Lifecycle {
         }
         self.phase.store(DONE, Ordering::Release);
         true
+    }
+}
+
+/// A batch a core is running; dropping it ends the batch.
+pub struct BatchMark<'a>(&'a Lifecycle);
+
+impl Drop for BatchMark<'_> {
+    fn drop(&mut self) {
+        self.0.batches_ended.fetch_add(1, Ordering::AcqRel);
     }
 }

@@ -186,13 +186,12 @@ impl Core {
     /// Runs one batch on the worker and hands its output on. The lifecycle sees the batch
     /// start and end: a core inside a batch (slow app code) is working, not stuck.
     fn batch<R>(&self, run: impl FnOnce(&mut Worker, &mut Outputs) -> R) -> R {
-        self.lifecycle.batch_started();
+        let _running = self.lifecycle.batch_running();
         let result = run(
             &mut self.worker.borrow_mut(),
             &mut self.outputs.borrow_mut(),
         );
         self.flush();
-        self.lifecycle.batch_ended();
         result
     }
 
