@@ -5,6 +5,7 @@
 # are repeatable to about 1% where `cargo bench --bench word_count` moves by 20-40%.
 #
 #   benches/instructions.sh [LINES]      (default 10 000 lines, 100 000 words; ~2 min)
+#   ROO=path/to/roo benches/instructions.sh   (another build, e.g. to compare two commits)
 #
 # Roo is counted only inside its worker's batches (decode, steps, routing, state, encode:
 # `Worker::run_frames` and `Worker::run_routed`), so idle polling, which callgrind's
@@ -15,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 LINES=${1:-10000}
 PY=${PYO3_PYTHON:-/root/.pyenv/versions/3.13.0/bin/python3.13}
-ROO=target/release/roo
+ROO=${ROO:-target/release/roo}
 APP=examples/word_count.py
 command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install valgrind)" >&2; exit 1; }
 [ -x "$ROO" ] || { echo "needs $ROO: run cargo build --release" >&2; exit 1; }

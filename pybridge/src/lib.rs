@@ -5,12 +5,14 @@
 //! - [`api_package`]: the `roo`/`wallaroo` Python package, embedded.
 //! - [`app`]: importing `app.py` and reading the topology it builds.
 //! - [`worker`]: running batches of messages through the steps of one core.
-//! - [`value`]: converting messages that move between cores ([`text`]: their strings).
+//! - [`value`]: converting messages that move between cores ([`text`]: their strings;
+//!   `key_cache`: partition keys converted once per object).
 
 pub mod api_package;
 pub mod app;
 pub mod clock;
 pub mod error_log;
+mod key_cache;
 pub mod subinterpreter;
 pub mod text;
 pub mod topology;

@@ -374,3 +374,11 @@ pub fn str_utf8<'a>(object: &'a Bound<'_, PyAny>) -> Option<&'a str> {
         std::str::from_utf8_unchecked(std::slice::from_raw_parts(data.cast(), size as usize))
     })
 }
+
+/// Whether a reference other than `object` itself holds the object (a cache may then
+/// expect to see it again; a fresh temporary it would not).
+pub fn is_shared(object: &Bound<'_, PyAny>) -> bool {
+    // SAFETY: `object` is a live reference of the attached interpreter; reading its
+    // reference count has no other effect.
+    unsafe { ffi::Py_REFCNT(object.as_ptr()) > 1 }
+}

@@ -132,9 +132,10 @@ impl std::fmt::Display for Value {
     }
 }
 
-/// A map keyed by [`Value`]s, hashed with FNV-1a: partition keys are short, and SipHash's
-/// flood resistance buys nothing for keys an app chose.
-pub type ValueMap<V> = std::collections::HashMap<Value, V, std::hash::BuildHasherDefault<Fnv1a>>;
+/// A map keyed by [`Value`]s (state partitions, listed keys), looked up once or twice per
+/// message: hashed a word at a time, as SipHash's flood resistance buys nothing for keys
+/// an app chose, and FNV-1a's byte at a time was 1.4% of the word count's CPU (perf).
+pub type ValueMap<V> = HashMap<Value, V, std::hash::BuildHasherDefault<WordHasher>>;
 
 /// 64-bit FNV-1a: tiny, deterministic, good enough to spread keys over partitions.
 pub struct Fnv1a(u64);
@@ -176,15 +177,16 @@ type FnvMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv1a>>;
 /// Maps keyed by an address, or an address and a length, looked up several times per
 /// object that changes cores: FNV-1a's byte-at-a-time loop over a 16-byte key was a
 /// large part of that conversion (perf, market spread at 2 cores).
-type AddressMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<AddressHasher>>;
+type AddressMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<WordHasher>>;
 
-/// A multiply-and-rotate hash of whole words. Addresses are aligned, so their low bits
-/// say little; the multiply carries every bit up and the rotate brings the mixed high
-/// bits down to where a hash table takes its bucket index.
+/// A multiply-and-rotate hash of whole words, for hash maps within one core (not for
+/// placing keys: that is [`Value::stable_hash`]). Addresses are aligned, so their low
+/// bits say little; the multiply carries every bit up and the rotate brings the mixed
+/// high bits down to where a hash table takes its bucket index.
 #[derive(Default)]
-struct AddressHasher(u64);
+pub struct WordHasher(u64);
 
-impl Hasher for AddressHasher {
+impl Hasher for WordHasher {
     fn write(&mut self, bytes: &[u8]) {
         for chunk in bytes.chunks(8) {
             let mut word = [0u8; 8];
@@ -194,6 +196,9 @@ impl Hasher for AddressHasher {
     }
     fn write_u64(&mut self, word: u64) {
         self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    fn write_u8(&mut self, byte: u8) {
+        self.write_u64(u64::from(byte));
     }
     fn write_usize(&mut self, word: usize) {
         self.write_u64(word as u64);

@@ -8,6 +8,7 @@
 use crate::app::{self, AppObjects, SourceObjects};
 use crate::clock;
 use crate::error_log::ErrorLog;
+use crate::key_cache::KeyCache;
 use crate::subinterpreter::{
     self, discard, error_text, str_utf8, GilKind, Interpreter, PyObj, PythonMode,
 };
@@ -127,6 +128,7 @@ struct CoreApp {
     states: Vec<StateMap>,
     /// Per source: the generator's last message (what apply() gets next).
     generated: Vec<Option<PyObj>>,
+    keys: KeyCache,
 }
 
 pub struct Worker {
@@ -161,6 +163,7 @@ impl Worker {
                     objects,
                     states,
                     generated,
+                    keys: KeyCache::default(),
                 },
             ))
         });
@@ -350,6 +353,7 @@ impl Worker {
                 codec: &app.objects.codec,
                 states: &mut app.states,
                 generated: &mut app.generated,
+                keys: &mut app.keys,
                 placement,
                 out,
                 stats,
@@ -413,6 +417,7 @@ struct Run<'a, 'py> {
     codec: &'a ValueCodec,
     states: &'a mut Vec<StateMap>,
     generated: &'a mut Vec<Option<PyObj>>,
+    keys: &'a mut KeyCache,
     placement: &'a dyn Placement,
     out: &'a mut Outputs,
     stats: &'a mut WorkerStats,
@@ -618,8 +623,9 @@ impl<'py> Run<'_, 'py> {
     /// The key `function` gives `value` (a partition function, or a key extractor), or None
     /// (counted, at the place `at` names) when the function fails.
     fn key(&mut self, at: KeyAt, function: &PyObj, value: &Bound<'py, PyAny>) -> Option<Value> {
+        let codec = self.codec;
         match function.bind(self.py).call1((value,)) {
-            Ok(key) => match self.codec.to_value(&key) {
+            Ok(key) => match self.keys.value_of(&key, |key| codec.to_value(key)) {
                 Ok(key) => Some(key),
                 Err(text) => {
                     let place = self.key_place(at);

@@ -195,6 +195,32 @@ fn u64_keys_lazy_states_and_a_single_state() {
 }
 
 #[test]
+fn keys_that_are_the_same_object_again_count_by_their_content() {
+    let words = ["a", "b", "a", "c", "b", "a", "dd", "a", "c", "dd"];
+    let messages: Vec<String> = (0..40)
+        .map(|i| format!("{}:{}", ["s", "b", "l", "f"][i % 4], words[i % words.len()]))
+        .collect();
+    for cores in [1, 2] {
+        let cluster =
+            Cluster::start("shared_keys.py", &[], cores, PythonMode::Subinterpreters).unwrap();
+        cluster.send(0, 0, messages.iter().flat_map(|m| frame(m)).collect());
+        let reports = cluster.finish();
+        let mut seen = std::collections::HashMap::new();
+        let mut expected: Vec<String> = messages
+            .iter()
+            .map(|m| {
+                let count = seen.entry(m.as_str()).or_insert(0);
+                *count += 1;
+                format!("{m}:{count}")
+            })
+            .collect();
+        expected.sort();
+        assert_eq!(sorted_lines(&reports, 0), expected, "cores={cores}");
+        assert_no_errors(&reports);
+    }
+}
+
+#[test]
 fn app_classes_cross_interpreters_by_their_serialize() {
     let cluster = Cluster::start("pickled.py", &[], 2, PythonMode::Subinterpreters).unwrap();
     let points: Vec<(i32, i32)> = (0..40).map(|i| (i % 7, i)).collect();
