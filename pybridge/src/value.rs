@@ -152,6 +152,7 @@ impl Hasher for Fnv1a {
             self.0 = (self.0 ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3);
         }
     }
+    #[inline]
     fn finish(&self) -> u64 {
         self.0
     }
@@ -186,7 +187,9 @@ type AddressMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<WordHasher>>
 #[derive(Default)]
 pub struct WordHasher(u64);
 
+// Inlined across crates: the engine's partition table hashes with it once per message.
 impl Hasher for WordHasher {
+    #[inline]
     fn write(&mut self, bytes: &[u8]) {
         for chunk in bytes.chunks(8) {
             let mut word = [0u8; 8];
@@ -194,15 +197,19 @@ impl Hasher for WordHasher {
             self.write_u64(u64::from_le_bytes(word));
         }
     }
+    #[inline]
     fn write_u64(&mut self, word: u64) {
         self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
+    #[inline]
     fn write_u8(&mut self, byte: u8) {
         self.write_u64(u64::from(byte));
     }
+    #[inline]
     fn write_usize(&mut self, word: usize) {
         self.write_u64(word as u64);
     }
+    #[inline]
     fn finish(&self) -> u64 {
         self.0.rotate_left(26)
     }

@@ -536,7 +536,8 @@ impl<'py> Run<'_, 'py> {
                         }
                     }
                 };
-                let owner = self.placement.owner(state, &key);
+                let placement = self.placement;
+                let owner = self.keys.owner(state, &key, || placement.owner(state, &key));
                 if owner == self.core {
                     return self.apply_state(chain, index, key, value, meta);
                 }
