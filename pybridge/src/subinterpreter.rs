@@ -14,7 +14,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyString;
 use std::cell::Cell;
 use std::ptr::{self, NonNull};
-use std::sync::Once;
+use std::sync::{Mutex, Once};
 
 /// How the cores run Python.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,10 +94,19 @@ pub struct Interpreter {
     kind: GilKind,
 }
 
+/// Held while an interpreter is created or ended, so these happen one at a time. Creation
+/// already holds the main GIL, but ending an own-GIL interpreter does not: on Python 3.12
+/// an interpreter ending on one core while another core created its own made the creation
+/// fail, rarely, with `_io` types mixed up ("descriptor 'close' for
+/// '_io.BufferedReader' objects doesn't apply to a '_io.FileIO' object"; tests/faults.rs,
+/// an app failing on every core at once).
+static CREATE_OR_END: Mutex<()> = Mutex::new(());
+
 impl Interpreter {
     /// Creates this thread's interpreter. Call on the thread that will use it.
     pub fn new(mode: PythonMode) -> Result<Interpreter, String> {
         initialize();
+        let _one_at_a_time = CREATE_OR_END.lock().unwrap_or_else(|p| p.into_inner());
         // SAFETY: Python is initialized. A fresh main-interpreter thread state for this thread
         // (PyThreadState_New needs no GIL) is attached to take the main GIL, which must be held
         // while a subinterpreter is created. Roo deletes only thread states it made here, never
@@ -226,6 +235,7 @@ impl Drop for Interpreter {
     fn drop(&mut self) {
         // Output the app buffered must not vanish with the interpreter.
         self.with(flush_output);
+        let _one_at_a_time = CREATE_OR_END.lock().unwrap_or_else(|p| p.into_inner());
         // SAFETY: this thread created the interpreter and nothing is attached on it now. For a
         // subinterpreter: attach it and end it (current becomes NULL); swapping to the main
         // thread state taken at creation takes the main GIL (3.12+: Swap acquires it; 3.11:
