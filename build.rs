@@ -59,7 +59,10 @@ impl StaticPython {
                       print(v('LIBRARY') or '')\n\
                       print((v('LIBS') or '') + ' ' + (v('SYSLIBS') or ''))\n\
                       print(v('WITH_MIMALLOC') or 0)";
-        let output = Command::new(executable).args(["-c", script]).output().ok()?;
+        let output = Command::new(executable)
+            .args(["-c", script])
+            .output()
+            .ok()?;
         if !output.status.success() {
             return None;
         }

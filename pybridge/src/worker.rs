@@ -537,7 +537,9 @@ impl<'py> Run<'_, 'py> {
                     }
                 };
                 let placement = self.placement;
-                let owner = self.keys.owner(state, &key, || placement.owner(state, &key));
+                let owner = self
+                    .keys
+                    .owner(state, &key, || placement.owner(state, &key));
                 if owner == self.core {
                     return self.apply_state(chain, index, key, value, meta);
                 }
