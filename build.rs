@@ -19,13 +19,19 @@ fn main() {
     pyo3_build_config::add_libpython_rpath_link_args();
     println!("cargo:rerun-if-env-changed=ROO_LIBPYTHON");
     println!("cargo:rustc-check-cfg=cfg(libpython_static_mimalloc)");
+    let version = pyo3_build_config::get().version();
+    // What `roo --version` says it embeds.
+    let embeds = |link: &str| {
+        println!("cargo:rustc-env=ROO_EMBEDS=CPython {version}, libpython linked {link}");
+    };
     if std::env::var("ROO_LIBPYTHON").as_deref() == Ok("shared") {
-        return;
+        return embeds("shared");
     }
     let Some(python) = StaticPython::find() else {
         println!("cargo:warning=no static libpython found: roo links libpython shared (slower)");
-        return;
+        return embeds("shared");
     };
+    embeds("statically");
     println!("cargo:rustc-link-arg-bins=-Wl,--whole-archive");
     println!("cargo:rustc-link-arg-bins={}", python.archive.display());
     println!("cargo:rustc-link-arg-bins=-Wl,--no-whole-archive");

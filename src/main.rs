@@ -20,7 +20,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Parser)]
 #[command(
     name = "roo",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("ROO_EMBEDS"), ")"),
     about = "Thread-per-core stream processing for Python apps"
 )]
 struct Cli {

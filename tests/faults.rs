@@ -1177,6 +1177,23 @@ fn zero_cores_is_refused() {
     assert!(!stderr.contains("starting"), "{stderr}");
 }
 
+/// `roo --version` names the CPython it embeds and how libpython is linked (build.rs).
+#[test]
+fn the_version_names_the_embedded_python() {
+    let output = std::process::Command::new(roo())
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        text.trim(),
+        format!("roo {} ({})", env!("CARGO_PKG_VERSION"), env!("ROO_EMBEDS"))
+    );
+    assert!(text.contains("(CPython 3."), "{text}");
+    assert!(text.contains(", libpython linked "), "{text}");
+}
+
 /// An option roo does not know, standing where the app should be, is named as such
 /// rather than read as the app's path.
 #[test]
