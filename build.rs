@@ -11,14 +11,13 @@
 //! `ROO_LIBPYTHON=shared` keeps the shared link (then libpython is found by rpath).
 //! Test binaries that embed Python themselves (pybridge's, engine's) always link it shared.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn main() {
     // The binaries and tests find a shared libpython through an rpath, not LD_LIBRARY_PATH.
     pyo3_build_config::add_libpython_rpath_link_args();
     println!("cargo:rerun-if-env-changed=ROO_LIBPYTHON");
-    println!("cargo:rustc-check-cfg=cfg(libpython_static_mimalloc)");
     let version = pyo3_build_config::get().version();
     // What `roo --version` says it embeds.
     let embeds = |link: &str| {
@@ -31,19 +30,48 @@ fn main() {
         println!("cargo:warning=no static libpython found: roo links libpython shared (slower)");
         return embeds("shared");
     };
+    let archive = if python.has_mimalloc {
+        match archive_with_private_mimalloc(&python.archive) {
+            Ok(archive) => archive,
+            Err(why) => {
+                println!("cargo:warning=roo links libpython shared: {why}");
+                return embeds("shared");
+            }
+        }
+    } else {
+        python.archive
+    };
     embeds("statically");
     println!("cargo:rustc-link-arg-bins=-Wl,--whole-archive");
-    println!("cargo:rustc-link-arg-bins={}", python.archive.display());
+    println!("cargo:rustc-link-arg-bins={}", archive.display());
     println!("cargo:rustc-link-arg-bins=-Wl,--no-whole-archive");
     for flag in python.libs.split_whitespace() {
         println!("cargo:rustc-link-arg-bins={flag}");
     }
     println!("cargo:rustc-link-arg-bins=-Wl,--export-dynamic");
-    if python.has_mimalloc {
-        // CPython's own copy of mimalloc is in the archive under mimalloc's names: the
-        // mimalloc crate's copy would clash with it, so Rust's allocations go to malloc.
-        println!("cargo:rustc-cfg=libpython_static_mimalloc");
+}
+
+/// CPython 3.13+ compiles its own copy of mimalloc into the archive (obmalloc.o) under
+/// mimalloc's names, which would clash with the mimalloc crate roo allocates with. Only
+/// obmalloc.o itself uses them, so a copy of the archive with them made local to it
+/// links beside the crate.
+fn archive_with_private_mimalloc(archive: &Path) -> Result<PathBuf, String> {
+    let out = PathBuf::from(std::env::var("OUT_DIR").map_err(|e| e.to_string())?);
+    let copy = out.join(archive.file_name().ok_or("archive without a name")?);
+    let status = Command::new("objcopy")
+        .args([
+            "--wildcard",
+            "--localize-symbol=mi_*",
+            "--localize-symbol=_mi_*",
+        ])
+        .arg(archive)
+        .arg(&copy)
+        .status()
+        .map_err(|e| format!("cannot run objcopy (binutils): {e}"))?;
+    if !status.success() {
+        return Err(format!("objcopy failed on {}", archive.display()));
     }
+    Ok(copy)
 }
 
 /// What linking pyo3's Python statically takes, read from its sysconfig.

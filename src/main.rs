@@ -10,10 +10,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 /// Messages routed between cores are allocated on one core's thread and freed on another's;
-/// mimalloc frees those without the arena locking glibc's malloc does. A CPython 3.13+
-/// linked in statically carries its own mimalloc under the same symbol names (build.rs);
-/// then Rust's allocations go to malloc (the same speed on the word count at 2 cores).
-#[cfg(not(libpython_static_mimalloc))]
+/// mimalloc frees those without the arena locking glibc's malloc does.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
