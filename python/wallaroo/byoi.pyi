@@ -1,0 +1,1 @@
+from roo.byoi import *

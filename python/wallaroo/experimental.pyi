@@ -1,0 +1,1 @@
+from roo.experimental import *
