@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: every crate with Python 3.13 (own-GIL subinterpreters), the Python
 # crates and the end-to-end tests again with Python 3.12 (own GIL) and 3.11 (shared GIL),
-# and clippy with warnings as errors. Ends with one line totalling the tests of every run.
+# the pytest suites (examples/tests, python/tests) through roo.testing on the release
+# binary at 1 and 2 cores, and clippy with warnings as errors. Ends with one line
+# totalling the tests of every run, cargo's and pytest's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +22,23 @@ PYO3_PYTHON=$PY312 CARGO_TARGET_DIR=target/py312 cargo test -p pybridge -p engin
 echo "== pybridge, engine and end-to-end tests (Python 3.11: $PY311)"
 PYO3_PYTHON=$PY311 CARGO_TARGET_DIR=target/py311 cargo test -p pybridge -p engine -p roo 2>&1 | tee -a "$LOG"
 
+# pytest and the roo package (editable) live in a venv of their own under target/,
+# made again only when python/pyproject.toml changes.
+PYENV=target/pyenv-tests
+echo "== pytest: examples/tests and python/tests on target/release/roo, 1 and 2 cores ($PYENV)"
+PYO3_PYTHON=$PY313 cargo build --release
+if [ ! -f "$PYENV/installed" ] || [ python/pyproject.toml -nt "$PYENV/installed" ]; then
+  rm -rf "$PYENV"
+  "$PY313" -m venv "$PYENV"
+  "$PYENV/bin/pip" install --quiet --editable python pytest
+  touch "$PYENV/installed"
+fi
+ROO_BIN=target/release/roo "$PYENV/bin/pytest" --roo-cores 1,2 examples/tests python/tests 2>&1 | tee -a "$LOG"
+
 echo "== clippy"
 PYO3_PYTHON=$PY313 cargo clippy --workspace --all-targets -- -D warnings
 
-awk '/^test result:/ { passed += $4; failed += $6 } END { printf "tests: %d passed, %d failed\n", passed, failed }' "$LOG"
+# cargo: `test result: ok. P passed; F failed; ...`; pytest: `==== F failed, P passed in 3.1s ====`.
+awk '/^test result:/ { passed += $4; failed += $6 }
+     /^=+ .* in [0-9.]+s/ { for (i = 2; i <= NF; i++) { if ($i ~ /^passed,?$/) passed += $(i - 1); if ($i ~ /^failed,?$/) failed += $(i - 1) } }
+     END { printf "tests: %d passed, %d failed\n", passed, failed }' "$LOG"
