@@ -1,7 +1,7 @@
 //! `roo run`: run a Python application on this machine's cores.
 
 use clap::{Args, ValueEnum};
-use engine::EngineConfig;
+use engine::{DrainEnd, EngineConfig};
 use pybridge::PythonMode;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,6 +31,10 @@ pub struct RunArgs {
     /// Stop (draining everything) once every source connection has closed.
     #[arg(long)]
     exit_when_idle: bool,
+    /// Seconds a drain (after SIGINT/SIGTERM/SIGHUP, or with --exit-when-idle) may take
+    /// before roo stops without finishing it, exiting 1 and naming what was left.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    drain_timeout: u64,
     /// Microseconds an idle core keeps polling for input before it sleeps: lower
     /// latency for sparse input, paid in CPU time while idle (0: sleep at once).
     #[arg(long, default_value_t = 0, value_name = "US")]
@@ -135,12 +139,24 @@ pub fn main(args: RunArgs) -> ExitCode {
         max_frame_size: args.max_frame_size,
         exit_when_idle: args.exit_when_idle,
         idle_poll: std::time::Duration::from_micros(args.poll_us),
+        drain_timeout: std::time::Duration::from_secs(args.drain_timeout),
     };
     eprintln!("{}: starting {} on {cores} cores", args.name, app[0]);
     match engine::run(config) {
         Ok(report) => {
-            eprint!("{}", engine::summary::render(&report.summaries));
-            if report.delivered {
+            if let DrainEnd::Cut(what) = &report.drain {
+                eprintln!("{what}");
+            } else {
+                eprint!("{}", engine::summary::render(&report.summaries));
+            }
+            if report.output_lines_dropped > 0 {
+                eprintln!(
+                    "{}: {} lines the app printed were dropped: roo's stdout or stderr was not \
+                     being read",
+                    args.name, report.output_lines_dropped
+                );
+            }
+            if report.drain == DrainEnd::Complete {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE

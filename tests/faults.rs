@@ -62,19 +62,6 @@ fn wait_lines(path: &Path, n: usize, within: Duration, others: &[&Proc]) -> usiz
     }
 }
 
-/// Waits until `cond` holds (bounded), else panics with `what()`.
-fn wait_until(within: Duration, what: impl Fn() -> String, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while !cond() {
-        assert!(
-            Instant::now() < deadline,
-            "not within {within:?}: {}",
-            what()
-        );
-        thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// Waits (bounded) until the peer closes `stream` (EOF or reset); panics if it stays open.
 fn expect_closed_by_peer(stream: &mut TcpStream, within: Duration, worker: &Proc) {
     stream.set_read_timeout(Some(within)).unwrap();
@@ -91,13 +78,6 @@ fn expect_closed_by_peer(stream: &mut TcpStream, within: Duration, worker: &Proc
             ),
         }
     }
-}
-
-/// Entries of /proc/PID/fd.
-fn open_fds(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|d| d.count())
-        .unwrap_or(0)
 }
 
 /// The soft and hard limits of open files of a process, from /proc/PID/limits.

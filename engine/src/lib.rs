@@ -7,7 +7,10 @@
 //! state step and the rest of the pipeline and writes the encoder output to its own sink
 //! connections. See ARCHITECTURE.md.
 
+mod app_output;
 mod backlog;
+mod flow;
+mod input_budget;
 mod lifecycle;
 mod mesh;
 pub mod partition_table;
@@ -17,8 +20,10 @@ mod tcp_sink;
 mod tcp_source;
 
 use crate::backlog::Backlogs;
+use app_output::AppOutput;
 use glommio::{LocalExecutorBuilder, Placement};
-use lifecycle::Lifecycle;
+pub use lifecycle::DrainEnd;
+use lifecycle::{DrainLimits, Lifecycle};
 use partition_table::PartitionTable;
 use pybridge::{GilKind, PythonMode, Topology};
 use shard::{CoreChannels, Go, Startup};
@@ -31,6 +36,9 @@ pub use summary::CoreSummary;
 const MESH_CAPACITY: usize = 256;
 /// How long shutdown waits for sinks that make no progress.
 const SINK_GIVE_UP: Duration = Duration::from_secs(10);
+/// How long roo waits, once the cores have stopped, for the app's last output to be
+/// written to its stdout and stderr.
+const OUTPUT_FLUSH_WAIT: Duration = Duration::from_secs(2);
 
 pub struct EngineConfig {
     pub app_path: PathBuf,
@@ -43,13 +51,18 @@ pub struct EngineConfig {
     pub exit_when_idle: bool,
     /// How long an idle executor keeps polling before it parks.
     pub idle_poll: Duration,
+    /// The longest a drain may take before roo stops without finishing it.
+    pub drain_timeout: Duration,
 }
 
 /// How the run ended.
 pub struct RunReport {
+    /// Every core's counters (none when the drain was cut short: a core may be stuck).
     pub summaries: Vec<CoreSummary>,
-    /// False when shutdown gave up on sink data that could not be delivered.
-    pub delivered: bool,
+    pub drain: DrainEnd,
+    /// Lines the app printed that were dropped because roo's stdout or stderr was not
+    /// being read.
+    pub output_lines_dropped: u64,
 }
 
 /// Runs the app until a signal (or idleness with `exit_when_idle`). Err for start-up failures.
@@ -63,9 +76,10 @@ pub fn run(config: EngineConfig) -> Result<RunReport, String> {
         );
     }
     raise_open_file_limit();
+    let lifecycle = Lifecycle::new()?;
+    let (app_output, mut output_fds) = AppOutput::start(cores)?;
     pybridge::subinterpreter::initialize();
     let config = Arc::new(config);
-    let lifecycle = Lifecycle::new();
     let (startup_tx, startup_rx) = mpsc::channel();
     let mut routed = mesh::full_mesh(cores, MESH_CAPACITY).into_iter();
     let mut handoffs = mesh::full_mesh(cores, MESH_CAPACITY).into_iter();
@@ -75,6 +89,7 @@ pub fn run(config: EngineConfig) -> Result<RunReport, String> {
         let channels = CoreChannels {
             routed: routed.next().expect("one per core"),
             handoffs: handoffs.next().expect("one per core"),
+            output: output_fds.remove(0),
         };
         let (go_tx, go_rx) = mpsc::channel();
         go_senders.push(go_tx);
@@ -101,6 +116,7 @@ pub fn run(config: EngineConfig) -> Result<RunReport, String> {
             for executor in executors {
                 let _ = executor.join();
             }
+            app_output.finish(OUTPUT_FLUSH_WAIT);
             return Err(message);
         }
     };
@@ -110,16 +126,26 @@ pub fn run(config: EngineConfig) -> Result<RunReport, String> {
     } else {
         0
     };
-    let delivered = lifecycle.supervise(config.exit_when_idle, SINK_GIVE_UP, flush_cores);
+    let limits = DrainLimits {
+        drain_timeout: config.drain_timeout,
+        give_up: SINK_GIVE_UP,
+    };
+    let drain = lifecycle.supervise(config.exit_when_idle, limits, flush_cores);
     let mut summaries = vec![];
-    for executor in executors {
-        if let Ok(Some(summary)) = executor.join() {
-            summaries.push(summary);
+    // A cut drain may have left a core inside app code that never returns: its executor
+    // is not waited for.
+    if !matches!(drain, DrainEnd::Cut(_)) {
+        for executor in executors {
+            if let Ok(Some(summary)) = executor.join() {
+                summaries.push(summary);
+            }
         }
     }
+    let output_lines_dropped = app_output.finish(OUTPUT_FLUSH_WAIT);
     Ok(RunReport {
         summaries,
-        delivered,
+        drain,
+        output_lines_dropped,
     })
 }
 

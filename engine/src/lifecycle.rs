@@ -7,9 +7,17 @@
 //! goes through Flushing: every core runs its final ticks once, and their output is
 //! drained the same way. Then Done: sinks close and the cores return their summaries.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
+use std::sync::atomic::{AtomicI32, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// Signals within this long of the one that started the drain change nothing: wrappers
+/// such as `timeout` deliver one signal twice (to the process and to its group). A later
+/// one stops roo without finishing the drain.
+const REPEAT_SIGNAL_AFTER: Duration = Duration::from_secs(2);
+/// How often a drain that is still waiting says what for.
+const DRAIN_REPORT_EVERY: Duration = Duration::from_secs(5);
 
 const RUNNING: u8 = 0;
 const DRAINING: u8 = 1;
@@ -19,8 +27,11 @@ const DONE: u8 = 3;
 #[derive(Default)]
 pub struct Lifecycle {
     phase: AtomicU8,
-    /// Set by SIGINT/SIGTERM.
-    signalled: Arc<AtomicBool>,
+    /// SIGINT, SIGTERM and SIGHUP received so far, and the last of them.
+    stop_signals: AtomicU64,
+    last_signal: AtomicI32,
+    /// SIGUSR1 received so far: each asks for a status line.
+    status_requests: AtomicU64,
     connections_accepted: AtomicU64,
     connections_closed: AtomicU64,
     routed_sent: AtomicU64,
@@ -36,16 +47,27 @@ pub struct Lifecycle {
 }
 
 impl Lifecycle {
-    pub fn new() -> Arc<Lifecycle> {
+    /// A lifecycle that hears SIGINT, SIGTERM and SIGHUP (drain, then stop) and SIGUSR1
+    /// (print a status line) on a thread of its own.
+    pub fn new() -> Result<Arc<Lifecycle>, String> {
         let lifecycle = Arc::new(Lifecycle::default());
-        for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-            // Registration only fails for forbidden signals; these two are allowed. A
-            // signal during the drain changes nothing: wrappers such as `timeout` deliver
-            // one signal twice (to the process and to its group), so "a second signal
-            // stops at once" would cut short the drain the first one asked for.
-            let _ = signal_hook::flag::register(signal, lifecycle.signalled.clone());
-        }
-        lifecycle
+        let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGUSR1])
+            .map_err(|e| format!("cannot handle signals: {e}"))?;
+        let heard = lifecycle.clone();
+        std::thread::Builder::new()
+            .name("roo-signals".into())
+            .spawn(move || {
+                for signal in signals.forever() {
+                    if signal == SIGUSR1 {
+                        heard.status_requests.fetch_add(1, Ordering::AcqRel);
+                    } else {
+                        heard.last_signal.store(signal, Ordering::Release);
+                        heard.stop_signals.fetch_add(1, Ordering::AcqRel);
+                    }
+                }
+            })
+            .map_err(|e| format!("cannot start the signal thread: {e}"))?;
+        Ok(lifecycle)
     }
 
     pub fn running(&self) -> bool {
@@ -141,19 +163,39 @@ impl Lifecycle {
         )
     }
 
-    /// The main thread's loop: returns once the cores may stop, and whether everything was
-    /// delivered (false when for `give_up` no core was inside a batch, none ended one and
-    /// no sink accepted a byte). A drain whose cores are still running batches (slow app
-    /// code, routed messages waiting) is waited for, however long it takes.
+    /// The main thread's loop: returns once the cores may stop, and how the drain ended.
+    /// A drain whose cores are still running batches (slow app code, routed messages
+    /// waiting) is waited for, however long it takes, unless `drain_timeout` passes or a
+    /// second signal comes (see [`REPEAT_SIGNAL_AFTER`]); it gives up when for `give_up` no
+    /// core was inside a batch, none ended one and no sink accepted a byte.
     /// `flush_cores`: how many cores must run final ticks once input is drained (0: the app
     /// has none).
-    pub fn supervise(&self, exit_when_idle: bool, give_up: Duration, flush_cores: u64) -> bool {
+    pub fn supervise(
+        &self,
+        exit_when_idle: bool,
+        limits: DrainLimits,
+        flush_cores: u64,
+    ) -> DrainEnd {
+        let mut statuses = 0;
+        let mut signals = SignalWatch::default();
         while self.running() {
-            if self.signalled.load(Ordering::Acquire) || (exit_when_idle && self.idle()) {
+            self.report_status(&mut statuses, "running");
+            if signals.heard(self) == Heard::First {
+                eprintln!(
+                    "roo: {}: draining: finishing what was read (a second signal {} s or more \
+                     later, or --drain-timeout {} s, stops without finishing)",
+                    signal_name(self.last_signal.load(Ordering::Acquire)),
+                    REPEAT_SIGNAL_AFTER.as_secs(),
+                    limits.drain_timeout.as_secs()
+                );
+                self.phase.store(DRAINING, Ordering::Release);
+            } else if exit_when_idle && self.idle() {
                 self.phase.store(DRAINING, Ordering::Release);
             }
             std::thread::sleep(Duration::from_millis(5));
         }
+        let drain_start = Instant::now();
+        let mut next_report = drain_start + DRAIN_REPORT_EVERY;
         let mut last_change = Instant::now();
         let mut last_progress = self.progress();
         let mut quiet_checks = 0;
@@ -172,24 +214,158 @@ impl Lifecycle {
             } else {
                 quiet_checks = 0;
             }
+            self.report_status(&mut statuses, "draining");
+            let cut = if drain_start.elapsed() >= limits.drain_timeout {
+                Some(format!(
+                    "the drain took longer than --drain-timeout {} s",
+                    limits.drain_timeout.as_secs()
+                ))
+            } else if signals.heard(self) == Heard::Repeated {
+                Some(format!(
+                    "{} during the drain",
+                    signal_name(self.last_signal.load(Ordering::Acquire))
+                ))
+            } else {
+                None
+            };
+            if let Some(why) = cut {
+                self.phase.store(DONE, Ordering::Release);
+                return DrainEnd::Cut(format!(
+                    "roo: stopping without finishing: {why}; not finished: {}",
+                    self.unfinished()
+                ));
+            }
+            if Instant::now() >= next_report {
+                next_report += DRAIN_REPORT_EVERY;
+                eprintln!(
+                    "roo: draining for {} s, waiting for {}",
+                    drain_start.elapsed().as_secs(),
+                    self.unfinished()
+                );
+            }
             let progress = self.progress();
             if progress != last_progress || self.in_batch() {
                 last_progress = progress;
                 last_change = Instant::now();
-            } else if last_change.elapsed() > give_up {
+            } else if last_change.elapsed() > limits.give_up {
                 eprintln!(
                     "roo: giving up on {} bytes that no sink accepted in {} s{}",
                     progress.1,
-                    give_up.as_secs(),
+                    limits.give_up.as_secs(),
                     self.routed_not_run()
                 );
                 self.phase.store(DONE, Ordering::Release);
-                return false;
+                return DrainEnd::GaveUp;
             }
             std::thread::sleep(Duration::from_millis(5));
         }
         self.phase.store(DONE, Ordering::Release);
-        true
+        DrainEnd::Complete
+    }
+
+    /// Prints a status line for each SIGUSR1 not yet answered.
+    fn report_status(&self, answered: &mut u64, phase: &str) {
+        let asked = self.status_requests.load(Ordering::Acquire);
+        if asked > *answered {
+            *answered = asked;
+            eprintln!(
+                "roo: status ({phase}): {} source connections open ({} accepted so far), {} \
+                 batches run, {}",
+                self.connections_open(),
+                self.connections_accepted.load(Ordering::Acquire),
+                self.batches_ended.load(Ordering::Acquire),
+                self.unfinished()
+            );
+        }
+    }
+
+    fn connections_open(&self) -> u64 {
+        let accepted = self.connections_accepted.load(Ordering::Acquire);
+        accepted.saturating_sub(self.connections_closed.load(Ordering::Acquire))
+    }
+
+    /// What is still in progress: connections being read, routed messages not run, cores
+    /// inside a batch, sink bytes not written.
+    fn unfinished(&self) -> String {
+        let inside = self
+            .batches_started
+            .load(Ordering::Acquire)
+            .saturating_sub(self.batches_ended.load(Ordering::Acquire));
+        let routed = self
+            .routed_sent
+            .load(Ordering::Acquire)
+            .saturating_sub(self.routed_done.load(Ordering::Acquire));
+        format!(
+            "{} source connections still being read, {routed} routed messages not run, \
+             {inside} cores inside a batch (app code running), {} sink bytes not written",
+            self.connections_open(),
+            self.sink_bytes_pending.load(Ordering::Acquire)
+        )
+    }
+}
+
+/// What a look at the stop signals found.
+#[derive(PartialEq)]
+enum Heard {
+    Nothing,
+    /// The first stop signal (or one delivered twice).
+    First,
+    /// A stop signal at least `REPEAT_SIGNAL_AFTER` after the first.
+    Repeated,
+}
+
+/// The stop signals seen so far by the main thread's loop.
+#[derive(Default)]
+struct SignalWatch {
+    seen: u64,
+    first_at: Option<Instant>,
+}
+
+impl SignalWatch {
+    fn heard(&mut self, lifecycle: &Lifecycle) -> Heard {
+        let count = lifecycle.stop_signals.load(Ordering::Acquire);
+        if count == self.seen {
+            return Heard::Nothing;
+        }
+        self.seen = count;
+        match self.first_at {
+            None => {
+                self.first_at = Some(Instant::now());
+                Heard::First
+            }
+            // A signal delivered twice (`timeout` does) is one request.
+            Some(first) if first.elapsed() < REPEAT_SIGNAL_AFTER => Heard::Nothing,
+            Some(_) => Heard::Repeated,
+        }
+    }
+}
+
+/// How long a drain may take.
+#[derive(Clone, Copy)]
+pub struct DrainLimits {
+    /// The drain stops without finishing after this long.
+    pub drain_timeout: Duration,
+    /// ... or after this long without any progress.
+    pub give_up: Duration,
+}
+
+/// How a drain ended.
+#[derive(Debug, PartialEq)]
+pub enum DrainEnd {
+    /// Everything read was run and every output written.
+    Complete,
+    /// No sink accepted the output left for `give_up`.
+    GaveUp,
+    /// A second signal or the drain timeout: what was left is named in the text.
+    Cut(String),
+}
+
+fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        SIGINT => "SIGINT",
+        SIGTERM => "SIGTERM",
+        SIGHUP => "SIGHUP",
+        _ => "a signal",
     }
 }
 

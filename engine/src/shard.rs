@@ -2,6 +2,8 @@
 //! the queues to sinks and to other cores) and the code that starts its tasks.
 
 use crate::backlog::Backlogs;
+use crate::flow;
+use crate::input_budget::{InputBudget, INPUT_BYTES_PER_CORE};
 use crate::lifecycle::Lifecycle;
 use crate::mesh::MeshEnds;
 use crate::partition_table::PartitionTable;
@@ -15,7 +17,8 @@ use glommio::channels::shared_channel::{ConnectedReceiver, ConnectedSender};
 use glommio::net::TcpListener;
 use protocol::{FrameDecoder, FrameError};
 use pybridge::{
-    GilKind, HeaderDecoding, Meta, Outputs, Placement, Routed, SourceInput, Topology, Value, Worker,
+    GilKind, HeaderDecoding, Meta, OutputFds, Outputs, Placement, Routed, SourceInput, Topology,
+    Value, Worker,
 };
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -23,17 +26,8 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Encoder output queued for one sink connection beyond this pauses this core's sources
-/// and routed input, until the sink catches up. Everything queued is latency: 1 MiB is
-/// milliseconds at loopback speed (8 MiB gave seconds behind a slow receiver) and still
-/// keeps a socket's send buffer full.
-const SINK_HIGH_WATER: usize = 1024 * 1024;
-/// Routed messages waiting for one peer core beyond this pause this core's sources.
-const OUTBOX_HIGH_WATER: usize = 16 * 1024;
 /// How long a stopped core waits for its sink writers to close their connections.
 const SINK_CLOSE_WAIT: Duration = Duration::from_secs(1);
-/// How often a paused source or routed input looks again.
-const BACKOFF: Duration = Duration::from_micros(200);
 
 /// A batch of messages for another core.
 pub type RoutedBatch = Vec<Routed>;
@@ -48,6 +42,8 @@ pub struct Go {
 pub struct CoreChannels {
     pub routed: MeshEnds<RoutedBatch>,
     pub handoffs: MeshEnds<Handoff>,
+    /// Where the app's stdout and stderr go on this core.
+    pub output: OutputFds,
 }
 
 struct Outbox {
@@ -74,6 +70,8 @@ pub struct Core {
     pub max_frame_size: usize,
     /// How long an idle source keeps trying to read before it waits (`--poll-us`).
     pub idle_poll: Duration,
+    /// Bytes this core's source connections hold that are not yet whole frames.
+    pub input_budget: InputBudget,
     worker: RefCell<Worker>,
     outputs: RefCell<Outputs>,
     table: Arc<PartitionTable>,
@@ -145,7 +143,7 @@ impl Core {
     fn sinks_congested(&self) -> bool {
         self.sink_queues
             .iter()
-            .any(|q| q.queued.get() > SINK_HIGH_WATER)
+            .any(|q| q.queued.get() > flow::SINK_HIGH_WATER)
     }
 
     fn congested(&self) -> bool {
@@ -155,7 +153,7 @@ impl Core {
                 .outboxes
                 .iter()
                 .flatten()
-                .any(|q| q.queued.get() > OUTBOX_HIGH_WATER)
+                .any(|q| q.queued.get() > flow::OUTBOX_HIGH_WATER)
     }
 
     /// Waits while a sink or an outbox of this core is over its high-water mark, or a core
@@ -163,7 +161,7 @@ impl Core {
     /// reading, and TCP pushes back on the senders.
     pub async fn wait_for_room(&self) {
         while self.congested() && !self.lifecycle.done() {
-            glommio::timer::sleep(BACKOFF).await;
+            glommio::timer::sleep(flow::PAUSED_POLL).await;
         }
     }
 
@@ -228,7 +226,7 @@ impl Core {
             let bytes = buffer.len();
             queue.queued.set(queue.queued.get() + bytes);
             self.lifecycle.sink_bytes_queued(bytes as u64);
-            // `pending` is bounded by SINK_HIGH_WATER through wait_for_room.
+            // `pending` is bounded by flow::SINK_HIGH_WATER through wait_for_room.
             let mut pending = queue.pending.borrow_mut();
             if pending.is_empty() {
                 std::mem::swap(&mut *pending, buffer);
@@ -312,7 +310,13 @@ pub async fn run_core(
     startup: mpsc::Sender<(usize, Startup)>,
     go: mpsc::Receiver<Go>,
 ) -> Option<CoreSummary> {
-    let worker = match Worker::start(id, config.python_mode, &config.app_path, &config.app_args) {
+    let worker = match Worker::start(
+        id,
+        config.python_mode,
+        &config.app_path,
+        &config.app_args,
+        channels.output,
+    ) {
         Ok(worker) => worker,
         Err(message) => {
             let _ = startup.send((id, Startup::Loaded(Err(message))));
@@ -376,6 +380,7 @@ pub async fn run_core(
         lifecycle: lifecycle.clone(),
         max_frame_size: config.max_frame_size,
         idle_poll: config.idle_poll,
+        input_budget: InputBudget::new(INPUT_BYTES_PER_CORE),
         outputs: RefCell::new(Outputs::new(&topology, cores)),
         worker: RefCell::new(worker),
         table,
@@ -550,7 +555,7 @@ async fn send_outbox(
 async fn receive_routed(core: Rc<Core>, from_peer: ConnectedReceiver<RoutedBatch>) {
     loop {
         while core.sinks_congested() && !core.lifecycle.done() {
-            glommio::timer::sleep(BACKOFF).await;
+            glommio::timer::sleep(flow::PAUSED_POLL).await;
         }
         match from_peer.recv().await {
             Some(batch) => {

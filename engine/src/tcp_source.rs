@@ -2,7 +2,10 @@
 //! cores round-robin; the owning core reads, frames, decodes and runs each connection's
 //! messages in order.
 
+use crate::flow;
+use crate::input_budget::ConnectionBudget;
 use crate::shard::Core;
+use bytes::Bytes;
 use futures_lite::future::or;
 use futures_lite::AsyncReadExt;
 use glommio::channels::local_channel::LocalReceiver;
@@ -99,98 +102,231 @@ pub async fn adopt(
 }
 
 /// Reads one connection to its end: socket -> frames -> decode -> steps -> route/sink.
+///
+/// Once the engine drains, what the peer already sent (in the socket's buffers) is still
+/// read and run, up to [`DRAIN_READ_LIMIT`] bytes (`Connection::read_rest`).
 pub async fn read_connection(core: Rc<Core>, source: usize, mut stream: TcpStream) {
-    let peer = stream
-        .peer_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_else(|_| "unknown peer".into());
-    let place = format!(
-        "source '{}' ({})",
-        core.source_name(source),
-        core.source_address(source)
-    );
-    let framing = match core.header(source) {
-        HeaderDecoding::BigEndian(width) => Framing::LengthPrefixed(width),
-        HeaderDecoding::Python { .. } => Framing::Raw, // framed by next_frame_with
-    };
-    let mut decoder = FrameDecoder::new(framing, core.max_frame_size);
-    let mut scratch = vec![0u8; FIRST_READ];
-    let mut frames = Vec::new();
+    let mut connection = Connection::new(&core, source, &stream);
     let stop = core.stopping();
     let mut last_read = Instant::now();
     loop {
         core.wait_for_room().await;
-        // Draining: stop reading. The stop-aware read below only ends an idle read; while
-        // input keeps coming its read is always ready first and would never yield to it.
+        connection.wait_for_budget().await;
+        // Draining: read only what is already there. The stop-aware read below only ends
+        // an idle read; while input keeps coming its read is always ready first and would
+        // never yield to it.
         if !core.lifecycle.running() {
+            connection.read_rest(&stream).await;
             break;
         }
         // With --poll-us, the core reads the socket directly and keeps trying (a message
         // is seen as soon as the kernel has it), but not more often than every
         // COALESCE_READS while input flows, so dense input still arrives several
         // messages to a read. Without it, glommio's read waits for an io_uring poll
-        // (see `read_now`). Once the engine drains, only the stop-aware read runs.
-        let direct = match core.lifecycle.running() && !core.idle_poll.is_zero() {
-            true => {
+        // (see `read_now`).
+        let direct = match core.idle_poll.is_zero() {
+            false => {
                 spin_until(last_read + COALESCE_READS).await;
-                read_now(&stream, &mut scratch, core.idle_poll).await
+                read_now(&stream, &mut connection.scratch, core.idle_poll).await
             }
-            false => None,
+            true => None,
         };
         let read = match direct {
             Some(read) => Some(read),
             None => {
                 or(
-                    async { Some(stream.read(&mut scratch).await) },
+                    async { Some(stream.read(&mut connection.scratch).await) },
                     wait_stop(&stop),
                 )
                 .await
             }
         };
-        let n = match read {
-            None => break,
-            Some(Ok(n)) => n,
-            Some(Err(error)) => {
-                core.record_error(&place, &format!("connection from {peer} failed: {error}"));
-                break;
-            }
-        };
         last_read = Instant::now();
-        if n == 0 {
-            if decoder.pending_bytes() > 0 {
-                let detail = format!(
-                    "connection from {peer} closed with a partial frame of {} bytes",
-                    decoder.pending_bytes()
-                );
-                core.record_error(&place, &detail);
+        let going = match read {
+            None => {
+                connection.read_rest(&stream).await;
+                false
             }
-            break;
-        }
-        decoder.read_buf().extend_from_slice(&scratch[..n]);
-        if n == scratch.len() && n < BUSY_READ {
-            scratch.resize(BUSY_READ, 0);
-        }
-        let meta = Meta {
-            source: source as u32,
-            ingest_ns: clock::now_ns(),
+            Some(read) => connection.take(read).await,
         };
-        let framed = core.take_frames(source, &mut decoder, &mut frames);
-        // A big read runs in slices, each handed to the sinks before the next starts, so the
-        // first message of a read does not wait for the last one.
-        for slice in frames.chunks(FRAMES_PER_SLICE) {
-            core.run_frames(source, slice, meta);
-            if frames.len() > FRAMES_PER_SLICE {
-                futures_lite::future::yield_now().await;
-            }
-        }
-        frames.clear();
-        if let Err(error) = framed {
-            core.record_error(&place, &format!("connection from {peer} closed: {error}"));
+        if !going {
             break;
         }
     }
+    drop(connection);
     drop(stream);
     core.lifecycle.connection_closed();
+}
+
+/// Most bytes a connection still reads once the engine drains: what its peer had already
+/// sent may fill the socket's receive buffer and the peer's send buffer (a few MiB each
+/// under load); a peer that keeps sending is cut off after this much.
+const DRAIN_READ_LIMIT: usize = 64 * 1024 * 1024;
+/// While draining, a connection with nothing to read for this long has been read to the
+/// end of what its peer had sent (on loopback the peer's kernel moves its send buffer into
+/// the socket within microseconds of a read making room).
+const DRAIN_QUIET: Duration = Duration::from_millis(20);
+
+/// One source connection's read side: its frame buffer, read buffer and share of the
+/// core's input budget.
+struct Connection<'a> {
+    core: &'a Core,
+    source: usize,
+    peer: String,
+    place: String,
+    decoder: FrameDecoder,
+    scratch: Vec<u8>,
+    frames: Vec<Bytes>,
+    budget: ConnectionBudget<'a>,
+}
+
+impl<'a> Connection<'a> {
+    fn new(core: &'a Core, source: usize, stream: &TcpStream) -> Connection<'a> {
+        let peer = stream
+            .peer_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_else(|_| "unknown peer".into());
+        let place = format!(
+            "source '{}' ({})",
+            core.source_name(source),
+            core.source_address(source)
+        );
+        let framing = match core.header(source) {
+            HeaderDecoding::BigEndian(width) => Framing::LengthPrefixed(width),
+            HeaderDecoding::Python { .. } => Framing::Raw, // framed by next_frame_with
+        };
+        Connection {
+            core,
+            source,
+            peer,
+            place,
+            decoder: FrameDecoder::new(framing, core.max_frame_size),
+            scratch: vec![0u8; FIRST_READ],
+            frames: Vec::new(),
+            budget: core.input_budget.open(),
+        }
+    }
+
+    /// Waits while this core's connections hold more partial frames than its budget allows
+    /// (see `InputBudget`).
+    async fn wait_for_budget(&self) {
+        while !self.budget.may_read() && !self.core.lifecycle.done() {
+            glommio::timer::sleep(flow::PAUSED_POLL).await;
+        }
+    }
+
+    /// Handles the outcome of one read; false once the connection is over.
+    async fn take(&mut self, read: std::io::Result<usize>) -> bool {
+        match read {
+            Ok(0) => {
+                self.lose_partial_frame("closed");
+                false
+            }
+            Ok(n) => self.run(n).await,
+            Err(error) => {
+                let lost = self.partial_frame_note();
+                let detail = format!("connection from {} failed: {error}{lost}", self.peer);
+                self.core.record_error(&self.place, &detail);
+                false
+            }
+        }
+    }
+
+    /// Frames and runs the `n` bytes just read into `scratch`; false if they end the
+    /// connection (a bad frame).
+    async fn run(&mut self, n: usize) -> bool {
+        self.decoder
+            .read_buf()
+            .extend_from_slice(&self.scratch[..n]);
+        if n == self.scratch.len() && n < BUSY_READ {
+            self.scratch.resize(BUSY_READ, 0);
+        }
+        let meta = Meta {
+            source: self.source as u32,
+            ingest_ns: clock::now_ns(),
+        };
+        let framed = self
+            .core
+            .take_frames(self.source, &mut self.decoder, &mut self.frames);
+        self.budget.hold(self.decoder.pending_bytes());
+        // A big read runs in slices, each handed to the sinks before the next starts, so the
+        // first message of a read does not wait for the last one.
+        for slice in self.frames.chunks(FRAMES_PER_SLICE) {
+            self.core.run_frames(self.source, slice, meta);
+            if self.frames.len() > FRAMES_PER_SLICE {
+                futures_lite::future::yield_now().await;
+            }
+        }
+        self.frames.clear();
+        match framed {
+            Ok(()) => true,
+            Err(error) => {
+                let detail = format!("connection from {} closed: {error}", self.peer);
+                self.core.record_error(&self.place, &detail);
+                false
+            }
+        }
+    }
+
+    /// Reads and runs what the peer has already sent, up to `DRAIN_READ_LIMIT` bytes,
+    /// with non-blocking reads until none brings anything for `DRAIN_QUIET`.
+    async fn read_rest(&mut self, stream: &TcpStream) {
+        let mut taken = 0;
+        let mut quiet_since = Instant::now();
+        while taken < DRAIN_READ_LIMIT {
+            self.core.wait_for_room().await;
+            self.wait_for_budget().await;
+            let read = match recv(
+                stream.as_raw_fd(),
+                &mut self.scratch,
+                MsgFlags::MSG_DONTWAIT,
+            ) {
+                Err(Errno::EAGAIN) | Err(Errno::EINTR) => {
+                    if quiet_since.elapsed() >= DRAIN_QUIET {
+                        self.lose_partial_frame("closed by the drain");
+                        return;
+                    }
+                    glommio::timer::sleep(Duration::from_millis(1)).await;
+                    continue;
+                }
+                read => read.map_err(std::io::Error::from),
+            };
+            if let Ok(n) = read {
+                taken += n;
+                quiet_since = Instant::now();
+            }
+            if !self.take(read).await {
+                return;
+            }
+        }
+        let detail = format!(
+            "connection from {} still sending after {DRAIN_READ_LIMIT} bytes read in the \
+             drain: the rest is not read{}",
+            self.peer,
+            self.partial_frame_note()
+        );
+        self.core.record_error(&self.place, &detail);
+    }
+
+    /// Counts a partial frame left when the connection ends `how` (nothing if none is).
+    fn lose_partial_frame(&self, how: &str) {
+        if self.decoder.pending_bytes() > 0 {
+            let detail = format!(
+                "connection from {} {how} with a partial frame of {} bytes",
+                self.peer,
+                self.decoder.pending_bytes()
+            );
+            self.core.record_error(&self.place, &detail);
+        }
+    }
+
+    /// ", losing a partial frame of N bytes" when one is held.
+    fn partial_frame_note(&self) -> String {
+        match self.decoder.pending_bytes() {
+            0 => String::new(),
+            n => format!(", losing a partial frame of {n} bytes"),
+        }
+    }
 }
 
 /// Lets other tasks run until `deadline`.

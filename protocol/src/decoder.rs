@@ -9,16 +9,18 @@ use crate::error::FrameError;
 use crate::framing::Framing;
 use crate::header::{parse_header, LengthWidth};
 
-/// Spare capacity the decoder makes room for when it runs out of complete
-/// frames: one socket read's worth. Reserving in chunks (rather than per
-/// frame) keeps `reserve` off the hot path, and reserving only when the
-/// buffer is drained of whole frames lets `BytesMut` move the partial tail
-/// to the front and reuse the allocation, so the buffer does not grow
-/// without bound.
+/// Most spare capacity the decoder makes room for when it runs out of
+/// complete frames: one socket read's worth. Reserving only when the buffer
+/// is drained of whole frames lets `BytesMut` move the partial tail to the
+/// front and reuse the allocation, so the buffer does not grow without
+/// bound.
 pub const READ_CHUNK: usize = 64 * 1024;
 
-/// Most the decoder reserves ahead of data for one announced frame.
-const MAX_UPFRONT_RESERVE: usize = crate::DEFAULT_MAX_FRAME_SIZE;
+/// Spare capacity made room for while a frame is still missing bytes is at
+/// most what the buffer holds already (at least this much): a buffer grows
+/// with the data its peer really sent, so a header announcing a large frame
+/// costs no more than the bytes that came with it.
+const LEAST_RESERVE: usize = 4 * 1024;
 
 /// Streaming decoder. Owns its read buffer; callers read from the socket
 /// straight into [`read_buf`](Self::read_buf).
@@ -225,16 +227,14 @@ impl FrameDecoder {
         Ok(len as usize)
     }
 
-    /// Called only when no complete frame is left: makes room for the rest
-    /// of the current frame (whose size is known and within the limit) and
-    /// at least one more socket read. The up-front part is capped so a huge
-    /// configured limit cannot turn one header into a huge allocation; past
-    /// the cap the buffer grows with the data actually received.
+    /// Called only when no complete frame is left: makes room for what the
+    /// current frame still misses, but no more than the buffer already holds
+    /// (see [`LEAST_RESERVE`]) and one socket read.
     #[inline]
     fn reserve_for(&mut self, needed_total: usize) {
         let missing = needed_total.saturating_sub(self.buf.len());
-        self.buf
-            .reserve(missing.clamp(READ_CHUNK, MAX_UPFRONT_RESERVE));
+        let grown = self.buf.len().clamp(LEAST_RESERVE, READ_CHUNK);
+        self.buf.reserve(missing.min(grown));
     }
 
     #[cold]
@@ -413,9 +413,28 @@ mod tests {
         let mut dec = FrameDecoder::new(Framing::LengthPrefixed(LengthWidth::U64), usize::MAX);
         dec.read_buf().extend_from_slice(&[0x7f; 8]);
         match dec.next_frame() {
-            Ok(None) => assert!(dec.read_buf().capacity() <= 2 * MAX_UPFRONT_RESERVE),
+            Ok(None) => assert!(dec.read_buf().capacity() <= 2 * READ_CHUNK),
             Err(FrameError::TooLarge { .. }) => {} // 32-bit usize
             other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_header_alone_reserves_no_more_than_one_read() {
+        for framing in [Framing::LengthPrefixed(LengthWidth::U32), Framing::Raw] {
+            let mut dec = FrameDecoder::new(framing, DEFAULT_MAX_FRAME_SIZE);
+            dec.read_buf().extend_from_slice(&[0x00, 0xff, 0xff, 0xff]);
+            let announced = |h: &[u8]| Ok(u32::from_be_bytes(h.try_into().unwrap()) as usize);
+            let next = match framing {
+                Framing::Raw => dec.next_frame_with(4, announced),
+                _ => dec.next_frame(),
+            };
+            assert_eq!(next, Ok(None));
+            assert!(
+                dec.read_buf().capacity() <= LEAST_RESERVE + 4,
+                "{framing:?}: {} bytes reserved for a 4-byte header",
+                dec.read_buf().capacity()
+            );
         }
     }
 

@@ -123,6 +123,7 @@ fn bench(c: &mut Criterion) {
         PythonMode::Subinterpreters,
         &app,
         &[app.display().to_string()],
+        pybridge::OutputFds::PROCESS,
     )
     .unwrap();
     let mut outputs = Outputs::new(worker.topology(), 1);

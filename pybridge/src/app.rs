@@ -50,14 +50,42 @@ pub struct StepObjects {
     pub tick: Option<PyObj>,
 }
 
-/// Wallaroo made an app's stdout and stderr unbuffered when they are not a terminal; here
-/// they are line-buffered, so each `print` reaches the log as it happens rather than when
-/// a buffer fills (an interpreter's own sys.stdout is block-buffered on a pipe or file).
-fn line_buffered_output(py: Python<'_>) {
-    let code = c"import sys\nfor stream in (sys.stdout, sys.stderr):\n    if hasattr(stream, 'reconfigure'):\n        stream.reconfigure(line_buffering=True)";
-    if let Err(err) = py.run(code, None, None) {
+/// The write ends of the pipes a core's `sys.stdout` and `sys.stderr` go to (the engine
+/// reads them and passes whole lines on to roo's own stdout and stderr).
+#[derive(Clone, Copy, Debug)]
+pub struct OutputFds {
+    pub stdout: i32,
+    pub stderr: i32,
+}
+
+impl OutputFds {
+    /// The process's own stdout and stderr, for embedders without output threads (the
+    /// crate's tests and benches): lines of different cores may then mix.
+    pub const PROCESS: OutputFds = OutputFds {
+        stdout: 1,
+        stderr: 2,
+    };
+}
+
+/// Points the attached interpreter's `sys.stdout` and `sys.stderr` at this core's pipes,
+/// line-buffered: each `print` reaches the log as it happens (as Wallaroo's unbuffered
+/// output did), and lines of different cores never mix, also with PYTHONUNBUFFERED set.
+fn redirect_output(py: Python<'_>, fds: OutputFds) {
+    let code = format!(
+        "import sys\n\
+         def _core_stream(fd, old):\n\
+         \x20   return open(fd, 'w', buffering=1, closefd=False,\n\
+         \x20       encoding=getattr(old, 'encoding', None) or 'utf-8',\n\
+         \x20       errors=getattr(old, 'errors', None) or 'backslashreplace')\n\
+         sys.stdout = _core_stream({}, sys.stdout)\n\
+         sys.stderr = _core_stream({}, sys.stderr)\n\
+         del _core_stream\n",
+        fds.stdout, fds.stderr
+    );
+    let code = std::ffi::CString::new(code).expect("no NUL bytes");
+    if let Err(err) = py.run(&code, None, None) {
         eprintln!(
-            "roo: cannot line-buffer the app's output: {}",
+            "roo: cannot redirect the app's output: {}",
             error_text(py, err)
         );
     }
@@ -69,9 +97,10 @@ pub fn load(
     py: Python<'_>,
     app_path: &Path,
     args: &[String],
+    output: OutputFds,
 ) -> Result<(Topology, AppObjects), String> {
     api_package::install(py)?;
-    line_buffered_output(py);
+    redirect_output(py, output);
     let command_line = PyList::new(py, args).map_err(|e| error_text(py, e))?;
     py.import("roo")
         .and_then(|package| package.setattr("_ARGS", &command_line))

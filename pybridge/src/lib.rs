@@ -19,6 +19,7 @@ pub mod topology;
 pub mod value;
 pub mod worker;
 
+pub use app::OutputFds;
 pub use error_log::ErrorLog;
 pub use subinterpreter::{GilKind, Interpreter, PyObj, PythonMode};
 pub use text::Text;

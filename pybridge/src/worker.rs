@@ -5,7 +5,7 @@
 //! state step its key is computed; if another core owns that key the message leaves as a
 //! [`Routed`] (plain data), and that core carries on from the same step.
 
-use crate::app::{self, AppObjects, SourceObjects};
+use crate::app::{self, AppObjects, OutputFds, SourceObjects};
 use crate::clock;
 use crate::error_log::ErrorLog;
 use crate::key_cache::KeyCache;
@@ -147,10 +147,11 @@ impl Worker {
         mode: PythonMode,
         app_path: &Path,
         args: &[String],
+        output: OutputFds,
     ) -> Result<Worker, String> {
         let interpreter = Interpreter::new(mode)?;
         let loaded = interpreter.with(|py| -> Result<_, String> {
-            let (topology, objects) = app::load(py, app_path, args)?;
+            let (topology, objects) = app::load(py, app_path, args, output)?;
             let states = topology
                 .states
                 .iter()

@@ -355,7 +355,8 @@ fn the_earliest_api_takes_addresses_from_in_and_out() {
     let mut full = vec![path.display().to_string()];
     full.extend(args.iter().map(|a| a.to_string()));
     interpreter.with(|py| {
-        let (topology, objects) = pybridge::app::load(py, &path, &full).unwrap();
+        let (topology, objects) =
+            pybridge::app::load(py, &path, &full, pybridge::OutputFds::PROCESS).unwrap();
         let addresses: Vec<String> = topology.sources.iter().map(|s| s.address()).collect();
         assert_eq!(addresses, ["127.0.0.1:7300", "127.0.0.1:7301"]);
         assert_eq!(topology.sinks[0].address(), "127.0.0.1:7302");

@@ -72,7 +72,8 @@ fn declared_big_endian_headers_are_framed_natively() {
         "h:3".into(),
     ];
     interpreter.with(|py| {
-        let (topology, objects) = pybridge::app::load(py, &path, &args).unwrap();
+        let (topology, objects) =
+            pybridge::app::load(py, &path, &args, pybridge::OutputFds::PROCESS).unwrap();
         assert_eq!(
             topology.sources[0].header(),
             Some(pybridge::HeaderDecoding::BigEndian(

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use common::{app, ByHash};
 use proptest::prelude::*;
 use protocol::{FrameDecoder, Framing, LengthWidth};
-use pybridge::{clock, Meta, Outputs, PythonMode, Worker};
+use pybridge::{clock, Meta, OutputFds, Outputs, PythonMode, Worker};
 use std::cell::RefCell;
 
 thread_local! {
@@ -33,7 +33,14 @@ fn feed(source: usize, bytes: &[u8], chunk: usize) -> (u64, u64, u64) {
             let path = app("counting.py");
             let mut args = vec![path.display().to_string()];
             args.extend(ARGS.iter().map(|a| a.to_string()));
-            Worker::start(0, PythonMode::Subinterpreters, &path, &args).unwrap()
+            Worker::start(
+                0,
+                PythonMode::Subinterpreters,
+                &path,
+                &args,
+                OutputFds::PROCESS,
+            )
+            .unwrap()
         });
         let framing = if source == 0 {
             Framing::LengthPrefixed(LengthWidth::U32)

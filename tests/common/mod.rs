@@ -550,3 +550,54 @@ impl Rng {
         words
     }
 }
+
+/// Runs a scenario `fn NAME(cores: usize)` as one test per core count, in a module of the
+/// same name: `at_core_counts!(NAME)` at 1, 2 and 3 cores (3 deals unevenly on 2 CPUs),
+/// or `at_core_counts!(NAME, one_core = 1, two_cores = 2)`.
+#[macro_export]
+macro_rules! at_core_counts {
+    ($scenario:ident $(, $test:ident = $cores:literal)+) => {
+        mod $scenario {
+            $(
+                #[test]
+                fn $test() {
+                    super::$scenario($cores)
+                }
+            )+
+        }
+    };
+    ($scenario:ident) => {
+        at_core_counts!($scenario, one_core = 1, two_cores = 2, three_cores = 3);
+    };
+}
+
+/// Entries of /proc/PID/fd.
+pub fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// The resident set size of a process in KiB, from /proc/PID/status.
+pub fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .expect("VmRSS in /proc/PID/status")
+}
+
+/// Waits (at most `within`) until `cond` holds; panics with `what()` otherwise.
+pub fn wait_until(within: Duration, what: impl Fn() -> String, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !cond() {
+        assert!(
+            Instant::now() < deadline,
+            "not within {within:?}: {}",
+            what()
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+}

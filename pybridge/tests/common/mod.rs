@@ -6,7 +6,7 @@
 
 use bytes::Bytes;
 use protocol::{FrameDecoder, Framing, DEFAULT_MAX_FRAME_SIZE};
-use pybridge::{clock, Meta, Outputs, Placement, PythonMode, Routed, Value, Worker};
+use pybridge::{clock, Meta, OutputFds, Outputs, Placement, PythonMode, Routed, Value, Worker};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicIsize, Ordering};
@@ -108,7 +108,7 @@ impl Cluster {
                 full_args.clone(),
             );
             threads.push(std::thread::spawn(move || {
-                match Worker::start(core, mode, &path, &args) {
+                match Worker::start(core, mode, &path, &args, OutputFds::PROCESS) {
                     Ok(worker) => {
                         started.send(Ok(())).unwrap();
                         let placement = ByHash {

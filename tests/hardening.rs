@@ -1,0 +1,429 @@
+//! Defects found by attacking roo: memory held for frames never sent, a drain that cannot
+//! be stopped, signals that kill at once, input dropped at SIGTERM, app output that mixes
+//! or blocks, and errors that say too little.
+
+mod common;
+
+use common::*;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Bound on seeing what a test waits for while roo runs.
+const SEE_WITHIN: Duration = Duration::from_secs(20);
+
+// ---------------------------------------------------------------------------------------
+// Memory: a header announcing a large frame costs only the bytes that came
+
+/// 1000 connections (fewer if this process may not open that many) each send only a
+/// 4-byte header announcing a 16 MiB frame. roo used to reserve the announced size for
+/// each (its RSS grew by about 2 GB); now each holds what arrived.
+fn headers_alone_cost_little(cores: usize) {
+    let soft = fd_soft_limit();
+    let count = 1000.min(soft.saturating_sub(150) as usize);
+    assert!(
+        count >= 100,
+        "open file limit {soft} is too low for this test"
+    );
+    let (in_addr, out_addr) = (free_addr(), free_addr());
+    let dir = TempDir::new(&format!("headers-{cores}"));
+    let out = dir.path("out.txt");
+    let mut receiver = start_receiver(&out_addr, &out, 1);
+    let mut worker = start_io_worker(
+        &example("reverse.py"),
+        cores,
+        &in_addr,
+        &out_addr,
+        false,
+        &[],
+    );
+    let pid = worker.pid();
+    thread::sleep(Duration::from_millis(300));
+    let (fds_before, rss_before) = (open_fds(pid), rss_kib(pid));
+    let mut held = Vec::with_capacity(count);
+    for _ in 0..count {
+        let mut stream = connect_retry(&in_addr);
+        stream.write_all(&[0x01, 0x00, 0x00, 0x00]).unwrap();
+        held.push(stream);
+    }
+    wait_until(
+        SEE_WITHIN,
+        || {
+            format!(
+                "roo to hold {count} connections; stderr:\n{}",
+                worker.stderr()
+            )
+        },
+        || open_fds(pid) >= fds_before + count,
+    );
+    thread::sleep(Duration::from_millis(500));
+    let grown_mib = rss_kib(pid).saturating_sub(rss_before) / 1024;
+    eprintln!("roo RSS grew by {grown_mib} MiB with {count} headers of 16 MiB frames");
+    assert!(
+        grown_mib < 200,
+        "{count} 4-byte headers grew roo's RSS by {grown_mib} MiB"
+    );
+    drop(held);
+    let mut stream = connect_retry(&in_addr);
+    stream.write_all(&frame(b"still here")).unwrap();
+    expect_success(&mut receiver, SEE_WITHIN, &[&worker]);
+    assert_eq!(read_out(&out), ["ereh llits"]);
+    drop(stream);
+    worker.signal("TERM");
+    expect_success(&mut worker, EXIT_WITHIN, &[]);
+}
+at_core_counts!(headers_alone_cost_little, one_core = 1, two_cores = 2);
+
+fn fd_soft_limit() -> u64 {
+    let limits = std::fs::read_to_string("/proc/self/limits").unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .expect("Max open files line");
+    line.split_whitespace().nth(3).unwrap().parse().unwrap()
+}
+
+// ---------------------------------------------------------------------------------------
+// Shutdown: a blocked hook, a second signal, the drain timeout, SIGHUP and SIGUSR1
+
+/// Starts blocking.py, sends "a", waits for it at the receiver, then sends "block" (whose
+/// step sleeps an hour): a core is then stuck inside a batch.
+fn start_blocked(cores: usize, options: &[&str]) -> (Proc, Proc, TcpStream, TempDir) {
+    let dir = TempDir::new(&format!("blocked-{cores}-{}", options.len()));
+    let (in_addr, out_addr) = (free_addr(), free_addr());
+    let out = dir.path("out.txt");
+    let receiver = start_receiver_with(&out_addr, &out, None, RECEIVER_TIMEOUT, &[]);
+    let worker = start_io_worker(
+        &test_app("blocking.py"),
+        cores,
+        &in_addr,
+        &out_addr,
+        false,
+        options,
+    );
+    let mut stream = connect_retry(&in_addr);
+    stream.write_all(&line_frames(&["a"])).unwrap();
+    wait_until(
+        SEE_WITHIN,
+        || format!("output 'a'; stderr:\n{}", worker.stderr()),
+        || std::fs::read_to_string(&out).is_ok_and(|t| t == "a\n"),
+    );
+    stream.write_all(&line_frames(&["block"])).unwrap();
+    thread::sleep(Duration::from_millis(200));
+    (worker, receiver, stream, dir)
+}
+
+/// A drain stuck in app code says what it waits for; a second SIGTERM 2 s or more after
+/// the first stops roo with exit 1, naming what was left. (roo used to wait forever.)
+fn a_second_signal_stops_a_stuck_drain(cores: usize) {
+    let (mut worker, _receiver, _stream, _dir) = start_blocked(cores, &[]);
+    worker.signal("TERM");
+    worker.wait_for_stderr_within("roo: SIGTERM: draining", SEE_WITHIN);
+    // A repeat of the same signal at once (as `timeout` sends) changes nothing.
+    worker.signal("TERM");
+    worker.wait_for_stderr_within("roo: draining for 5 s, waiting for", SEE_WITHIN);
+    assert!(worker.exited().is_none(), "{}", worker.stderr());
+    let err = worker.stderr();
+    assert!(
+        err.contains("1 cores inside a batch (app code running)"),
+        "{err}"
+    );
+    worker.signal("TERM");
+    let status = worker.wait_within(Duration::from_secs(10));
+    let err = worker.stderr();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(
+            "roo: stopping without finishing: SIGTERM during the drain; not finished: 1 \
+             source connections still being read"
+        ) && err.contains("1 cores inside a batch"),
+        "{err}"
+    );
+}
+at_core_counts!(
+    a_second_signal_stops_a_stuck_drain,
+    one_core = 1,
+    two_cores = 2
+);
+
+/// With --drain-timeout, one signal is enough: the drain ends after that long.
+fn the_drain_timeout_stops_a_stuck_drain(cores: usize) {
+    let (mut worker, _receiver, _stream, _dir) = start_blocked(cores, &["--drain-timeout", "2"]);
+    let signalled = Instant::now();
+    worker.signal("INT");
+    let status = worker.wait_within(Duration::from_secs(15));
+    let err = worker.stderr();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(signalled.elapsed() >= Duration::from_secs(2), "{err}");
+    assert!(
+        err.contains("stopping without finishing: the drain took longer than --drain-timeout 2 s"),
+        "{err}"
+    );
+}
+at_core_counts!(
+    the_drain_timeout_stops_a_stuck_drain,
+    one_core = 1,
+    two_cores = 2
+);
+
+/// SIGHUP drains like SIGTERM (it used to kill roo at once, without its summary), and
+/// SIGUSR1 prints a status line and changes nothing else (it used to kill roo too).
+fn sighup_drains_and_sigusr1_reports(cores: usize) {
+    let dir = TempDir::new(&format!("hup-{cores}"));
+    let (in_addr, out_addr) = (free_addr(), free_addr());
+    let out = dir.path("out.txt");
+    let lines: Vec<String> = (0..500).map(|i| format!("line {i}")).collect();
+    let want: Vec<String> = lines.iter().map(|l| l.chars().rev().collect()).collect();
+    let mut receiver = start_receiver(&out_addr, &out, lines.len());
+    let mut worker = start_io_worker(
+        &example("reverse.py"),
+        cores,
+        &in_addr,
+        &out_addr,
+        false,
+        &[],
+    );
+    worker.signal("USR1");
+    worker.wait_for_stderr_within(
+        "roo: status (running): 0 source connections open",
+        SEE_WITHIN,
+    );
+    let input = dir.path("in.txt");
+    write_lines(&input, &lines);
+    send(&in_addr, &input, &[], SEE_WITHIN, &[&worker, &receiver]);
+    expect_success(&mut receiver, SEE_WITHIN, &[&worker]);
+    assert!(worker.exited().is_none(), "{}", worker.stderr());
+    worker.signal("HUP");
+    expect_success(&mut worker, EXIT_WITHIN, &[]);
+    let err = worker.stderr();
+    assert!(err.contains("roo: SIGHUP: draining"), "{err}");
+    assert_eq!(totals(&err), (500, 500, 0), "{err}");
+    assert_output(1, read_out(&out), want, "reverse after SIGHUP");
+}
+at_core_counts!(
+    sighup_drains_and_sigusr1_reports,
+    one_core = 1,
+    two_cores = 2
+);
+
+// ---------------------------------------------------------------------------------------
+// SIGTERM: what the senders already delivered is still run
+
+/// The sink's receiver reads nothing at first, so roo's sink queue fills and it stops
+/// reading its source: what the sender writes then waits in the kernel's socket buffers.
+/// The sender writes until those are full, then roo gets SIGTERM and the receiver starts
+/// reading: every message written must come out. (roo used to drop what was in the
+/// socket buffers: about 100 k messages here.)
+fn sigterm_runs_what_the_kernel_holds(cores: usize) {
+    let (in_addr, out_addr) = (free_addr(), free_addr());
+    let sink = TcpListener::bind(&out_addr).unwrap();
+    let worker = start_io_worker(
+        &example("reverse.py"),
+        cores,
+        &in_addr,
+        &out_addr,
+        false,
+        &[],
+    );
+    // Every core connects to the sink.
+    let outputs: Vec<TcpStream> = (0..cores).map(|_| sink.accept().unwrap().0).collect();
+    let mut sender = connect_retry(&in_addr);
+    sender.set_nonblocking(true).unwrap();
+    let payload = b"0123456789012345678901234567890123456789";
+    let framed = frame(payload);
+    let mut sent = 0usize;
+    let mut quiet_since = Instant::now();
+    // Write whole frames until the kernel has taken nothing for half a second.
+    while quiet_since.elapsed() < Duration::from_millis(500) {
+        match sender.write(&framed) {
+            Ok(n) if n == framed.len() => {
+                sent += 1;
+                quiet_since = Instant::now();
+            }
+            Ok(n) => {
+                sender.set_nonblocking(false).unwrap();
+                worker.signal("TERM");
+                // The rest of this frame leaves once roo reads again in its drain.
+                let rest = framed[n..].to_vec();
+                let writer = thread::spawn(move || sender.write_all(&rest).map(|_| sender));
+                sent += 1;
+                return finish_sigterm_run(worker, outputs, sent, Some(writer));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                thread::sleep(Duration::from_millis(5))
+            }
+            Err(e) => panic!("send failed: {e}"),
+        }
+    }
+    worker.signal("TERM");
+    finish_sigterm_run(
+        worker,
+        outputs,
+        sent,
+        None::<thread::JoinHandle<std::io::Result<TcpStream>>>,
+    )
+}
+at_core_counts!(
+    sigterm_runs_what_the_kernel_holds,
+    one_core = 1,
+    two_cores = 2
+);
+
+fn finish_sigterm_run(
+    mut worker: Proc,
+    outputs: Vec<TcpStream>,
+    sent: usize,
+    writer: Option<thread::JoinHandle<std::io::Result<TcpStream>>>,
+) {
+    worker.wait_for_stderr_within("roo: SIGTERM: draining", SEE_WITHIN);
+    let readers: Vec<_> = outputs
+        .into_iter()
+        .map(|mut output| {
+            thread::spawn(move || {
+                output.set_read_timeout(Some(WAIT)).unwrap();
+                let mut text = Vec::new();
+                output.read_to_end(&mut text).unwrap();
+                text.split(|&b| b == b'\n')
+                    .filter(|l| !l.is_empty())
+                    .count()
+            })
+        })
+        .collect();
+    let lines: usize = readers.into_iter().map(|r| r.join().unwrap()).sum();
+    let _sender = writer.map(|w| w.join().unwrap());
+    expect_success(&mut worker, EXIT_WITHIN, &[]);
+    eprintln!("{sent} messages sent into the kernel's buffers, {lines} came out");
+    assert!(
+        sent > 10_000,
+        "only {sent} messages fit in the socket buffers"
+    );
+    assert_eq!(lines, sent, "stderr:\n{}", worker.stderr());
+}
+
+// ---------------------------------------------------------------------------------------
+// App output: whole lines from every core, and a stdout nobody reads
+
+/// With PYTHONUNBUFFERED=1 (common in containers) Python writes each piece of a print
+/// at once; lines of different cores used to mix (`said a said b xxx`).
+fn printed_lines_stay_whole(cores: usize) {
+    let dir = TempDir::new(&format!("whole-{cores}"));
+    let (in_addr, out_addr) = (free_addr(), free_addr());
+    let out = dir.path("out.txt");
+    let lines: Vec<String> = (0..4000).map(|i| format!("m{i}")).collect();
+    let input = dir.path("in.txt");
+    write_lines(&input, &lines);
+    let mut receiver = start_receiver(&out_addr, &out, lines.len());
+    let printed = dir.path("stdout.txt");
+    let mut command = Command::new(roo());
+    command
+        .env("PYTHONUNBUFFERED", "1")
+        .args(["run", "--cores", &cores.to_string()])
+        .arg(test_app("chatty.py"))
+        .args(["--in", &in_addr, "--out", &out_addr]);
+    let stdout = Stdio::from(std::fs::File::create(&printed).unwrap());
+    let mut worker = Proc::spawn_with_stdout("roo run chatty.py".into(), command, stdout);
+    worker.wait_for_stderr_within("roo: ready", READY_WITHIN);
+    let connections = cores.to_string();
+    send(
+        &in_addr,
+        &input,
+        &["--connections", &connections],
+        SEE_WITHIN,
+        &[&worker],
+    );
+    expect_success(&mut receiver, SEE_WITHIN, &[&worker]);
+    worker.signal("TERM");
+    expect_success(&mut worker, EXIT_WITHIN, &[]);
+    let padding = "x".repeat(200);
+    let want: Vec<String> = lines
+        .iter()
+        .map(|l| format!("said {l} {padding}"))
+        .collect();
+    assert_same_multiset(read_out(&printed), want, "printed lines");
+}
+at_core_counts!(printed_lines_stay_whole);
+
+/// roo's stdout is a pipe nobody reads: the cores go on (every message reaches the
+/// sink), the lines that found no room are counted, and roo still stops when told.
+/// (A full pipe used to stall every core inside `print`.)
+fn a_stdout_nobody_reads_blocks_no_core(cores: usize) {
+    let dir = TempDir::new(&format!("unread-{cores}"));
+    let (in_addr, out_addr) = (free_addr(), free_addr());
+    let out = dir.path("out.txt");
+    let lines: Vec<String> = (0..40_000).map(|i| format!("m{i}")).collect();
+    let input = dir.path("in.txt");
+    write_lines(&input, &lines);
+    let mut receiver = start_receiver(&out_addr, &out, lines.len());
+    let mut command = Command::new(roo());
+    command
+        .args(["run", "--cores", &cores.to_string()])
+        .arg(test_app("chatty.py"))
+        .args(["--in", &in_addr, "--out", &out_addr]);
+    let mut worker = Proc::spawn_with_stdout("roo run chatty.py".into(), command, Stdio::piped());
+    worker.wait_for_stderr_within("roo: ready", READY_WITHIN);
+    send(&in_addr, &input, &[], SEE_WITHIN, &[&worker]);
+    expect_success(&mut receiver, SEE_WITHIN, &[&worker]);
+    worker.signal("TERM");
+    expect_success(&mut worker, EXIT_WITHIN, &[]);
+    let err = worker.stderr();
+    assert_eq!(totals(&err), (40_000, 40_000, 0), "{err}");
+    let dropped: u64 = err
+        .lines()
+        .find_map(|l| {
+            l.strip_suffix(
+                " lines the app printed were dropped: roo's stdout or stderr was not being read",
+            )
+        })
+        .and_then(|l| l.strip_prefix("roo: "))
+        .unwrap_or_else(|| panic!("no dropped-lines line in:\n{err}"))
+        .parse()
+        .unwrap();
+    assert!(dropped > 0, "{err}");
+}
+at_core_counts!(
+    a_stdout_nobody_reads_blocks_no_core,
+    one_core = 1,
+    two_cores = 2
+);
+
+// ---------------------------------------------------------------------------------------
+// Error lines that say enough
+
+/// A partial frame ended by a reset names its size, as one ended by a close does.
+fn a_reset_names_the_partial_frame(cores: usize) {
+    let (in_addr, out_addr) = (free_addr(), free_addr());
+    let dir = TempDir::new(&format!("reset-{cores}"));
+    let out = dir.path("out.txt");
+    let _receiver = start_receiver_with(&out_addr, &out, None, RECEIVER_TIMEOUT, &[]);
+    let mut worker = start_io_worker(
+        &example("reverse.py"),
+        cores,
+        &in_addr,
+        &out_addr,
+        false,
+        &[],
+    );
+    let mut stream = connect_retry(&in_addr);
+    let mut partial = (100u32).to_be_bytes().to_vec();
+    partial.extend_from_slice(b"0123456789");
+    stream.write_all(&partial).unwrap();
+    thread::sleep(Duration::from_millis(300));
+    reset(stream);
+    worker.wait_for_stderr_within("losing a partial frame of 14 bytes", SEE_WITHIN);
+    worker.signal("TERM");
+    expect_success(&mut worker, EXIT_WITHIN, &[]);
+}
+at_core_counts!(a_reset_names_the_partial_frame, one_core = 1, two_cores = 2);
+
+/// Closes `stream` with a reset (RST) instead of a FIN: SO_LINGER on, with no time.
+fn reset(stream: TcpStream) {
+    use nix::sys::socket::{setsockopt, sockopt::Linger};
+    let linger = nix::libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    setsockopt(&stream, Linger, &linger).unwrap();
+    drop(stream);
+}
