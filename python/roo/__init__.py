@@ -5,7 +5,10 @@ unchanged. Both of Wallaroo's APIs are here: the ApplicationBuilder (0.1-0.5) an
 pipeline API with decorators (0.6).
 """
 
+from __future__ import annotations
+
 import pickle
+from typing import Any
 
 from roo.builder import ApplicationBuilder
 from roo.byoi import SinkConfig as BYOISinkConfig
@@ -61,17 +64,17 @@ from roo.windows import (
 
 # The app's command line ([app.py, *args]), set by roo before the app is imported; Wallaroo
 # apps read wallaroo._ARGS for flags such as --cluster-initializer.
-_ARGS = []
+_ARGS: list[str] = []
 
 
 # serialize/deserialize stay out of __all__: an app module that holds both has them used
 # for every value that changes cores (see pybridge's ValueCodec::for_app).
-def serialize(obj):
+def serialize(obj: Any) -> bytes:
     """Wallaroo's helper for apps' own serialize hooks: pickle."""
     return pickle.dumps(obj)
 
 
-def deserialize(data):
+def deserialize(data: bytes) -> Any:
     """The inverse of serialize."""
     return pickle.loads(data)
 

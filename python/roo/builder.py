@@ -1,6 +1,10 @@
 """The ApplicationBuilder API of Wallaroo 0.1-0.5."""
 
+from __future__ import annotations
+
 import sys
+from collections.abc import Iterable
+from typing import Any
 
 from roo.config import TCPSinkConfig, TCPSourceConfig, tcp_parse_input_addrs, tcp_parse_output_addrs
 from roo.topology import (
@@ -19,7 +23,7 @@ class ApplicationBuilder:
     to_stateful/to_state_partition add steps; to_sink or done closes it.
     """
 
-    def __init__(self, name):
+    def __init__(self, name: str) -> None:
         self._topology = Topology(name)
         self._chain = None
 
@@ -38,7 +42,9 @@ class ApplicationBuilder:
             )
         return self._chain
 
-    def new_pipeline(self, name, source_config, addresses=None, coalescing=True):
+    def new_pipeline(
+        self, name: str, source_config: Any, addresses: Any = None, coalescing: bool = True
+    ) -> ApplicationBuilder:
         """Opens a pipeline. Wallaroo 0.2 passed the decoder and the addresses apart:
         new_pipeline(name, decoder, TCPSourceConfig(host, port)); 0.1 passed only the
         decoder, the address coming from --in. `coalescing` (0.1's step fusing) has no
@@ -85,17 +91,17 @@ class ApplicationBuilder:
         host, port = addrs[0][-2:]
         return TCPSinkConfig(host, port, config)
 
-    def to(self, computation):
+    def to(self, computation: Any) -> ApplicationBuilder:
         self._topology.add_step(self._chain_for_step("to"), stateless_step(computation))
         return self
 
-    def to_parallel(self, computation):
+    def to_parallel(self, computation: Any) -> ApplicationBuilder:
         self._topology.add_step(
             self._chain_for_step("to_parallel"), stateless_step(computation, parallel=True)
         )
         return self
 
-    def to_stateful(self, computation, state_builder, state_name):
+    def to_stateful(self, computation: Any, state_builder: Any, state_name: str) -> ApplicationBuilder:
         state = self._topology.state(state_name, state_builder, [])
         self._topology.add_step(
             self._chain_for_step("to_stateful"), state_step(computation, state, None)
@@ -103,16 +109,26 @@ class ApplicationBuilder:
         return self
 
     def to_state_partition(
-        self, computation, state_builder, state_name, partition_function, partition_keys=()
-    ):
+        self,
+        computation: Any,
+        state_builder: Any,
+        state_name: str,
+        partition_function: Any,
+        partition_keys: Iterable[Any] | None = (),
+    ) -> ApplicationBuilder:
         state = self._topology.state(state_name, state_builder, list(partition_keys or ()))
         step = state_step(computation, state, partition_callable(partition_function))
         self._topology.add_step(self._chain_for_step("to_state_partition"), step)
         return self
 
     def to_state_partition_u64(
-        self, computation, state_builder, state_name, partition_function, partition_keys=()
-    ):
+        self,
+        computation: Any,
+        state_builder: Any,
+        state_name: str,
+        partition_function: Any,
+        partition_keys: Iterable[int] | None = (),
+    ) -> ApplicationBuilder:
         for key in partition_keys or ():
             if not isinstance(key, int) or key < 0 or key >= 1 << 64:
                 raise RooApplicationError(
@@ -122,10 +138,10 @@ class ApplicationBuilder:
             computation, state_builder, state_name, partition_function, partition_keys
         )
 
-    def to_sink(self, sink_config, addresses=None):
+    def to_sink(self, sink_config: Any, addresses: Any = None) -> ApplicationBuilder:
         return self.to_sinks([self._sink_config(sink_config, addresses)])
 
-    def to_sinks(self, sink_configs):
+    def to_sinks(self, sink_configs: Iterable[Any]) -> ApplicationBuilder:
         """Ends the pipeline; every sink receives every output."""
         chain = self._open_chain("to_sinks")
         sink_configs = list(sink_configs)
@@ -138,11 +154,11 @@ class ApplicationBuilder:
         self._topology.chains[chain]["ends"] = "sink"
         return self
 
-    def done(self):
+    def done(self) -> ApplicationBuilder:
         chain = self._open_chain("done")
         if self._topology.chains[chain]["ends"] is None:
             self._topology.chains[chain]["ends"] = "done"
         return self
 
-    def build(self):
+    def build(self) -> dict[str, Any]:
         return self._topology.describe()

@@ -1,6 +1,14 @@
 """Source and sink configurations, and the command-line address helpers."""
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
 from roo.topology import RooApplicationError
+
+# (host, port), or (name, host, port) for name@host:port.
+Address = tuple[str, ...]
 
 
 class TCPSourceConfig:
@@ -19,8 +27,8 @@ class TCPSourceConfig:
     # A 0.6 development form some apps kept: TCPSourceConfig(host, port, name, decoder).
     _FORM_06_DEV = ("host", "port", "name", "decoder")
 
-    def __init__(self, *args, **kwargs):
-        form = self._FORM_06 if len(args) >= 4 or "name" in kwargs else self._FORM_05
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        form: tuple[str, ...] = self._FORM_06 if len(args) >= 4 or "name" in kwargs else self._FORM_05
         if len(args) == 4 and _is_port(args[1]) and not _is_port(args[2]):
             form = self._FORM_06_DEV
         if len(args) > len(form):
@@ -36,13 +44,13 @@ class TCPSourceConfig:
         missing = [field for field in ("host", "port") if field not in given]
         if missing:
             raise TypeError("TCPSourceConfig is missing %s" % ", ".join(missing))
-        self.name = given.get("name")
-        self.host = given["host"]
+        self.name: str | None = given.get("name")
+        self.host: str = given["host"]
         self.port = str(given["port"])
-        self.decoder = given.get("decoder")
+        self.decoder: Any = given.get("decoder")
 
 
-def _is_port(value):
+def _is_port(value: object) -> bool:
     return isinstance(value, int) or (isinstance(value, str) and value.isdigit())
 
 
@@ -56,7 +64,7 @@ class GenSourceConfig:
     closing for `roo run --exit-when-idle`.
     """
 
-    def __init__(self, *args):
+    def __init__(self, *args: Any) -> None:
         if len(args) == 1:
             self.name, self.generator = None, args[0]
         elif len(args) == 2:
@@ -73,7 +81,7 @@ class TCPSinkConfig:
     Wallaroo 0.2 passed the encoder to to_sink: to_sink(encoder, TCPSinkConfig(host, port)).
     """
 
-    def __init__(self, host, port, encoder=None):
+    def __init__(self, host: str, port: int | str, encoder: Any = None) -> None:
         self.host = host
         self.port = str(port)
         self.encoder = encoder
@@ -82,7 +90,7 @@ class TCPSinkConfig:
 class _KafkaConfig:
     """Wallaroo's Kafka sources and sinks: not available in Roo (TCP and generators only)."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise RooApplicationError(
             "%s: Kafka is not supported by Roo; use TCPSourceConfig / TCPSinkConfig"
             % type(self).__name__
@@ -113,17 +121,17 @@ class DefaultKafkaSinkCLIParser(_KafkaConfig):
     pass
 
 
-def kafka_parse_source_options(args):
+def kafka_parse_source_options(args: Sequence[str]) -> None:
     """Wallaroo's Kafka option parser: refuses, as Kafka is not supported."""
     CustomKafkaSourceCLIParser()
 
 
-def kafka_parse_sink_options(args):
+def kafka_parse_sink_options(args: Sequence[str]) -> None:
     """Wallaroo's Kafka option parser: refuses, as Kafka is not supported."""
     CustomKafkaSinkCLIParser()
 
 
-def _split_address(text):
+def _split_address(text: str) -> Address:
     """'host:port' -> (host, port); 'name@host:port' -> (name, host, port)."""
     name = None
     if "@" in text:
@@ -134,8 +142,8 @@ def _split_address(text):
     return (host, port) if name is None else (name, host, port)
 
 
-def _parse_addrs(args, long_flag, short_flag):
-    addrs = []
+def _parse_addrs(args: Sequence[str], long_flag: str, short_flag: str) -> list[Address]:
+    addrs: list[Address] = []
     for i, arg in enumerate(args):
         value = None
         if arg in (long_flag, short_flag):
@@ -149,11 +157,11 @@ def _parse_addrs(args, long_flag, short_flag):
     return addrs
 
 
-def tcp_parse_input_addrs(args):
+def tcp_parse_input_addrs(args: Sequence[str]) -> list[Address]:
     """The --in/-i addresses: a list of (host, port), or (name, host, port) for name@host:port."""
     return _parse_addrs(args, "--in", "-i")
 
 
-def tcp_parse_output_addrs(args):
+def tcp_parse_output_addrs(args: Sequence[str]) -> list[Address]:
     """The --out/-o addresses: a list of (host, port), or (name, host, port) for name@host:port."""
     return _parse_addrs(args, "--out", "-o")

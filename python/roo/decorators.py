@@ -5,13 +5,19 @@ Each decorator returns a small marker object holding the user's function; the en
 calls that function itself per message (no wrapper call in between).
 """
 
+from __future__ import annotations
+
 import inspect
 import struct
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from roo.topology import RooApplicationError, where
 
+_Class = TypeVar("_Class", bound=type)
 
-def _check_parameters(function, arity, role):
+
+def _check_parameters(function: Callable[..., Any], arity: int, role: str) -> None:
     """Wallaroo checked a decorated function's parameters as it decorated it; so does Roo,
     so that a mistake (such as a `self` copied from a class) stops the app at start-up
     instead of failing every message."""
@@ -48,12 +54,12 @@ class _Marker:
     _role = "function"
     _arity = 1
 
-    def __init__(self, function):
+    def __init__(self, function: Callable[..., Any]) -> None:
         _check_parameters(function, self._arity, self._role)
         self.function = function
         self.__wrapped__ = function  # where() reports the user's file and line
 
-    def __call__(self, *args):
+    def __call__(self, *args: Any) -> Any:
         return self.function(*args) if args else self
 
 
@@ -62,7 +68,7 @@ class Computation(_Marker):
 
     _role = "computation"
 
-    def __init__(self, function, name, multi):
+    def __init__(self, function: Callable[[Any], Any], name: str | None, multi: bool) -> None:
         super().__init__(function)
         self._name = name or function.__name__
         self.multi = multi
@@ -71,7 +77,7 @@ class Computation(_Marker):
         else:
             self.compute = function
 
-    def name(self):
+    def name(self) -> str:
         return self._name
 
 
@@ -85,7 +91,9 @@ class StateComputation(_Marker):
     _role = "state computation"
     _arity = 2
 
-    def __init__(self, function, name, state, multi):
+    def __init__(
+        self, function: Callable[[Any, Any], Any], name: str | None, state: Any, multi: bool
+    ) -> None:
         super().__init__(function)
         self._name = name or function.__name__
         if state is not None and not callable(state):
@@ -100,7 +108,7 @@ class StateComputation(_Marker):
         else:
             self.compute = function
 
-    def name(self):
+    def name(self) -> str:
         return self._name
 
 
@@ -115,7 +123,7 @@ class PartitionFunction(_Marker):
 
     _role = "partition function"
 
-    def __init__(self, function):
+    def __init__(self, function: Callable[[Any], Any]) -> None:
         super().__init__(function)
         self.partition = function
 
@@ -125,7 +133,7 @@ class Decoder(_Marker):
 
     _role = "decoder"
 
-    def __init__(self, function, header_length, length_fmt):
+    def __init__(self, function: Callable[[bytes], Any], header_length: int, length_fmt: str) -> None:
         super().__init__(function)
         unpack = struct.Struct(length_fmt).unpack
         if struct.calcsize(length_fmt) != header_length:
@@ -138,7 +146,7 @@ class Decoder(_Marker):
         self.payload_length = lambda header: unpack(header)[0]
         self.decode = function
 
-    def header_length(self):
+    def header_length(self) -> int:
         return self._header_length
 
 
@@ -147,17 +155,17 @@ class Encoder(_Marker):
 
     _role = "encoder"
 
-    def __init__(self, function):
+    def __init__(self, function: Callable[..., bytes | str]) -> None:
         super().__init__(function)
         self.encode = function
 
 
-def _named(factory):
+def _named(factory: Callable[..., _Marker]) -> Callable[..., Any]:
     """Lets a decorator be used bare (@d), with positional options (@d("name"),
     @d("name", State)) or with keywords (@d(name=..., state=...)), as Wallaroo's did."""
     option_names = list(inspect.signature(factory).parameters)[1:]
 
-    def decorator(*args, **options):
+    def decorator(*args: Any, **options: Any) -> Any:
         if len(args) == 1 and callable(args[0]) and not options:
             return factory(args[0])
         if len(args) > len(option_names):
@@ -173,43 +181,47 @@ def _named(factory):
 
 
 @_named
-def computation(function, name=None):
+def computation(function: Callable[[Any], Any], name: str | None = None) -> Computation:
     return Computation(function, name, multi=False)
 
 
 @_named
-def computation_multi(function, name=None):
+def computation_multi(function: Callable[[Any], Any], name: str | None = None) -> Computation:
     return Computation(function, name, multi=True)
 
 
 @_named
-def state_computation(function, name=None, state=None):
+def state_computation(
+    function: Callable[[Any, Any], Any], name: str | None = None, state: Any = None
+) -> StateComputation:
     return StateComputation(function, name, state, multi=False)
 
 
 @_named
-def state_computation_multi(function, name=None, state=None):
+def state_computation_multi(
+    function: Callable[[Any, Any], Any], name: str | None = None, state: Any = None
+) -> StateComputation:
     return StateComputation(function, name, state, multi=True)
 
 
-def key_extractor(function):
+def key_extractor(function: Callable[[Any], Any]) -> KeyExtractor:
     return KeyExtractor(function)
 
 
-def partition(function):
+def partition(function: Callable[[Any], Any]) -> PartitionFunction:
     return PartitionFunction(function)
 
 
-def decoder(header_length=4, length_fmt=">I"):
+def decoder(header_length: int = 4, length_fmt: str = ">I") -> Callable[[Callable[[bytes], Any]], Decoder]:
     return lambda function: Decoder(function, header_length, length_fmt)
 
 
-def encoder(function):
+def encoder(function: Callable[[Any], bytes | str]) -> Encoder:
     return Encoder(function)
 
 
-def state(cls):
+def state(cls: _Class) -> _Class:
     """An early decorator of state classes: gives the class build(), so it is its own
     state builder (as a class already is in Roo)."""
-    cls.build = classmethod(lambda klass: klass())
+    cls.build = classmethod(lambda klass: klass())  # type: ignore[attr-defined]
     return cls

@@ -4,7 +4,11 @@ app that imports the module loads, and using one says so clearly at start-up. Th
 codecs for connector messages work, over any TCP source or sink.
 """
 
+from __future__ import annotations
+
 import struct
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 from roo import decorators
 from roo.decorators import Decoder, Encoder
@@ -20,8 +24,8 @@ _UNSUPPORTED = (
 )
 
 
-def _unsupported(name):
-    def refuse(*args, **kwargs):
+def _unsupported(name: str) -> Callable[..., NoReturn]:
+    def refuse(*args: Any, **kwargs: Any) -> NoReturn:
         raise RooApplicationError(_UNSUPPORTED % name)
 
     refuse.__name__ = name
@@ -32,19 +36,19 @@ SourceConnectorConfig = _unsupported("SourceConnectorConfig")
 SinkConnectorConfig = _unsupported("SinkConnectorConfig")
 
 
-def stream_message_decoder(function):
+def stream_message_decoder(function: Callable[[bytes], Any]) -> Decoder:
     """A decoder of connector messages: `function` gets the message after the event time."""
     decoder = Decoder(lambda data: function(data[_EVENT_TIME.size :]), 4, "<I")
     decoder.__wrapped__ = function
-    decoder.decoder = lambda: function
+    decoder.decoder = lambda: function  # type: ignore[attr-defined]
     return decoder
 
 
-def stream_message_encoder(function):
+def stream_message_encoder(function: Callable[[Any], bytes | str]) -> Encoder:
     """An encoder of connector messages: encode(data, event_time=0), the event time being
     ms since the epoch or a datetime (a naive one taken as UTC)."""
 
-    def encode(data, event_time=0):
+    def encode(data: Any, event_time: Any = 0) -> bytes:
         message = function(data)
         if isinstance(message, str):
             message = message.encode()

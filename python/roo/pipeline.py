@@ -5,6 +5,11 @@ sources and writes the same description as the ApplicationBuilder (see topology.
 each source starts a chain, and a merge is a new chain that both inputs continue into.
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
 from roo.decorators import Computation, KeyExtractor, StateComputation
 from roo.windows import Windows
 from roo.topology import (
@@ -16,6 +21,9 @@ from roo.topology import (
     step,
     where,
 )
+
+if TYPE_CHECKING:
+    from roo.config import GenSourceConfig, TCPSinkConfig, TCPSourceConfig
 
 def _no_key(data):
     """collect(): every message gets the same key, so one state."""
@@ -35,20 +43,20 @@ class Pipeline:
             raise RooApplicationError("pipeline '%s' already ends in a sink" % self.name)
         return Pipeline(self.name, self._config, self._inputs, self._ops + (op,))
 
-    def to(self, computation):
+    def to(self, computation: Any) -> Pipeline:
         """A stateless or state step (decorated function, Wallaroo computation class, or
         windows over an aggregation)."""
         return self._then(("to", computation))
 
-    def key_by(self, extractor):
+    def key_by(self, extractor: Any) -> Pipeline:
         """Partitions by key from here on: state steps that follow get one state per key."""
         return self._then(("key_by", extractor))
 
-    def collect(self):
+    def collect(self) -> Pipeline:
         """Sends everything to one partition from here on."""
         return self._then(("key_by", _no_key))
 
-    def merge(self, other):
+    def merge(self, other: Pipeline) -> Pipeline:
         """Interleaves this pipeline's messages with `other`'s."""
         if not isinstance(other, Pipeline):
             raise RooApplicationError("merge: %r is not a pipeline" % (other,))
@@ -60,10 +68,10 @@ class Pipeline:
             raise RooApplicationError("cannot merge a pipeline that already ends in a sink")
         return Pipeline("%s+%s" % (self.name, other.name), inputs=(self, other))
 
-    def to_sink(self, config):
+    def to_sink(self, config: TCPSinkConfig) -> Pipeline:
         return self.to_sinks([config])
 
-    def to_sinks(self, configs):
+    def to_sinks(self, configs: Iterable[TCPSinkConfig]) -> Pipeline:
         if self._sinks is not None:
             raise RooApplicationError("pipeline '%s' already ends in a sink" % self.name)
         configs = list(configs)
@@ -82,12 +90,12 @@ def _upstream(pipeline):
     return found
 
 
-def source(name, source_config):
+def source(name: str, source_config: TCPSourceConfig | GenSourceConfig) -> Pipeline:
     """Starts a pipeline reading from a TCPSourceConfig."""
     return Pipeline(name, config=source_config)
 
 
-def build_application(name, pipeline):
+def build_application(name: str, pipeline: Pipeline) -> dict[str, Any]:
     """What application_setup returns for a 0.6-style application."""
     if not isinstance(pipeline, Pipeline):
         raise RooApplicationError("build_application: %r is not a pipeline" % (pipeline,))

@@ -45,7 +45,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Union, cast
 
 import roo
 
@@ -159,7 +159,7 @@ class SinkOutput:
     def lines(self, encoding: str = "utf-8") -> list[str]:
         """The newline-ended outputs (encoders that end each output with "\\n"), without
         the newline, connection after connection."""
-        lines = []
+        lines: list[str] = []
         for data in self.connections:
             *whole, rest = data.split(b"\n")
             self._check_rest(rest, "after the last newline", "lines()")
@@ -312,19 +312,20 @@ class _Sinks(threading.Thread):
         ):
             for key, _ in self._selector.select(timeout=0.02):
                 sink, received = key.data
+                connection = cast(socket.socket, key.fileobj)
                 if received is None:
-                    open_connections += self._accept(key.fileobj, sink)
+                    open_connections += self._accept(connection, sink)
                     continue
                 try:
-                    chunk = key.fileobj.recv(1 << 16)
+                    chunk = connection.recv(1 << 16)
                 except ConnectionError:
                     chunk = b""
                 if chunk:
                     with self._lock:
                         received.extend(chunk)
                 else:
-                    self._selector.unregister(key.fileobj)
-                    key.fileobj.close()
+                    self._selector.unregister(connection)
+                    connection.close()
                     open_connections -= 1
 
     def _accept(self, listener: socket.socket, sink: int) -> int:
@@ -370,7 +371,7 @@ class _Sinks(threading.Thread):
         self._closing.set()
         self.join()
         for key in list(self._selector.get_map().values()):
-            key.fileobj.close()
+            cast(socket.socket, key.fileobj).close()
         self._selector.close()
 
 

@@ -10,35 +10,38 @@ and once more at shutdown with `final` set, which outputs every open window: not
 accumulated is lost when the application stops.
 """
 
+from __future__ import annotations
+
 import math
 import time
+from typing import Any
 
 from roo.topology import RooApplicationError, instance_of, where
 
 # Time units: Wallaroo measured window ranges, slides and delays in integer nanoseconds.
 
 
-def nanoseconds(x):
+def nanoseconds(x: float) -> int:
     return int(x)
 
 
-def microseconds(x):
+def microseconds(x: float) -> int:
     return int(x * 1_000)
 
 
-def milliseconds(x):
+def milliseconds(x: float) -> int:
     return int(x * 1_000_000)
 
 
-def seconds(x):
+def seconds(x: float) -> int:
     return int(x * 1_000_000_000)
 
 
-def minutes(x):
+def minutes(x: float) -> int:
     return int(x * 60_000_000_000)
 
 
-def hours(x):
+def hours(x: float) -> int:
     return int(x * 3_600_000_000_000)
 
 
@@ -46,11 +49,11 @@ class Aggregation:
     """Base class of an aggregation: initial_accumulator(), update(data, acc) (changes acc
     in place), combine(acc1, acc2) -> a new accumulator, output(key, acc) -> output or None."""
 
-    def name(self):
+    def name(self) -> str:
         return type(self).__name__
 
 
-def aggregation(cls=None, name=None):
+def aggregation(cls: Any = None, name: str | None = None) -> Any:
     """Class decorator naming an aggregation: @aggregation or @aggregation(name="...")."""
     if isinstance(cls, str):
         cls, name = None, cls
@@ -96,14 +99,14 @@ def _agg_name(agg):
 class RangeWindowsBuilder:
     """range_windows(range)[.with_slide(slide)][.with_delay(delay)].over(aggregation)."""
 
-    def __init__(self, window_range):
+    def __init__(self, window_range: int) -> None:
         self.range = _duration(window_range, "range_windows: the range")
         if self.range == 0:
             raise RooApplicationError("range_windows: the range must be > 0")
-        self.slide = None
-        self.delay = None
+        self.slide: int | None = None
+        self.delay: int | None = None
 
-    def with_slide(self, slide):
+    def with_slide(self, slide: int) -> RangeWindowsBuilder:
         if self.slide is not None:
             raise RooApplicationError("range_windows: call with_slide() once per window")
         self.slide = _duration(slide, "with_slide")
@@ -114,33 +117,33 @@ class RangeWindowsBuilder:
             )
         return self
 
-    def with_delay(self, delay):
+    def with_delay(self, delay: int) -> RangeWindowsBuilder:
         if self.delay is not None:
             raise RooApplicationError("range_windows: call with_delay() once per window")
         self.delay = _duration(delay, "with_delay")
         return self
 
-    def over(self, agg):
+    def over(self, agg: Any) -> RangeWindows:
         return RangeWindows(self.range, self.slide or self.range, self.delay or 0, _aggregation(agg))
 
 
 class CountWindowsBuilder:
     """count_windows(n).over(aggregation): an output every n messages of a key."""
 
-    def __init__(self, count):
+    def __init__(self, count: int) -> None:
         if not isinstance(count, int) or isinstance(count, bool) or count <= 0:
             raise RooApplicationError("count_windows: the count must be an int > 0, got %r" % (count,))
         self.count = count
 
-    def over(self, agg):
+    def over(self, agg: Any) -> CountWindows:
         return CountWindows(self.count, _aggregation(agg))
 
 
-def range_windows(window_range):
+def range_windows(window_range: int) -> RangeWindowsBuilder:
     return RangeWindowsBuilder(window_range)
 
 
-def count_windows(count):
+def count_windows(count: int) -> CountWindowsBuilder:
     return CountWindowsBuilder(count)
 
 
