@@ -29,7 +29,8 @@ struct Cli {
 enum Command {
     /// Run a Python application (Wallaroo API) on this machine's cores.
     Run(run::RunArgs),
-    /// Send framed messages to one or more TCP addresses (load generator).
+    /// Send framed messages to one or more TCP addresses (load generator). As in giles
+    /// sender, -h is the host (--host/--to); help is --help.
     Send(send::SendArgs),
     /// Receive framed or newline-delimited messages and report rates and latency.
     Receive(receive::ReceiveArgs),

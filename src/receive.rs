@@ -18,7 +18,7 @@ use std::io::{self, BufWriter, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -319,6 +319,8 @@ enum Stop {
     Expected,
     Timeout,
     Idle,
+    /// SIGINT (Ctrl-C) or SIGTERM: the final report still comes.
+    Signal,
 }
 
 fn final_report(shared: &Shared, expect: Option<u64>, stop: &Stop) -> ExitCode {
@@ -343,6 +345,7 @@ fn final_report(shared: &Shared, expect: Option<u64>, stop: &Stop) -> ExitCode {
                 Stop::Timeout => "timed out",
                 Stop::Idle => "input went idle",
                 Stop::Expected => "stopped",
+                Stop::Signal => "interrupted",
             };
             eprintln!("roo receive: {why}: {messages} of {n} expected messages arrived");
             code = ExitCode::from(1);
@@ -446,10 +449,18 @@ fn run(args: ReceiveArgs) -> Result<ExitCode, String> {
             .map_err(|e| e.to_string())?;
     }
 
+    let interrupted = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, interrupted.clone())
+            .map_err(|e| format!("cannot handle signal {signal}: {e}"))?;
+    }
     let mut next_report = shared.start + Duration::from_secs(1);
     let mut last_count = 0;
     let stop = loop {
         thread::sleep(TICK);
+        if interrupted.load(Relaxed) {
+            break Stop::Signal;
+        }
         let count = shared.messages.load(Relaxed);
         if args.expect.is_some_and(|n| count >= n) {
             break Stop::Expected;

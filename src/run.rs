@@ -15,6 +15,14 @@ enum Mode {
 }
 
 #[derive(Args)]
+#[command(after_help = "The app's own arguments follow APP.py and reach \
+    application_setup(args). The examples, and most Wallaroo apps, read their addresses there: \
+    --in HOST:PORT (where roo listens for input; NAME@HOST:PORT names a source, and several \
+    are separated by commas) and --out HOST:PORT (where roo's sinks connect to), e.g.\n\n  \
+    roo run examples/word_count.py --in 127.0.0.1:7010 --out 127.0.0.1:7002\n\n\
+    SIGINT, SIGTERM or SIGHUP drain: roo stops reading, finishes what it read, flushes its \
+    sinks and prints its counters; a second signal 2 s or more later, or --drain-timeout, \
+    stops it without finishing (exit 1). SIGUSR1 prints a status line.")]
 pub struct RunArgs {
     /// Number of cores (one pinned executor and interpreter each); default: every usable CPU.
     #[arg(long, value_parser = at_least_one_core)]

@@ -99,6 +99,11 @@ pub struct SendArgs {
     #[arg(long)]
     newline: bool,
 
+    /// Send empty lines of the input files as empty messages (by default they are
+    /// skipped and not counted, as giles sender did).
+    #[arg(long)]
+    keep_empty_lines: bool,
+
     /// The --file is records already framed by the user, sent as they are: of
     /// --msg-size bytes each, or each behind its own length header (--variable-size).
     #[arg(long, short = 'y', requires_all = ["record_size", "file"],
@@ -283,20 +288,24 @@ fn read_input(file: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))
 }
 
-fn load_lines(files: &[PathBuf]) -> Result<Source, String> {
+/// One message per line of `files`, one file after the other. Empty lines are skipped, as
+/// giles sender skipped zero-length lines, unless `keep_empty`.
+fn load_lines(files: &[PathBuf], keep_empty: bool) -> Result<Source, String> {
     let mut data = Vec::new();
     let mut starts = vec![0];
     for f in files {
         let bytes = read_input(f)?;
-        let base = data.len();
-        data.extend_from_slice(&bytes);
-        if !bytes.is_empty() && bytes.last() != Some(&b'\n') {
-            data.push(b'\n');
+        if bytes.is_empty() {
+            continue;
         }
-        for (i, &b) in data[base..].iter().enumerate() {
-            if b == b'\n' {
-                starts.push(base + i + 1);
+        let text = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
+        for line in text.split(|&b| b == b'\n') {
+            if line.is_empty() && !keep_empty {
+                continue;
             }
+            data.extend_from_slice(line);
+            data.push(b'\n');
+            starts.push(data.len());
         }
     }
     Ok(Source::Spans {
@@ -677,7 +686,7 @@ fn build_plan(args: &SendArgs) -> Result<Plan, String> {
         },
         (None, true) if args.variable_size => load_framed_records(&args.file)?,
         (None, true) => load_records(&args.file, args.msg_size.unwrap_or(0))?,
-        (None, false) => load_lines(&args.file)?,
+        (None, false) => load_lines(&args.file, args.keep_empty_lines)?,
     };
     let len = source.len();
     if len == Some(0) {
@@ -890,20 +899,26 @@ mod tests {
     }
 
     #[test]
-    fn lines_source_keeps_every_line_in_order() {
+    fn lines_source_keeps_every_line_in_order_and_skips_empty_ones() {
         let dir = std::env::temp_dir().join(format!("roo-send-unit-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let f1 = dir.join("a");
         let f2 = dir.join("b");
         std::fs::write(&f1, b"one\n\nthree").unwrap();
         std::fs::write(&f2, b"four\n").unwrap();
-        let s = load_lines(&[f1, f2]).unwrap();
+        let s = load_lines(&[f1.clone(), f2.clone()], true).unwrap();
         let mut scratch = Vec::new();
         let got: Vec<Vec<u8>> = (0..5)
             .map(|i| s.payload(i, &mut scratch).to_vec())
             .collect();
         assert_eq!(s.len(), Some(4));
         assert_eq!(got, [&b"one"[..], b"", b"three", b"four", b"one"]);
+        let s = load_lines(&[f1, f2], false).unwrap();
+        let got: Vec<Vec<u8>> = (0..4)
+            .map(|i| s.payload(i, &mut scratch).to_vec())
+            .collect();
+        assert_eq!(s.len(), Some(3));
+        assert_eq!(got, [&b"one"[..], b"three", b"four", b"one"]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -713,7 +713,9 @@ fn sigterm_stops_roo_run_2_cores() {
 }
 
 /// A polling source (`--poll-us`, which reads its socket directly) still stops on SIGTERM
-/// while its sender keeps sending, and delivers everything it read.
+/// while its sender keeps sending, and delivers everything it read. The drain reads what
+/// the sender had sent up to its limit; the sender never stops, so the connection is cut
+/// there, mid-frame: that partial frame is the one error.
 #[test]
 fn sigterm_stops_a_polling_source_under_load() {
     let dir = TempDir::new("sigterm-polling");
@@ -745,10 +747,19 @@ fn sigterm_stops_a_polling_source_under_load() {
     expect_success(&mut worker, EXIT_WITHIN, &[&sender, &receiver]);
     let (frames_in, messages_out, errors) = totals(&worker.stderr());
     assert!(
-        frames_in > 0 && frames_in == messages_out && errors == 0,
+        frames_in > 0 && frames_in == messages_out && errors <= 1,
         "{}",
         worker.stderr()
     );
+    if errors == 1 {
+        assert!(
+            worker
+                .stderr()
+                .contains("still sending after 16777216 bytes read in the drain"),
+            "{}",
+            worker.stderr()
+        );
+    }
     let deadline = Instant::now() + RECEIVE_WITHIN;
     while (read_out(&out).len() as u64) < messages_out {
         assert!(

@@ -427,3 +427,227 @@ fn reset(stream: TcpStream) {
     setsockopt(&stream, Linger, &linger).unwrap();
     drop(stream);
 }
+
+/// One noisy kind of error leaves log lines for the others, and once its window is over
+/// it says how many were not logged, also when no later error comes.
+fn a_noisy_error_is_summed_up_when_its_window_ends(cores: usize) {
+    let (in_addr, out_addr) = (free_addr(), free_addr());
+    let dir = TempDir::new(&format!("noisy-{cores}"));
+    let out = dir.path("out.txt");
+    let _receiver = start_receiver_with(&out_addr, &out, None, "60", &[]);
+    let mut worker = start_io_worker(
+        &example("reverse.py"),
+        cores,
+        &in_addr,
+        &out_addr,
+        false,
+        &[],
+    );
+    let bad: Vec<Vec<u8>> = (0..100)
+        .map(|i| format!("\u{ff}{i}").into_bytes())
+        .collect();
+    let not_utf8: Vec<Vec<u8>> = bad.iter().map(|b| [&[0xff][..], b].concat()).collect();
+    let mut stream = connect_retry(&in_addr);
+    stream
+        .write_all(&frames(not_utf8.iter().map(|b| b.as_slice())))
+        .unwrap();
+    thread::sleep(Duration::from_millis(300));
+    let mut other = connect_retry(&in_addr);
+    other.write_all(&[0xff, 0xff, 0xff, 0xff]).unwrap();
+    worker.wait_for_stderr_within("exceeds the", SEE_WITHIN);
+    worker.wait_for_stderr_within(
+        "90 more errors in decoder of source 'reverse' of pipeline 'reverse' not logged in the last 10 s",
+        Duration::from_secs(25),
+    );
+    worker.signal("TERM");
+    expect_success(&mut worker, EXIT_WITHIN, &[]);
+    assert_eq!(errors_at(&worker.stderr(), "decoder of source"), 100);
+}
+at_core_counts!(
+    a_noisy_error_is_summed_up_when_its_window_ends,
+    one_core = 1,
+    two_cores = 2
+);
+
+// ---------------------------------------------------------------------------------------
+// Correctness: keys as Python compares them, step results as each API era reads them
+
+/// 1, 1.0 and True are one dict key in Python, so one partition and one state.
+fn equal_numbers_are_one_partition(cores: usize) {
+    let dir = TempDir::new(&format!("numeric-{cores}"));
+    let (in_addr, out_addr) = (free_addr(), free_addr());
+    let out = dir.path("out.txt");
+    let literals = [
+        "1", "1.0", "True", "2.5", "2", "2.5", "False", "0.0", "-0.0",
+    ];
+    let mut receiver = start_receiver(&out_addr, &out, literals.len());
+    let mut worker = start_io_worker(
+        &test_app("numeric_keys.py"),
+        cores,
+        &in_addr,
+        &out_addr,
+        true,
+        &[],
+    );
+    let mut stream = connect_retry(&in_addr);
+    stream.write_all(&line_frames(&literals)).unwrap();
+    drop(stream);
+    expect_success(&mut receiver, SEE_WITHIN, &[&worker]);
+    expect_success(&mut worker, EXIT_WITHIN, &[]);
+    let want = [
+        "1 1", "1.0 2", "True 3", "2.5 1", "2 1", "2.5 2", "False 1", "0.0 2", "-0.0 3",
+    ];
+    assert_same_multiset(
+        read_out(&out),
+        want.iter().map(|s| s.to_string()).collect(),
+        "counts by Python-equal keys",
+    );
+}
+at_core_counts!(equal_numbers_are_one_partition);
+
+/// In the 0.6 API a state computation's `(word, True)` is its output (0.2-0.5's builder
+/// reads it as `(output, persist_flag)`, numeric_keys.py above); None items of a
+/// compute_multi list are counted; an encoder error names the key and the encoder's line.
+fn v06_step_results_are_read_as_0_6_defines_them(cores: usize) {
+    let dir = TempDir::new(&format!("edges-{cores}"));
+    let (in_addr, out_addr) = (free_addr(), free_addr());
+    let out = dir.path("out.txt");
+    let mut receiver = start_receiver(&out_addr, &out, 4);
+    let in_arg = format!("words@{in_addr}");
+    let mut worker = start_io_worker(
+        &test_app("v06_edges.py"),
+        cores,
+        &in_arg,
+        &out_addr,
+        true,
+        &[],
+    );
+    let mut stream = connect_retry(&in_addr);
+    stream.write_all(&line_frames(&["a b  ab boom c"])).unwrap();
+    drop(stream);
+    expect_success(&mut receiver, SEE_WITHIN, &[&worker]);
+    expect_success(&mut worker, EXIT_WITHIN, &[]);
+    let want = ["a 1 True", "b 1 True", "ab 2 True", "c 1 True"];
+    assert_same_multiset(
+        read_out(&out),
+        want.iter().map(|s| s.to_string()).collect(),
+        "0.6 state outputs",
+    );
+    let err = worker.stderr();
+    assert!(
+        err.contains("1 None items of compute_multi lists skipped"),
+        "{err}"
+    );
+    let place = format!("encoder of sink {out_addr} ({}:", test_app("v06_edges.py"));
+    assert!(err.contains(&place), "{err}");
+    assert!(err.contains("key \"b\": message dropped"), "{err}");
+    assert!(err.contains("cannot encode boom"), "{err}");
+}
+at_core_counts!(v06_step_results_are_read_as_0_6_defines_them);
+
+// ---------------------------------------------------------------------------------------
+// New users' mistakes and tools
+
+/// --in equal to --out would make roo read its own output: refused at start-up.
+#[test]
+fn the_same_address_for_in_and_out_is_refused() {
+    let addr = free_addr();
+    let mut worker = Proc::start(&[
+        "run",
+        "--cores",
+        "1",
+        &example("reverse.py"),
+        "--in",
+        &addr,
+        "--out",
+        &addr,
+    ]);
+    let status = worker.wait();
+    let err = worker.stderr();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "the sink {addr} is source 'reverse''s own address"
+        )),
+        "{err}"
+    );
+}
+
+/// Lines of text sent to a source that expects length headers: the error says so.
+#[test]
+fn text_without_headers_is_named() {
+    let (in_addr, out_addr) = (free_addr(), free_addr());
+    let dir = TempDir::new("text-headers");
+    let out = dir.path("out.txt");
+    let _receiver = start_receiver_with(&out_addr, &out, None, RECEIVER_TIMEOUT, &[]);
+    let mut worker = start_io_worker(&example("reverse.py"), 1, &in_addr, &out_addr, false, &[]);
+    let mut stream = connect_retry(&in_addr);
+    stream.write_all(b"Roo reads frames\n").unwrap();
+    worker.wait_for_stderr_within(
+        "the input looks like lines of text without the length headers",
+        SEE_WITHIN,
+    );
+    assert!(
+        worker.stderr().contains("frame of 1383034656 bytes"),
+        "{}",
+        worker.stderr()
+    );
+    worker.signal("TERM");
+    expect_success(&mut worker, EXIT_WITHIN, &[]);
+}
+
+/// A roo that closed a bad connection (leaving it in TIME-WAIT) can be started again on
+/// the same port at once.
+#[test]
+fn a_restart_on_the_same_port_right_after_a_bad_connection_works() {
+    let (in_addr, out_addr) = (free_addr(), free_addr());
+    let dir = TempDir::new("restart");
+    let out = dir.path("out.txt");
+    let _receiver = start_receiver_with(&out_addr, &out, None, RECEIVER_TIMEOUT, &[]);
+    let mut first = start_io_worker(&example("reverse.py"), 1, &in_addr, &out_addr, false, &[]);
+    let mut stream = connect_retry(&in_addr);
+    stream.write_all(&[0xff, 0xff, 0xff, 0xff]).unwrap();
+    first.wait_for_stderr_within("exceeds the", SEE_WITHIN);
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest);
+    first.signal("TERM");
+    expect_success(&mut first, EXIT_WITHIN, &[]);
+    let mut second = start_io_worker(&example("reverse.py"), 1, &in_addr, &out_addr, false, &[]);
+    second.signal("TERM");
+    expect_success(&mut second, EXIT_WITHIN, &[]);
+}
+
+/// `roo receive` stopped with Ctrl-C (SIGINT) still prints its final report.
+#[test]
+fn roo_receive_reports_on_ctrl_c() {
+    let addr = free_addr();
+    let mut receiver = Proc::start(&["receive", "--listen", &addr]);
+    let mut stream = connect_retry(&addr);
+    stream.write_all(b"one\ntwo\n").unwrap();
+    thread::sleep(Duration::from_millis(300));
+    receiver.signal("INT");
+    let status = receiver.wait_within(Duration::from_secs(10));
+    let err = receiver.stderr();
+    assert!(status.success(), "{err}");
+    assert!(err.contains("received 2 messages"), "{err}");
+}
+
+/// `roo send --file` skips empty lines, as giles sender did (an empty word was counted).
+#[test]
+fn roo_send_skips_empty_lines() {
+    let dir = TempDir::new("empty-lines");
+    let input = dir.path("in.txt");
+    std::fs::write(&input, "one\n\ntwo\n\n").unwrap();
+    let addr = free_addr();
+    let out = dir.path("out.txt");
+    let mut receiver = start_receiver_with(&addr, &out, Some(2), RECEIVER_TIMEOUT, &["--framed"]);
+    let mut sender = Proc::start(&["send", "--to", &addr, "--file", s(&input)]);
+    expect_success(&mut sender, SEE_WITHIN, &[&receiver]);
+    assert!(
+        sender.stderr().contains("sent 2 messages"),
+        "{}",
+        sender.stderr()
+    );
+    expect_success(&mut receiver, SEE_WITHIN, &[]);
+    assert_eq!(read_out(&out), ["one", "two"]);
+}

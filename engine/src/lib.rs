@@ -170,6 +170,41 @@ fn shared_gil_note(cores: usize) -> String {
     )
 }
 
+/// A sink whose address is one of the app's own TCP sources would feed roo its own output
+/// (usually `--in` and `--out` given the same address): the reason, if one does.
+fn sink_into_own_source(topology: &Topology) -> Option<String> {
+    use std::net::ToSocketAddrs;
+    let resolve = |address: &str| -> Vec<std::net::SocketAddr> {
+        address
+            .to_socket_addrs()
+            .map(|addrs| addrs.collect())
+            .unwrap_or_default()
+    };
+    for source in &topology.sources {
+        if !matches!(source.input, pybridge::SourceInput::Tcp { .. }) {
+            continue;
+        }
+        let listens = resolve(&source.address());
+        for sink in &topology.sinks {
+            let same = resolve(&sink.address()).iter().any(|to| {
+                listens.iter().any(|on| {
+                    on.port() == to.port() && (on.ip() == to.ip() || on.ip().is_unspecified())
+                })
+            });
+            if same {
+                return Some(format!(
+                    "the sink {} is source '{}''s own address ({}): roo would read its own \
+                     output; give --out (the sink) another address than --in (the source)",
+                    sink.address(),
+                    source.name,
+                    source.address()
+                ));
+            }
+        }
+    }
+    None
+}
+
 /// Collects every core's loaded topology, checks they agree, sends the partition table,
 /// and waits until every core is serving; returns the topology.
 fn start_up(
@@ -191,6 +226,9 @@ fn start_up(
     let topology = loaded[0].0.clone();
     if let Some(id) = loaded.iter().position(|(other, _)| *other != topology) {
         return Err(format!("core {id} built a different application than core 0: application_setup must not depend on which interpreter runs it"));
+    }
+    if let Some(message) = sink_into_own_source(&topology) {
+        return Err(message);
     }
     let table = Arc::new(PartitionTable::new(&topology, cores));
     for (id, (_, gil)) in loaded.iter().enumerate() {

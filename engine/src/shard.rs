@@ -268,7 +268,8 @@ impl Core {
             routed_out: worker.stats().routed_out,
             routed_in: worker.stats().routed_in,
             handed_over: worker.stats().handed_over,
-            errors: worker.errors().counts().clone(),
+            none_outputs: worker.stats().none_outputs,
+            errors: worker.errors().counts(),
             sink_reconnects: self.sink_reconnects.get(),
             latency: outputs.latency.clone(),
             pipelines: self
@@ -457,6 +458,7 @@ pub async fn run_core(
     if let Some(every) = core.topology.tick_interval() {
         glommio::spawn_local(tick_periodically(core.clone(), every)).detach();
     }
+    glommio::spawn_local(end_error_windows(core.clone())).detach();
     let _ = startup.send((id, Startup::Ready(listening)));
 
     while lifecycle.running() {
@@ -492,12 +494,36 @@ pub async fn run_core(
 }
 
 /// glommio listens with SO_REUSEPORT, which would let a second roo share the port and
-/// silently take part of the connections. A bind without that option comes first, so a
-/// port another program holds is a start-up error.
+/// silently take part of the connections: a port something already accepts connections on
+/// is a start-up error. (A bind without SO_REUSEPORT would tell too, but it collides with
+/// the closed connections, in TIME-WAIT, of a roo that has just stopped.)
 fn listen(address: &str) -> Result<TcpListener, String> {
-    drop(std::net::TcpListener::bind(address).map_err(|e| e.to_string())?);
+    if let Some(listening) = already_listening(address) {
+        return Err(format!(
+            "another program already accepts connections on {listening}"
+        ));
+    }
     TcpListener::bind(address).map_err(|e| e.to_string())
 }
+
+/// The address, if a connection to `address` (to the loopback address for an unspecified
+/// one) is accepted.
+fn already_listening(address: &str) -> Option<std::net::SocketAddr> {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, ToSocketAddrs};
+    let mut addr = address.to_socket_addrs().ok()?.next()?;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr.ip() {
+            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        });
+    }
+    std::net::TcpStream::connect_timeout(&addr, LISTEN_PROBE_TIMEOUT)
+        .ok()
+        .map(|_| addr)
+}
+
+/// How long the start-up check waits for a connection to a source's own address.
+const LISTEN_PROBE_TIMEOUT: Duration = Duration::from_millis(200);
 
 /// Messages of a generator source per batch: one attach of the interpreter each.
 const GENERATOR_BATCH: usize = 128;
@@ -528,6 +554,18 @@ async fn tick_periodically(core: Rc<Core>, every: Duration) {
         core.run_ticks(false);
     }
 }
+
+/// Ends the error log's window on time, so errors not logged in it are reported also when
+/// no later error comes.
+async fn end_error_windows(core: Rc<Core>) {
+    while !core.lifecycle.done() {
+        glommio::timer::sleep(ERROR_WINDOW_CHECK).await;
+        core.worker.borrow_mut().end_error_window();
+    }
+}
+
+/// How often a core looks whether its error log's window is over.
+const ERROR_WINDOW_CHECK: Duration = Duration::from_secs(1);
 
 /// Forwards this core's routed batches for `peer`; waits when the peer's channel is full.
 async fn send_outbox(

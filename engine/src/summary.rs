@@ -13,6 +13,8 @@ pub struct CoreSummary {
     pub routed_in: u64,
     /// Of routed_out: messages whose parallel step another core ran.
     pub handed_over: u64,
+    /// None items of compute_multi lists, skipped.
+    pub none_outputs: u64,
     pub errors: BTreeMap<String, u64>,
     pub sink_reconnects: u64,
     pub latency: Vec<Histogram<u64>>,
@@ -38,6 +40,12 @@ pub fn render(summaries: &[CoreSummary]) -> String {
             "core {}: frames in {}, decoded {}, messages out {}, routed out {} ({} parallel steps handed over), routed in {}, errors {}, sink reconnects {}\n",
             s.core, s.frames_in, s.decoded, s.messages_out, s.routed_out, s.handed_over, s.routed_in, s.error_total(), s.sink_reconnects
         ));
+        if s.none_outputs > 0 {
+            text.push_str(&format!(
+                "core {}:   {} None items of compute_multi lists skipped\n",
+                s.core, s.none_outputs
+            ));
+        }
         for (place, count) in &s.errors {
             text.push_str(&format!("core {}:   {count} errors in {place}\n", s.core));
         }

@@ -13,7 +13,7 @@ use glommio::channels::shared_channel::ConnectedSender;
 use glommio::net::{AcceptedTcpStream, TcpListener, TcpStream};
 use nix::errno::Errno;
 use nix::sys::socket::{recv, MsgFlags};
-use protocol::{FrameDecoder, Framing};
+use protocol::{FrameDecoder, FrameError, Framing};
 use pybridge::{clock, HeaderDecoding, Meta};
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
@@ -159,9 +159,10 @@ pub async fn read_connection(core: Rc<Core>, source: usize, mut stream: TcpStrea
 }
 
 /// Most bytes a connection still reads once the engine drains: what its peer had already
-/// sent may fill the socket's receive buffer and the peer's send buffer (a few MiB each
-/// under load); a peer that keeps sending is cut off after this much.
-const DRAIN_READ_LIMIT: usize = 64 * 1024 * 1024;
+/// sent fills at most the socket's receive buffer and the peer's send buffer (Linux's
+/// defaults cap them at 6 MiB and 4 MiB); a peer that keeps sending is cut off after this
+/// much.
+const DRAIN_READ_LIMIT: usize = 16 * 1024 * 1024;
 /// While draining, a connection with nothing to read for this long has been read to the
 /// end of what its peer had sent (on loopback the peer's kernel moves its send buffer into
 /// the socket within microseconds of a read making room).
@@ -261,7 +262,8 @@ impl<'a> Connection<'a> {
         match framed {
             Ok(()) => true,
             Err(error) => {
-                let detail = format!("connection from {} closed: {error}", self.peer);
+                let hint = text_without_headers_hint(&error, self.decoder.read_buf());
+                let detail = format!("connection from {} closed: {error}{hint}", self.peer);
                 self.core.record_error(&self.place, &detail);
                 false
             }
@@ -326,6 +328,25 @@ impl<'a> Connection<'a> {
             0 => String::new(),
             n => format!(", losing a partial frame of {n} bytes"),
         }
+    }
+}
+
+/// Lines of text sent to a source that expects length headers read as huge frames
+/// ("frame of 1383034656 bytes" for "Roo "): when the rejected header is printable text,
+/// say so and how to send framed input.
+fn text_without_headers_hint(error: &FrameError, unread: &[u8]) -> &'static str {
+    let header = &unread[..unread.len().min(4)];
+    let printable = |b: &u8| b.is_ascii_graphic() || *b == b' ' || *b == b'\t';
+    let text = matches!(error, FrameError::TooLarge { .. })
+        && header.len() == 4
+        && header.iter().all(printable);
+    match text {
+        true => {
+            "; its first bytes are printable text: the input looks like lines of text without \
+             the length headers this source's decoder expects (roo send frames each line: \
+             roo send --to ADDRESS --file FILE)"
+        }
+        false => "",
     }
 }
 

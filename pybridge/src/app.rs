@@ -121,10 +121,13 @@ pub fn load(
     let description = setup
         .call1((PyList::new(py, args).map_err(|e| error_text(py, e))?,))
         .map_err(|e| {
+            let hint = match looks_like_missing_addresses(py, &e) {
+                true => missing_addresses_hint(args),
+                false => String::new(),
+            };
             format!(
-                "{shown}: application_setup failed: {}{}",
-                setup_error_text(py, e),
-                missing_addresses_hint(args)
+                "{shown}: application_setup failed: {}{hint}",
+                setup_error_text(py, e)
             )
         })?;
     let description = description
@@ -141,7 +144,18 @@ pub fn load(
 }
 
 /// Most apps read their addresses with tcp_parse_input_addrs / tcp_parse_output_addrs and
-/// fail with an IndexError of their own when there are none: say which flag was missing.
+/// fail with an error of their own when there are none: an IndexError (`addrs[0]`) or a
+/// ValueError unpacking too few (`(host, port), = addrs`).
+fn looks_like_missing_addresses(py: Python<'_>, err: &PyErr) -> bool {
+    err.is_instance_of::<pyo3::exceptions::PyIndexError>(py)
+        || (err.is_instance_of::<pyo3::exceptions::PyValueError>(py)
+            && err
+                .value(py)
+                .to_string()
+                .starts_with("not enough values to unpack"))
+}
+
+/// Says which of --in and --out the app was not given.
 fn missing_addresses_hint(args: &[String]) -> String {
     let given = |long: &str, short: &str| {
         args.iter()
@@ -307,6 +321,7 @@ impl<'py> Description<'py> {
             sinks.push(SinkSpec {
                 host: self.string(&sink, "host")?,
                 port: self.string(&sink, "port")?,
+                encoder_location: self.string(&sink, "where")?,
             });
             objects.encoders.push(self.callable(&sink, "encode")?);
         }
@@ -357,6 +372,7 @@ impl<'py> Description<'py> {
             multi: self.bool(step, "multi")?,
             parallel: self.bool(step, "parallel")?,
             location: self.string(step, "where")?,
+            reads_persist_flag: self.bool(step, "persist_flag")?,
             state: if state.is_none() {
                 None
             } else {

@@ -1,58 +1,83 @@
 //! Counting every error, and logging only a bounded number per window, so a flood of bad
 //! input or a failing hook cannot become a flood of log lines.
+//!
+//! Each place (a step, a source, an encoder) has a budget of its own, so one noisy kind of
+//! error cannot hide the others; a total cap bounds them together. When a window ends,
+//! each place that had errors not logged says how many.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 const WINDOW: Duration = Duration::from_secs(10);
-const LINES_PER_WINDOW: u32 = 20;
+/// Lines logged per place per window.
+const LINES_PER_PLACE: u32 = 10;
+/// Lines logged per window over every place.
+const LINES_PER_WINDOW: u32 = 50;
+
+#[derive(Default)]
+struct PlaceErrors {
+    total: u64,
+    logged_in_window: u32,
+    not_logged_in_window: u64,
+}
 
 /// Per-core error counters by place ("step 'Split' of pipeline 'P'", ...) and a log limiter.
 pub struct ErrorLog {
     core: usize,
-    counts: BTreeMap<String, u64>,
+    places: BTreeMap<String, PlaceErrors>,
     window_start: Instant,
     logged_in_window: u32,
-    suppressed: u64,
 }
 
 impl ErrorLog {
     pub fn new(core: usize) -> ErrorLog {
         ErrorLog {
             core,
-            counts: BTreeMap::new(),
+            places: BTreeMap::new(),
             window_start: Instant::now(),
             logged_in_window: 0,
-            suppressed: 0,
         }
     }
 
     /// Counts one error at `place`; true when it should also be logged (see [`ErrorLog::log`]).
     pub fn count(&mut self, place: &str) -> bool {
-        match self.counts.get_mut(place) {
-            Some(count) => *count += 1,
-            None => {
-                self.counts.insert(place.to_string(), 1);
-            }
-        }
-        if self.window_start.elapsed() >= WINDOW {
-            if self.suppressed > 0 {
-                eprintln!(
-                    "roo: core {}: {} more errors were not logged",
-                    self.core, self.suppressed
-                );
-            }
-            self.window_start = Instant::now();
-            self.logged_in_window = 0;
-            self.suppressed = 0;
-        }
-        if self.logged_in_window < LINES_PER_WINDOW {
+        self.end_window_if_over();
+        let errors = match self.places.get_mut(place) {
+            Some(errors) => errors,
+            None => self.places.entry(place.to_string()).or_default(),
+        };
+        errors.total += 1;
+        if errors.logged_in_window < LINES_PER_PLACE && self.logged_in_window < LINES_PER_WINDOW {
+            errors.logged_in_window += 1;
             self.logged_in_window += 1;
             true
         } else {
-            self.suppressed += 1;
+            errors.not_logged_in_window += 1;
             false
         }
+    }
+
+    /// Once the window is over: says, per place, how many errors were not logged in it,
+    /// and starts a new one. Called with each error and by the core's timer, so the count
+    /// comes also when no later error does.
+    pub fn end_window_if_over(&mut self) {
+        if self.window_start.elapsed() < WINDOW {
+            return;
+        }
+        for (place, errors) in &mut self.places {
+            if errors.not_logged_in_window > 0 {
+                eprintln!(
+                    "roo: core {}: {} more errors in {place} not logged in the last {} s",
+                    self.core,
+                    errors.not_logged_in_window,
+                    WINDOW.as_secs()
+                );
+            }
+            errors.logged_in_window = 0;
+            errors.not_logged_in_window = 0;
+        }
+        self.window_start = Instant::now();
+        self.logged_in_window = 0;
     }
 
     /// Writes one error line naming the core and the place.
@@ -68,11 +93,50 @@ impl ErrorLog {
     }
 
     /// Errors counted so far, by place.
-    pub fn counts(&self) -> &BTreeMap<String, u64> {
-        &self.counts
+    pub fn counts(&self) -> BTreeMap<String, u64> {
+        self.places
+            .iter()
+            .map(|(place, errors)| (place.clone(), errors.total))
+            .collect()
     }
 
     pub fn total(&self) -> u64 {
-        self.counts.values().sum()
+        self.places.values().map(|errors| errors.total).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_noisy_place_leaves_budget_for_the_others() {
+        let mut log = ErrorLog::new(0);
+        let logged = (0..1000).filter(|_| log.count("noisy")).count();
+        assert_eq!(logged, LINES_PER_PLACE as usize);
+        assert!(log.count("quiet"), "another place still logs");
+        assert_eq!(log.counts()["noisy"], 1000);
+        assert_eq!(log.total(), 1001);
+    }
+
+    #[test]
+    fn every_place_together_is_capped() {
+        let mut log = ErrorLog::new(0);
+        let logged = (0..1000)
+            .filter(|i| log.count(&format!("place {i}")))
+            .count();
+        assert_eq!(logged, LINES_PER_WINDOW as usize);
+    }
+
+    #[test]
+    fn a_new_window_logs_again() {
+        let mut log = ErrorLog::new(0);
+        for _ in 0..100 {
+            log.count("noisy");
+        }
+        log.window_start -= WINDOW;
+        log.end_window_if_over();
+        assert_eq!(log.places["noisy"].not_logged_in_window, 0);
+        assert!(log.count("noisy"));
     }
 }

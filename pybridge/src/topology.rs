@@ -72,6 +72,9 @@ pub struct StepSpec {
     pub parallel: bool,
     /// `file:line` of the user's class or function.
     pub location: String,
+    /// A state step of Wallaroo's 0.2-0.5 builder API: a 2-tuple ending in a bool that it
+    /// returns is `(output, persist_flag)`.
+    pub reads_persist_flag: bool,
     /// For state steps: the state group, and whether a partition function picks the key
     /// (otherwise the whole state is one partition, as with to_stateful).
     pub state: Option<usize>,
@@ -86,6 +89,8 @@ pub struct StepSpec {
 pub struct SinkSpec {
     pub host: String,
     pub port: String,
+    /// `file:line` of the encoder, for error lines.
+    pub encoder_location: String,
 }
 
 impl SinkSpec {

@@ -47,7 +47,7 @@ impl PartialEq for Value {
             (None, None) => true,
             (Bool(a), Bool(b)) => a == b,
             (Int(a), Int(b)) => a == b,
-            (Float(a), Float(b)) => a.to_bits() == b.to_bits(),
+            (Float(a), Float(b)) => a.to_bits() == b.to_bits() || a == b,
             (Str(a), Str(b)) => a == b,
             (Bytes(a), Bytes(b)) | (Pickled(a), Pickled(b)) => a == b,
             (Tuple(a), Tuple(b)) | (List(a), List(b)) => a == b,
@@ -62,21 +62,28 @@ impl PartialEq for Value {
                     fields: y,
                 },
             ) => a == b && x == y,
+            (Bool(_) | Int(_) | Float(_), Bool(_) | Int(_) | Float(_)) => {
+                self.as_integer().is_some() && self.as_integer() == other.as_integer()
+            }
             _ => false,
         }
     }
 }
 
-/// Keys compare by content (floats by bits), so a `Value` can key a state map.
+/// Keys compare by content as Python compares dict keys: `True`, `1` and `1.0` are one key
+/// (and `0.0` and `-0.0`), other floats compare by bits (so NaN is a key equal to itself).
 impl Eq for Value {}
 
 impl Hash for Value {
     fn hash<H: Hasher>(&self, state: &mut H) {
+        if let Some(integer) = self.as_integer() {
+            std::mem::discriminant(&Value::Int(0)).hash(state);
+            return integer.hash(state);
+        }
         std::mem::discriminant(self).hash(state);
         match self {
             Value::None => {}
-            Value::Bool(b) => b.hash(state),
-            Value::Int(i) => i.hash(state),
+            Value::Bool(_) | Value::Int(_) => unreachable!("hashed as integers above"),
             Value::Float(f) => f.to_bits().hash(state),
             Value::Str(s) => s.hash(state),
             Value::Bytes(b) | Value::Pickled(b) => b.hash(state),
@@ -91,6 +98,17 @@ impl Hash for Value {
 }
 
 impl Value {
+    /// The integer a bool, an int or a float with an integral value equals in Python.
+    #[inline]
+    fn as_integer(&self) -> Option<i64> {
+        match *self {
+            Value::Int(i) => Some(i),
+            Value::Bool(b) => Some(b as i64),
+            Value::Float(f) if f.fract() == 0.0 && (-9.2e18..9.2e18).contains(&f) => Some(f as i64),
+            _ => None,
+        }
+    }
+
     /// A hash that is the same on every core and in every run (unlike `std`'s RandomState),
     /// used to place keys on cores.
     pub fn stable_hash(&self) -> u64 {
@@ -640,5 +658,35 @@ impl ValueCodec {
         items: &[Value],
     ) -> Result<Vec<Bound<'py, PyAny>>, String> {
         items.iter().map(|item| self.to_python(py, item)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_equal_in_python_are_one_key() {
+        let one = [Value::Int(1), Value::Float(1.0), Value::Bool(true)];
+        for a in &one {
+            for b in &one {
+                assert_eq!(a, b);
+                assert_eq!(a.stable_hash(), b.stable_hash());
+            }
+        }
+        assert_eq!(Value::Float(0.0), Value::Float(-0.0));
+        assert_eq!(
+            Value::Float(0.0).stable_hash(),
+            Value::Bool(false).stable_hash()
+        );
+        assert_ne!(Value::Float(1.5), Value::Int(1));
+        assert_eq!(Value::Float(f64::NAN), Value::Float(f64::NAN));
+        let tuple = |x| Value::Tuple(vec![x, Value::Str(Text::from("a"))]);
+        assert_eq!(tuple(Value::Int(2)), tuple(Value::Float(2.0)));
+        assert_eq!(
+            tuple(Value::Int(2)).stable_hash(),
+            tuple(Value::Float(2.0)).stable_hash()
+        );
+        assert_ne!(Value::Str(Text::from("1")), Value::Int(1));
     }
 }

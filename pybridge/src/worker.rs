@@ -117,6 +117,9 @@ pub struct WorkerStats {
     pub routed_in: u64,
     /// Of routed_out: messages whose parallel step another core ran (see `Placement`).
     pub handed_over: u64,
+    /// None items of compute_multi lists: nothing goes on from them (Wallaroo skipped
+    /// them too), but they are counted.
+    pub none_outputs: u64,
 }
 
 type StateMap = ValueMap<PyObj>;
@@ -200,6 +203,11 @@ impl Worker {
 
     pub fn errors(&self) -> &ErrorLog {
         &self.errors
+    }
+
+    /// Reports errors not logged in the error log's window once it is over.
+    pub fn end_error_window(&mut self) {
+        self.errors.end_window_if_over();
     }
 
     /// Counts (and, within the log budget, logs) an error found outside Python, such as a
@@ -698,7 +706,8 @@ impl<'py> Run<'_, 'py> {
         // (output, persist_flag) from Wallaroo 0.2-0.5, or just the output (0.1 and 0.6).
         let output = match result.cast::<PyTuple>() {
             Ok(pair)
-                if pair.len() == 2
+                if spec.reads_persist_flag
+                    && pair.len() == 2
                     && pair
                         .get_item(1)
                         .is_ok_and(|flag| flag.is_instance_of::<pyo3::types::PyBool>()) =>
@@ -789,7 +798,9 @@ impl<'py> Run<'_, 'py> {
             return self.error(&self.step_place(chain, step), key, text);
         };
         for item in list.iter() {
-            if !item.is_none() {
+            if item.is_none() {
+                self.stats.none_outputs += 1;
+            } else {
                 self.continue_chain(chain, step + 1, item, meta, carried.clone());
             }
         }
@@ -799,25 +810,19 @@ impl<'py> Run<'_, 'py> {
     /// (or the key of a key_by that stands after the chain's last step).
     fn emit(&mut self, chain: usize, value: Bound<'py, PyAny>, meta: Meta, key: Value) {
         let spec = &self.topology.chains[chain];
+        // The key the message carries, for error lines (none before any key_by).
+        let shown_key = (key != Value::None).then_some(&key);
         for &sink in &spec.sinks {
             let encoded = match self.objects.encoders[sink].bind(self.py).call1((&value,)) {
                 Ok(encoded) => encoded,
                 Err(err) => {
-                    let place = format!(
-                        "encoder of sink {} of pipeline '{}'",
-                        self.topology.sinks[sink].address(),
-                        spec.name
-                    );
-                    return self.python_error(&place, None, err);
+                    let place = self.encoder_place(chain, sink);
+                    return self.python_error(&place, shown_key, err);
                 }
             };
             if let Err(text) = append_encoded(&mut self.out.sinks[sink], &encoded) {
-                let place = format!(
-                    "encoder of sink {} of pipeline '{}'",
-                    self.topology.sinks[sink].address(),
-                    spec.name
-                );
-                return self.error(&place, None, text);
+                let place = self.encoder_place(chain, sink);
+                return self.error(&place, shown_key, text);
             }
             self.out.sunk_one(meta);
         }
@@ -831,6 +836,16 @@ impl<'py> Run<'_, 'py> {
             };
             self.continue_chain(next, 0, value, meta, key);
         }
+    }
+
+    fn encoder_place(&self, chain: usize, sink: usize) -> String {
+        let sink = &self.topology.sinks[sink];
+        format!(
+            "encoder of sink {} ({}) of pipeline '{}'",
+            sink.address(),
+            sink.encoder_location,
+            self.topology.chains[chain].name
+        )
     }
 
     fn step_place(&self, chain: usize, step: usize) -> String {

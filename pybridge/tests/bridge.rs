@@ -323,6 +323,20 @@ fn a_missing_in_or_out_address_is_named() {
     );
 }
 
+/// Failures that have nothing to do with addresses get no note about --in and --out.
+#[test]
+fn other_setup_failures_get_no_address_note() {
+    for args in [&[][..], &["--exit"][..]] {
+        let e = common::startup_error("setup_refuses.py", args);
+        assert!(e.contains("application_setup failed"), "{e}");
+        assert!(!e.contains("--in"), "{e}");
+    }
+    let e = common::startup_error("setup_refuses.py", &[]);
+    assert!(e.contains("no configuration file given"), "{e}");
+    let e = common::startup_error("setup_refuses.py", &["--exit"]);
+    assert!(e.contains("usage: setup_refuses.py --config FILE"), "{e}");
+}
+
 /// Own-GIL subinterpreters refuse single-phase C extensions (numpy, most pyo3 modules):
 /// the error says how to run such an app.
 #[cfg(Py_3_12)]

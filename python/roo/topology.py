@@ -16,7 +16,7 @@ Shape of the description:
                     "initial_value": callable, "apply": callable}}],
      "chains":  [{"name", "steps": [step], "next": int | None,
                   "sinks": [int], "ends": "sink" | "done" | "next", "key_by": callable | None}],
-     "sinks":   [{"host", "port", "encode": callable}],
+     "sinks":   [{"host", "port", "encode": callable, "where": "file:line"}],
      "states":  [{"name", "build": callable, "keys": list, "keyed": bool}]}
     step = {"name", "kind": "stateless" | "state", "multi": bool,
             "parallel": bool, "call": callable, "where": str,
@@ -193,7 +193,12 @@ class Topology:
                 % self.chains[chain]["name"]
             )
         self.sinks.append(
-            {"host": config.host, "port": config.port, "encode": encoder_callable(config.encoder)}
+            {
+                "host": config.host,
+                "port": config.port,
+                "encode": encoder_callable(config.encoder),
+                "where": where(config.encoder),
+            }
         )
         self.chains[chain]["sinks"].append(len(self.sinks) - 1)
 
@@ -240,9 +245,13 @@ class Topology:
 
 def step(
     name, call, origin, multi, state=None, partition=None, parallel=False, tick=None,
-    tick_ns=None,
+    tick_ns=None, persist_flag=False,
 ):
     """One step of the description; `call` is what runs per message (no wrapper in between).
+
+    `persist_flag`: the state step may return `(output, persist_flag)` (Wallaroo 0.2-0.5's
+    builder API), read as such when the second item is a bool; otherwise (0.6) whatever
+    it returns is the output.
 
     A state step may have `tick(state, final) -> list | None`, called on every partition
     of this core every `tick_ns` (if set) and once at shutdown with final=True (windows).
@@ -256,6 +265,7 @@ def step(
         "parallel": bool(parallel),
         "call": call,
         "where": where(origin),
+        "persist_flag": bool(persist_flag),
         "state": state,
         "partition": partition,
         "key_by": None,  # set by the pipeline API where a key_by stands before the step
@@ -285,12 +295,15 @@ def stateless_step(computation, parallel=False):
 
 
 def state_step(computation, state, partition):
-    """A step for a state computation with compute(data, state) or compute_multi(data, state).
+    """A step for a state computation class with compute(data, state) or
+    compute_multi(data, state), as the 0.1-0.5 builder API takes them.
 
-    It may return (output, persist_flag) (Wallaroo 0.2-0.5) or just the output (0.1, 0.6):
+    It may return (output, persist_flag) (Wallaroo 0.2-0.5) or just the output (0.1):
     a 2-tuple whose second item is a bool is the first form."""
     computation, name, call, multi = computation_method(computation, "state computation")
-    return step(name, call, computation, multi, state=state, partition=partition)
+    return step(
+        name, call, computation, multi, state=state, partition=partition, persist_flag=True
+    )
 
 
 def partition_callable(partition_function):

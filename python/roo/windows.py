@@ -47,7 +47,9 @@ def hours(x: float) -> int:
 
 class Aggregation:
     """Base class of an aggregation: initial_accumulator(), update(data, acc) (changes acc
-    in place), combine(acc1, acc2) -> a new accumulator, output(key, acc) -> output or None."""
+    in place, as Wallaroo's contract is, or returns the new accumulator: a value it returns
+    other than None replaces acc, so `return acc + data` works with an int accumulator),
+    combine(acc1, acc2) -> a new accumulator, output(key, acc) -> output or None."""
 
     def name(self) -> str:
         return type(self).__name__
@@ -96,8 +98,26 @@ def _agg_name(agg):
     return str(name()) if callable(name) else type(agg).__name__
 
 
+# What happens to a message older than the oldest window its key still has open (one
+# that would belong to windows already output), by Wallaroo's names for it: dropped; output
+# at once in a window of its own; or added to the oldest window still open.
+LATE_DATA_POLICIES = ("drop", "fire-per-message", "place-in-oldest-window")
+
+
+def _late_data_policy(policy):
+    """Wallaroo's policy names; the underscore spellings are accepted too."""
+    name = policy.replace("_", "-") if isinstance(policy, str) else policy
+    if name not in LATE_DATA_POLICIES:
+        raise RooApplicationError(
+            "range_windows: with_late_data_policy(%r): the policy must be one of %s"
+            % (policy, ", ".join(repr(p) for p in LATE_DATA_POLICIES))
+        )
+    return name
+
+
 class RangeWindowsBuilder:
-    """range_windows(range)[.with_slide(slide)][.with_delay(delay)].over(aggregation)."""
+    """range_windows(range)[.with_slide(slide)][.with_delay(delay)]
+    [.with_late_data_policy(policy)].over(aggregation)."""
 
     def __init__(self, window_range: int) -> None:
         self.range = _duration(window_range, "range_windows: the range")
@@ -105,6 +125,16 @@ class RangeWindowsBuilder:
             raise RooApplicationError("range_windows: the range must be > 0")
         self.slide: int | None = None
         self.delay: int | None = None
+        self.late_data_policy: str | None = None
+
+    def with_late_data_policy(self, policy: str) -> RangeWindowsBuilder:
+        """"drop" (the default), "fire-per-message" or "place-in-oldest-window"."""
+        if self.late_data_policy is not None:
+            raise RooApplicationError(
+                "range_windows: call with_late_data_policy() once per window"
+            )
+        self.late_data_policy = _late_data_policy(policy)
+        return self
 
     def with_slide(self, slide: int) -> RangeWindowsBuilder:
         if self.slide is not None:
@@ -124,7 +154,13 @@ class RangeWindowsBuilder:
         return self
 
     def over(self, agg: Any) -> RangeWindows:
-        return RangeWindows(self.range, self.slide or self.range, self.delay or 0, _aggregation(agg))
+        return RangeWindows(
+            self.range,
+            self.slide or self.range,
+            self.delay or 0,
+            _aggregation(agg),
+            self.late_data_policy or "drop",
+        )
 
 
 class CountWindowsBuilder:
@@ -165,12 +201,24 @@ class _RangeState:
         self.next_start = None  # start of the earliest window not output yet
 
 
+def _update(agg, data, acc):
+    """update(data, acc): the accumulator after it (acc changed in place, or what it returned)."""
+    updated = agg.update(data, acc)
+    return acc if updated is None else updated
+
+
 class RangeWindows(Windows):
-    def __init__(self, window_range, slide, delay, agg):
+    # Where the window step reads the time a message reaches it (ns since the epoch).
+    clock = staticmethod(time.time_ns)
+
+    def __init__(self, window_range, slide, delay, agg, late_data_policy="drop"):
         self.range = window_range
         self.slide = slide
         self.delay = delay
         self.aggregation = agg
+        self.late_data_policy = late_data_policy
+        # Late messages the "drop" policy dropped, over every key of this core.
+        self.late_dropped = 0
         self.pane = math.gcd(window_range, slide)
         # Often enough that a window ends within ~1/4 of a slide (at least every 1 ms, at
         # most every 250 ms); each tick costs one Python call per key of this core.
@@ -180,19 +228,41 @@ class RangeWindows(Windows):
         return _RangeState(key)
 
     def on_message(self, data, state):
-        now = time.time_ns()
+        now = self.clock()
         pane = now - now % self.pane
-        acc = state.panes.get(pane)
-        if acc is None:
-            acc = state.panes[pane] = self.aggregation.initial_accumulator()
-        self.aggregation.update(data, acc)
+        late = []
+        if state.next_start is not None and pane < state.next_start:
+            # Older than every window still open (the clock went back): its windows were
+            # output already.
+            late = self._late(data, state)
+            if self.late_data_policy != "place-in-oldest-window":
+                return late + self._ended(state, now, False)
+            pane = state.next_start
+        self._add(data, state, pane)
         if state.next_start is None:
             # The earliest window (starts are multiples of the slide) that holds `now`.
             state.next_start = ((now - self.range) // self.slide + 1) * self.slide
         return self._ended(state, now, False)
 
+    def _add(self, data, state, pane):
+        acc = state.panes.get(pane)
+        if acc is None:
+            acc = self.aggregation.initial_accumulator()
+        state.panes[pane] = _update(self.aggregation, data, acc)
+
+    def _late(self, data, state):
+        """What a late message gives at once, by the policy: nothing, or (fire-per-message)
+        the output of a window holding it alone."""
+        if self.late_data_policy == "drop":
+            self.late_dropped += 1
+        if self.late_data_policy != "fire-per-message":
+            return []
+        agg = self.aggregation
+        output = agg.output(state.key, _update(agg, data, agg.initial_accumulator()))
+        return [] if output is None else [output]
+
     def tick(self, state, final):
-        return self._ended(state, time.time_ns(), final)
+        return self._ended(state, self.clock(), final)
 
     def _ended(self, state, now, final):
         """Outputs of every window that has ended (all windows holding data, if final)."""
@@ -236,7 +306,7 @@ class CountWindows(Windows):
         return _CountState(key, self.aggregation.initial_accumulator())
 
     def on_message(self, data, state):
-        self.aggregation.update(data, state.acc)
+        state.acc = _update(self.aggregation, data, state.acc)
         state.seen += 1
         if state.seen < self.count:
             return None

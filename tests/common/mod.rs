@@ -296,10 +296,19 @@ pub fn start_receiver(addr: &str, out: &Path, expect: usize) -> Proc {
     start_receiver_with(addr, out, Some(expect), RECEIVER_TIMEOUT, &[])
 }
 
-/// Runs `roo send --to ADDR --file FILE --quiet EXTRA` to completion (exit 0 within
+/// Runs `roo send --to ADDR --file FILE --keep-empty-lines --quiet EXTRA` to completion
+/// (every line of FILE, also an empty one, is a message) (exit 0 within
 /// `within`, else panics showing the others' stderr); returns the finished sender.
 pub fn send(to: &str, file: &Path, extra: &[&str], within: Duration, others: &[&Proc]) -> Proc {
-    let mut args = vec!["send", "--to", to, "--file", s(file), "--quiet"];
+    let mut args = vec![
+        "send",
+        "--to",
+        to,
+        "--file",
+        s(file),
+        "--keep-empty-lines",
+        "--quiet",
+    ];
     args.extend_from_slice(extra);
     let mut sender = Proc::start(&args);
     expect_success(&mut sender, within, others);

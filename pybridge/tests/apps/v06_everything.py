@@ -44,8 +44,11 @@ def as_tuple(line, count):
 
 
 @wallaroo.state_computation_multi(name="twice", state=Count)
-def twice(line, count):
-    return [line, line]
+def twice(pair, count):
+    # In the 0.6 API a 2-tuple ending in a bool is the output itself, not
+    # (output, persist_flag).
+    line, flag = pair
+    return [line, line] if flag is True else []
 
 
 @wallaroo.encoder
