@@ -150,6 +150,9 @@ pub fn main(args: RunArgs) -> ExitCode {
         drain_timeout: std::time::Duration::from_secs(args.drain_timeout),
     };
     eprintln!("{}: starting {} on {cores} cores", args.name, app[0]);
+    if let Some(warning) = pybridge::PythonEnvironment::warning() {
+        eprintln!("{warning}");
+    }
     match engine::run(config) {
         Ok(report) => {
             if let DrainEnd::Cut(what) = &report.drain {

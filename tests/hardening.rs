@@ -651,3 +651,124 @@ fn roo_send_skips_empty_lines() {
     expect_success(&mut receiver, SEE_WITHIN, &[]);
     assert_eq!(read_out(&out), ["one", "two"]);
 }
+
+// ---------------------------------------------------------------------------------------
+// The embedded Python's environment
+
+/// `roo --version`'s "CPython X.Y".
+fn embedded_version() -> String {
+    let out = Command::new(roo()).arg("--version").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let start = text.find("CPython ").expect("roo --version names CPython") + 8;
+    text[start..]
+        .split([',', ' ', ')'])
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// Runs environment.py with `venv` as VIRTUAL_ENV (if any) and `app_args`; returns its
+/// exit status, its stdout and its stderr.
+fn run_environment_app(
+    venv: Option<&std::path::Path>,
+    app_args: &[&str],
+) -> (bool, String, String) {
+    let dir = TempDir::new(&format!("env-{}", app_args.len() + venv.is_some() as usize));
+    let (in_addr, out_addr) = (free_addr(), free_addr());
+    let printed = dir.path("stdout.txt");
+    let mut command = Command::new(roo());
+    command.env_remove("VIRTUAL_ENV");
+    if let Some(venv) = venv {
+        command.env("VIRTUAL_ENV", venv);
+    }
+    command
+        .args([
+            "run",
+            "--cores",
+            "1",
+            "--exit-when-idle",
+            &test_app("environment.py"),
+        ])
+        .args(["--in", &in_addr, "--out", &out_addr])
+        .args(app_args);
+    let stdout = Stdio::from(std::fs::File::create(&printed).unwrap());
+    let mut worker = Proc::spawn_with_stdout("roo run environment.py".into(), command, stdout);
+    let deadline = Instant::now() + READY_WITHIN;
+    while !worker.stderr().contains("roo: ready") && worker.exited().is_none() {
+        assert!(Instant::now() < deadline, "{}", worker.stderr());
+        thread::sleep(Duration::from_millis(20));
+    }
+    if worker.exited().is_none() {
+        worker.signal("TERM");
+    }
+    let status = worker.wait();
+    (
+        status.success(),
+        std::fs::read_to_string(&printed).unwrap(),
+        worker.stderr(),
+    )
+}
+
+/// sys.executable is the embedded Python's own interpreter (it used to be whichever
+/// python3 came first on PATH, often another version).
+#[test]
+fn sys_executable_is_the_embedded_python() {
+    let (ok, printed, err) = run_environment_app(None, &[]);
+    assert!(ok, "{err}");
+    let executable = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("executable="))
+        .unwrap_or_else(|| panic!("{printed}"));
+    let out = Command::new(executable).arg("--version").output().unwrap();
+    let version = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        version.starts_with(&format!("Python {}.", embedded_version())),
+        "{executable} is {version}"
+    );
+}
+
+/// VIRTUAL_ENV of the embedded version: its packages are importable and it is
+/// sys.executable; of another version: a warning says so; a missing module's error names
+/// the Python roo embeds.
+#[test]
+fn a_virtualenv_is_honoured_or_named() {
+    let dir = TempDir::new("venvs");
+    let version = embedded_version();
+    let same = dir.path("same");
+    let site = same.join(format!("lib/python{version}/site-packages"));
+    std::fs::create_dir_all(&site).unwrap();
+    std::fs::write(site.join("roo_venv_probe.py"), "").unwrap();
+    let (ok, printed, err) = run_environment_app(Some(&same), &["--import", "roo_venv_probe"]);
+    assert!(ok, "{err}");
+    assert!(
+        printed.contains(&format!("executable={}", same.join("bin/python").display())),
+        "{printed}"
+    );
+    assert!(
+        printed.contains(&format!("imported roo_venv_probe from {}", site.display())),
+        "{printed}"
+    );
+
+    let other = dir.path("other");
+    std::fs::create_dir_all(other.join("lib/python3.0/site-packages")).unwrap();
+    std::fs::write(
+        other.join("pyvenv.cfg"),
+        "home = /usr/bin\nversion = 3.0.1\n",
+    )
+    .unwrap();
+    let (ok, _, err) = run_environment_app(Some(&other), &["--import", "roo_venv_probe"]);
+    assert!(!ok, "{err}");
+    assert!(
+        err.contains(&format!(
+            "roo: warning: the activated virtualenv {} was made with Python 3.0.1, and roo embeds CPython {version}",
+            other.display()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("No module named 'roo_venv_probe'"), "{err}");
+    assert!(
+        err.contains(&format!("hint: roo embeds CPython {version} ("))
+            && err.contains("site-packages"),
+        "{err}"
+    );
+}

@@ -3,6 +3,7 @@
 //! [`Topology`] and this interpreter's callables ([`AppObjects`]).
 
 use crate::api_package;
+use crate::environment::{self, PythonEnvironment};
 use crate::subinterpreter::{discard, error_text, PyObj};
 use crate::topology::{
     ChainSpec, HeaderDecoding, SinkSpec, SourceInput, SourceSpec, StateSpec, StepKind, StepSpec,
@@ -101,6 +102,9 @@ pub fn load(
 ) -> Result<(Topology, AppObjects), String> {
     api_package::install(py)?;
     redirect_output(py, output);
+    let setup = CString::new(PythonEnvironment::from_env().setup_code()).expect("no NUL bytes");
+    py.run(&setup, None, None)
+        .map_err(|e| format!("cannot set up the embedded Python: {}", error_text(py, e)))?;
     let command_line = PyList::new(py, args).map_err(|e| error_text(py, e))?;
     py.import("roo")
         .and_then(|package| package.setattr("_ARGS", &command_line))
@@ -108,8 +112,10 @@ pub fn load(
     let shown = app_path.display().to_string();
     let source =
         std::fs::read_to_string(app_path).map_err(|e| format!("cannot read {shown}: {e}"))?;
-    let module = import_app(py, app_path, &source, args)
-        .map_err(|e| format!("{shown}: failed to load:\n{}", error_text(py, e)))?;
+    let module = import_app(py, app_path, &source, args).map_err(|e| {
+        let hint = module_not_found_hint(py, &e);
+        format!("{shown}: failed to load:\n{}{hint}", error_text(py, e))
+    })?;
     let setup = match module.getattr("application_setup") {
         Ok(setup) if setup.is_callable() => setup,
         Ok(_) => return Err(format!("{shown}: application_setup is not a function")),
@@ -123,7 +129,7 @@ pub fn load(
         .map_err(|e| {
             let hint = match looks_like_missing_addresses(py, &e) {
                 true => missing_addresses_hint(args),
-                false => String::new(),
+                false => module_not_found_hint(py, &e),
             };
             format!(
                 "{shown}: application_setup failed: {}{hint}",
@@ -153,6 +159,38 @@ fn looks_like_missing_addresses(py: Python<'_>, err: &PyErr) -> bool {
                 .value(py)
                 .to_string()
                 .starts_with("not enough values to unpack"))
+}
+
+/// A module the app imports is missing: say which Python roo embeds and where it looked, as
+/// the module may well be installed for another Python.
+fn module_not_found_hint(py: Python<'_>, err: &PyErr) -> String {
+    if !err.is_instance_of::<pyo3::exceptions::PyModuleNotFoundError>(py) {
+        return String::new();
+    }
+    let sites = py
+        .import("sys")
+        .and_then(|sys| sys.getattr("path"))
+        .and_then(|path| path.extract::<Vec<String>>())
+        .map(|path| {
+            path.into_iter()
+                .filter(|p| p.ends_with("site-packages"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default();
+    let environment = PythonEnvironment::from_env();
+    format!(
+        "\nhint: roo embeds CPython {} ({}), whose packages are in: {}. Install the module \
+         for that Python ({} -m pip install ...), or activate a virtualenv made with it.",
+        environment::VERSION,
+        environment.executable.display(),
+        if sites.is_empty() {
+            "(no site-packages on sys.path)".into()
+        } else {
+            sites
+        },
+        environment.executable.display()
+    )
 }
 
 /// Says which of --in and --out the app was not given.

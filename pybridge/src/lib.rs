@@ -11,6 +11,7 @@
 pub mod api_package;
 pub mod app;
 pub mod clock;
+pub mod environment;
 pub mod error_log;
 mod key_cache;
 pub mod subinterpreter;
@@ -20,6 +21,7 @@ pub mod value;
 pub mod worker;
 
 pub use app::OutputFds;
+pub use environment::PythonEnvironment;
 pub use error_log::ErrorLog;
 pub use subinterpreter::{GilKind, Interpreter, PyObj, PythonMode};
 pub use text::Text;
