@@ -772,3 +772,22 @@ fn a_virtualenv_is_honoured_or_named() {
         "{err}"
     );
 }
+
+/// `roo run --help` shows how an app gets its addresses; `roo send --help` says first that
+/// -h is the host (as in giles sender), not help.
+#[test]
+fn the_help_texts_name_in_out_and_dash_h() {
+    let help = |args: &[&str]| {
+        let out = Command::new(roo()).args(args).output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let run = help(&["run", "--help"]);
+    assert!(
+        run.contains("--in HOST:PORT") && run.contains("--out HOST:PORT"),
+        "{run}"
+    );
+    let send = help(&["send", "--help"]);
+    let first = send.lines().next().unwrap();
+    assert!(first.contains("-h is the host"), "{first}");
+}
