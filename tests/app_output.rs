@@ -50,12 +50,4 @@ fn prints_reach_stdout(cores: usize) {
     assert_eq!(read_out(&out), ["a", "b", "bye"]);
 }
 
-#[test]
-fn prints_reach_stdout_while_running_and_at_shutdown_1_core() {
-    prints_reach_stdout(1);
-}
-
-#[test]
-fn prints_reach_stdout_while_running_and_at_shutdown_2_cores() {
-    prints_reach_stdout(2);
-}
+at_core_counts!(prints_reach_stdout_while_running_and_at_shutdown = prints_reach_stdout);

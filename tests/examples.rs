@@ -505,15 +505,7 @@ fn celsius(cores: usize) {
     assert_output(cores, got, want, "celsius");
 }
 
-#[test]
-fn celsius_1_core() {
-    celsius(1);
-}
-
-#[test]
-fn celsius_2_cores() {
-    celsius(2);
-}
+at_core_counts!(celsius = celsius);
 
 // ---------------------------------------------------------------------------------------
 // Alphabet (binary frames, state partitioned by letter)
@@ -580,15 +572,7 @@ fn alphabet(cores: usize) {
     assert_eq!(got, want, "running totals per letter");
 }
 
-#[test]
-fn alphabet_1_core() {
-    alphabet(1);
-}
-
-#[test]
-fn alphabet_2_cores() {
-    alphabet(2);
-}
+at_core_counts!(alphabet = alphabet);
 
 // ---------------------------------------------------------------------------------------
 // Sinks: a receiver that starts late, a receiver that is slow
@@ -644,15 +628,7 @@ fn slow_receiver(cores: usize) {
     );
 }
 
-#[test]
-fn slow_receiver_loses_nothing_1_core() {
-    slow_receiver(1);
-}
-
-#[test]
-fn slow_receiver_loses_nothing_2_cores() {
-    slow_receiver(2);
-}
+at_core_counts!(slow_receiver_loses_nothing = slow_receiver);
 
 // ---------------------------------------------------------------------------------------
 // Stopping and errors
@@ -702,15 +678,7 @@ fn sigterm(cores: usize) {
     assert_same_multiset(read_out(&out), reversed(&lines), "reverse before SIGTERM");
 }
 
-#[test]
-fn sigterm_stops_roo_run_1_core() {
-    sigterm(1);
-}
-
-#[test]
-fn sigterm_stops_roo_run_2_cores() {
-    sigterm(2);
-}
+at_core_counts!(sigterm_stops_roo_run = sigterm);
 
 /// A polling source (`--poll-us`, which reads its socket directly) still stops on SIGTERM
 /// while its sender keeps sending, and delivers everything it read. The drain reads what
@@ -841,12 +809,4 @@ fn python_errors(cores: usize) {
     assert_output(cores, got, want, "flaky");
 }
 
-#[test]
-fn python_exceptions_drop_only_bad_messages_1_core() {
-    python_errors(1);
-}
-
-#[test]
-fn python_exceptions_drop_only_bad_messages_2_cores() {
-    python_errors(2);
-}
+at_core_counts!(python_exceptions_drop_only_bad_messages = python_errors);

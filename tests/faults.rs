@@ -251,15 +251,7 @@ fn oversized_frame(cores: usize) {
     );
 }
 
-#[test]
-fn oversized_frame_closes_only_its_connection_1_core() {
-    oversized_frame(1);
-}
-
-#[test]
-fn oversized_frame_closes_only_its_connection_2_cores() {
-    oversized_frame(2);
-}
+at_core_counts!(oversized_frame_closes_only_its_connection = oversized_frame);
 
 // ---------------------------------------------------------------------------------------
 // 2. A truncated frame at disconnect
@@ -309,15 +301,7 @@ fn truncated_frame(cores: usize) {
     assert_same_multiset(read_out(&out), want, "word count around truncated frames");
 }
 
-#[test]
-fn truncated_frame_at_disconnect_is_counted_1_core() {
-    truncated_frame(1);
-}
-
-#[test]
-fn truncated_frame_at_disconnect_is_counted_2_cores() {
-    truncated_frame(2);
-}
+at_core_counts!(truncated_frame_at_disconnect_is_counted = truncated_frame);
 
 // ---------------------------------------------------------------------------------------
 // 3. Zero-length frames
@@ -354,15 +338,7 @@ fn zero_length_frames(cores: usize) {
     assert_output(cores, got, want, "word count with empty frames");
 }
 
-#[test]
-fn zero_length_frames_are_harmless_1_core() {
-    zero_length_frames(1);
-}
-
-#[test]
-fn zero_length_frames_are_harmless_2_cores() {
-    zero_length_frames(2);
-}
+at_core_counts!(zero_length_frames_are_harmless = zero_length_frames);
 
 // ---------------------------------------------------------------------------------------
 // 4. Non-UTF-8 payloads to a str decoder
@@ -451,15 +427,7 @@ fn non_utf8(cores: usize) {
     assert_output(cores, got, want, "word count between non-UTF-8 payloads");
 }
 
-#[test]
-fn non_utf8_payloads_are_decoder_errors_1_core() {
-    non_utf8(1);
-}
-
-#[test]
-fn non_utf8_payloads_are_decoder_errors_2_cores() {
-    non_utf8(2);
-}
+at_core_counts!(non_utf8_payloads_are_decoder_errors = non_utf8);
 
 // ---------------------------------------------------------------------------------------
 // 5. Random garbage
@@ -579,15 +547,7 @@ fn garbage(cores: usize) {
     assert_same_multiset(read_out(&out), want, "word count next to garbage");
 }
 
-#[test]
-fn random_garbage_is_dropped_and_counted_1_core() {
-    garbage(1);
-}
-
-#[test]
-fn random_garbage_is_dropped_and_counted_2_cores() {
-    garbage(2);
-}
+at_core_counts!(random_garbage_is_dropped_and_counted = garbage);
 
 // ---------------------------------------------------------------------------------------
 // 6. A flood of bad messages
@@ -628,15 +588,7 @@ fn flood(cores: usize) {
     assert_output(cores, got, want, "word count after a flood");
 }
 
-#[test]
-fn flood_of_bad_messages_is_rate_limited_1_core() {
-    flood(1);
-}
-
-#[test]
-fn flood_of_bad_messages_is_rate_limited_2_cores() {
-    flood(2);
-}
+at_core_counts!(flood_of_bad_messages_is_rate_limited = flood);
 
 // ---------------------------------------------------------------------------------------
 // 7. Wrong return types (tests/apps/wrong_types.py)
@@ -783,15 +735,7 @@ fn wrong_types(cores: usize) {
     assert_output(cores, got, want, "wrong types");
 }
 
-#[test]
-fn wrong_return_types_drop_only_their_messages_1_core() {
-    wrong_types(1);
-}
-
-#[test]
-fn wrong_return_types_drop_only_their_messages_2_cores() {
-    wrong_types(2);
-}
+at_core_counts!(wrong_return_types_drop_only_their_messages = wrong_types);
 
 // ---------------------------------------------------------------------------------------
 // 8. The receiver goes away and another comes back on the same port
@@ -838,15 +782,7 @@ fn receiver_comes_back(cores: usize) {
     assert_eq!(totals(&err), (800, total_out, 0), "{err}");
 }
 
-#[test]
-fn receiver_coming_back_gets_everything_after_reconnect_1_core() {
-    receiver_comes_back(1);
-}
-
-#[test]
-fn receiver_coming_back_gets_everything_after_reconnect_2_cores() {
-    receiver_comes_back(2);
-}
+at_core_counts!(receiver_coming_back_gets_everything_after_reconnect = receiver_comes_back);
 
 // ---------------------------------------------------------------------------------------
 // 9. Many connections
@@ -961,15 +897,7 @@ fn many_connections(cores: usize) {
     assert_same_multiset(read_out(&out), want, "word count next to idle connections");
 }
 
-#[test]
-fn many_idle_connections_leak_nothing_1_core() {
-    many_connections(1);
-}
-
-#[test]
-fn many_idle_connections_leak_nothing_2_cores() {
-    many_connections(2);
-}
+at_core_counts!(many_idle_connections_leak_nothing = many_connections);
 
 // ---------------------------------------------------------------------------------------
 // 10. SIGINT while messages flow
@@ -1033,15 +961,7 @@ fn sigint_drains(cores: usize) {
     );
 }
 
-#[test]
-fn sigint_drains_what_was_read_1_core() {
-    sigint_drains(1);
-}
-
-#[test]
-fn sigint_drains_what_was_read_2_cores() {
-    sigint_drains(2);
-}
+at_core_counts!(sigint_drains_what_was_read = sigint_drains);
 
 /// A drain that outlasts the 10 s roo gives a sink that accepts nothing: when the sender
 /// closes, core 1 still has 12 s of slow state steps routed to it, which output nothing

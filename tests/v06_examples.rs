@@ -176,15 +176,7 @@ fn word_count_v06(cores: usize) {
     assert_same_multiset(read_out(&out), want, "word count v0.6");
 }
 
-#[test]
-fn word_count_v06_1_core() {
-    word_count_v06(1);
-}
-
-#[test]
-fn word_count_v06_2_cores() {
-    word_count_v06(2);
-}
+at_core_counts!(word_count_v06 = word_count_v06);
 
 // ---------------------------------------------------------------------------------------
 // Market spread
@@ -439,15 +431,7 @@ fn market_spread(cores: usize) {
     assert_same_multiset(got, want, "market spread");
 }
 
-#[test]
-fn market_spread_1_core() {
-    market_spread(1);
-}
-
-#[test]
-fn market_spread_2_cores() {
-    market_spread(2);
-}
+at_core_counts!(market_spread = market_spread);
 
 fn market_spread_no_market_data(cores: usize) {
     let mut rng = Rng(99 + cores as u64);
@@ -506,12 +490,4 @@ fn market_spread_no_market_data(cores: usize) {
     assert_same_multiset(got, want, "market spread, no market data at all");
 }
 
-#[test]
-fn market_spread_no_market_data_1_core() {
-    market_spread_no_market_data(1);
-}
-
-#[test]
-fn market_spread_no_market_data_2_cores() {
-    market_spread_no_market_data(2);
-}
+at_core_counts!(market_spread_no_market_data = market_spread_no_market_data);

@@ -123,15 +123,7 @@ fn count_windows(cores: usize) {
     assert_same_multiset(read_out(&out), want, "count windows");
 }
 
-#[test]
-fn count_windows_1_core() {
-    count_windows(1);
-}
-
-#[test]
-fn count_windows_2_cores() {
-    count_windows(2);
-}
+at_core_counts!(count_windows = count_windows);
 
 /// Waits until the lines in `out` sum, per user, to `want`; panics after OUTPUT_WITHIN.
 fn wait_for_sums(out: &Path, want: &BTreeMap<String, (i64, usize)>, others: &[&Proc]) {
@@ -180,15 +172,7 @@ fn tumbling_windows(cores: usize) {
     wait_for_sums(&out, &expected_sums(&txs, 1), &[&worker, &receiver]);
 }
 
-#[test]
-fn tumbling_windows_end_while_running_1_core() {
-    tumbling_windows(1);
-}
-
-#[test]
-fn tumbling_windows_end_while_running_2_cores() {
-    tumbling_windows(2);
-}
+at_core_counts!(tumbling_windows_end_while_running = tumbling_windows);
 
 /// The default 9 s windows sliding by 3 s: each transaction is in three windows, all
 /// still open when the input ends, so all are output at shutdown (--exit-when-idle).

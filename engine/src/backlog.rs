@@ -13,17 +13,8 @@
 //! hold hundreds of thousands of messages, and a core that hands its parallel steps over
 //! reads faster than it runs what comes back to it.
 
+use crate::flow::{BEHIND, KEEPING_UP, OTHERS_PAUSE_AT, OWN_PAUSE_AT};
 use std::sync::atomic::{AtomicUsize, Ordering};
-
-/// A core with more routed messages than this waiting for it is behind...
-const BEHIND: usize = 2048;
-/// ...and hands its parallel steps to a core with at most this many waiting.
-const KEEPING_UP: usize = 512;
-/// Every other core stops reading while one core has more than this waiting...
-const OTHERS_PAUSE_AT: usize = 32 * 1024;
-/// ...and the core itself only beyond this: until then it reads on, running its own
-/// input or handing its parallel steps over.
-const OWN_PAUSE_AT: usize = 128 * 1024;
 
 /// A counter on a cache line of its own: every core writes these.
 #[repr(align(128))]

@@ -1,14 +1,73 @@
-//! Where a core stops taking input until its outputs move on: the high-water marks of its
-//! queues, and how often a paused task looks again.
+//! Every flow-control threshold and poll interval of the engine, each with the reason for
+//! its value: where a core stops taking input until its outputs move on, how much one
+//! batch or read holds, and how often a waiting task looks again. The runs behind the
+//! measured values are in benches/RESULTS.md.
 
 use std::time::Duration;
 
+// --- Batches and reads ---
+
+/// Messages run as one batch (one attach of the interpreter, one hand-off of output to
+/// the sinks): frames of one read in slices of this many, and generator messages. Large
+/// enough that attaching is a small share of a batch, small enough that the first
+/// message of a large read does not wait long for the last one.
+pub const MESSAGES_PER_BATCH: usize = 128;
+/// A connection's first read buffer: small, so thousands of idle connections cost little.
+pub const FIRST_READ: usize = 4 * 1024;
+/// The read buffer of a busy connection (one that filled its buffer in one read).
+pub const BUSY_READ: usize = 64 * 1024;
+/// Shortest time between two reads of a polling source (`--poll-us`) that brought data:
+/// a read per message would cost each message a recv, a batch and a sink write of its
+/// own (at 150 k msg/s paced that saturated a core); this bounds the wait it adds.
+pub const COALESCE_READS: Duration = Duration::from_micros(20);
+
+// --- Where input pauses ---
+
 /// Encoder output queued for one sink connection beyond this pauses this core's sources
 /// and routed input, until the sink catches up. Everything queued is latency: 1 MiB is
-/// milliseconds at loopback speed and still keeps a socket's send buffer full
-/// (benches/RESULTS.md has the run with 8 MiB).
+/// milliseconds at loopback speed and still keeps a socket's send buffer full.
 pub const SINK_HIGH_WATER: usize = 1024 * 1024;
 /// Routed messages waiting for one peer core beyond this pause this core's sources.
 pub const OUTBOX_HIGH_WATER: usize = 16 * 1024;
+/// Capacity, in batches, of each core-to-core channel.
+pub const MESH_CAPACITY: usize = 256;
+/// Bytes of partial frames one core holds, over all its connections, beyond which its
+/// connections pause reading (see `InputBudget`): four of the default largest frame
+/// (16 MiB), so a few large frames in flight at once never wait.
+pub const INPUT_BYTES_PER_CORE: usize = 64 * 1024 * 1024;
+/// A core with more routed messages than this waiting for it is behind...
+pub const BEHIND: usize = 2048;
+/// ...and hands its parallel steps to a core with at most this many waiting.
+pub const KEEPING_UP: usize = 512;
+/// Every other core stops reading while one core has more than this waiting: what one
+/// full mesh channel of full batches holds, so the channels to a core that is behind do
+/// not grow to hundreds of thousands of messages...
+pub const OTHERS_PAUSE_AT: usize = MESH_CAPACITY * MESSAGES_PER_BATCH;
+/// ...and the core itself only beyond this: until then it reads on, running its own
+/// input or handing its parallel steps over (what it hands over comes back to it faster
+/// than it runs it).
+pub const OWN_PAUSE_AT: usize = 128 * 1024;
+
+// --- Polls ---
+
 /// How often a paused source or routed input looks again.
 pub const PAUSED_POLL: Duration = Duration::from_micros(200);
+/// How often a core's main task and the main thread's supervisor look at the lifecycle's
+/// phase: shutdown steps are not latency-critical, and 5 ms of sleep costs nothing.
+pub const PHASE_POLL: Duration = Duration::from_millis(5);
+/// After a failed accept (out of descriptors, say), the acceptor waits this long.
+pub const ACCEPT_RETRY: Duration = Duration::from_millis(10);
+
+// --- The drain ---
+
+/// Most bytes a connection still reads once the engine drains: what its peer had already
+/// sent fills at most the socket's receive buffer and the peer's send buffer (Linux's
+/// defaults cap them at 6 MiB and 4 MiB); a peer that keeps sending is cut off after this
+/// much.
+pub const DRAIN_READ_LIMIT: usize = 16 * 1024 * 1024;
+/// While draining, a connection with nothing to read for this long has been read to the
+/// end of what its peer had sent (on loopback the peer's kernel moves its send buffer into
+/// the socket within microseconds of a read making room)...
+pub const DRAIN_QUIET: Duration = Duration::from_millis(20);
+/// ...looking again this often meanwhile.
+pub const DRAIN_READ_RETRY: Duration = Duration::from_millis(1);

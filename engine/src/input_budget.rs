@@ -9,11 +9,6 @@
 
 use std::cell::Cell;
 
-/// Bytes of partial frames one core holds, over all its connections, beyond which its
-/// connections pause reading: four of the default largest frame (16 MiB), so a few large
-/// frames in flight at once never wait.
-pub const INPUT_BYTES_PER_CORE: usize = 64 * 1024 * 1024;
-
 /// One core's count of bytes held in its connections' frame buffers.
 pub struct InputBudget {
     limit: usize,

@@ -32,8 +32,6 @@ use std::sync::{mpsc, Arc};
 use std::time::Duration;
 pub use summary::CoreSummary;
 
-/// Capacity, in batches, of each core-to-core channel.
-const MESH_CAPACITY: usize = 256;
 /// How long shutdown waits for sinks that make no progress.
 const SINK_GIVE_UP: Duration = Duration::from_secs(10);
 /// How long roo waits, once the cores have stopped, for the app's last output to be
@@ -81,8 +79,8 @@ pub fn run(config: EngineConfig) -> Result<RunReport, String> {
     pybridge::subinterpreter::initialize();
     let config = Arc::new(config);
     let (startup_tx, startup_rx) = mpsc::channel();
-    let mut routed = mesh::full_mesh(cores, MESH_CAPACITY).into_iter();
-    let mut handoffs = mesh::full_mesh(cores, MESH_CAPACITY).into_iter();
+    let mut routed = mesh::full_mesh(cores, flow::MESH_CAPACITY).into_iter();
+    let mut handoffs = mesh::full_mesh(cores, flow::MESH_CAPACITY).into_iter();
     let mut go_senders = vec![];
     let mut executors = vec![];
     for id in 0..cores {

@@ -192,7 +192,7 @@ impl Lifecycle {
             } else if exit_when_idle && self.idle() {
                 self.phase.store(DRAINING, Ordering::Release);
             }
-            std::thread::sleep(Duration::from_millis(5));
+            std::thread::sleep(crate::flow::PHASE_POLL);
         }
         let drain_start = Instant::now();
         let mut next_report = drain_start + DRAIN_REPORT_EVERY;
@@ -257,7 +257,7 @@ impl Lifecycle {
                 self.phase.store(DONE, Ordering::Release);
                 return DrainEnd::GaveUp;
             }
-            std::thread::sleep(Duration::from_millis(5));
+            std::thread::sleep(crate::flow::PHASE_POLL);
         }
         self.phase.store(DONE, Ordering::Release);
         DrainEnd::Complete

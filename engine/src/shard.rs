@@ -3,7 +3,7 @@
 
 use crate::backlog::Backlogs;
 use crate::flow;
-use crate::input_budget::{InputBudget, INPUT_BYTES_PER_CORE};
+use crate::input_budget::InputBudget;
 use crate::lifecycle::Lifecycle;
 use crate::mesh::MeshEnds;
 use crate::partition_table::PartitionTable;
@@ -381,7 +381,7 @@ pub async fn run_core(
         lifecycle: lifecycle.clone(),
         max_frame_size: config.max_frame_size,
         idle_poll: config.idle_poll,
-        input_budget: InputBudget::new(INPUT_BYTES_PER_CORE),
+        input_budget: InputBudget::new(flow::INPUT_BYTES_PER_CORE),
         outputs: RefCell::new(Outputs::new(&topology, cores)),
         worker: RefCell::new(worker),
         table,
@@ -462,12 +462,12 @@ pub async fn run_core(
     let _ = startup.send((id, Startup::Ready(listening)));
 
     while lifecycle.running() {
-        glommio::timer::sleep(Duration::from_millis(5)).await;
+        glommio::timer::sleep(flow::PHASE_POLL).await;
     }
     core.stoppers.borrow_mut().clear();
     if core.topology.has_ticks() {
         while lifecycle.draining() {
-            glommio::timer::sleep(Duration::from_millis(5)).await;
+            glommio::timer::sleep(flow::PHASE_POLL).await;
         }
         if lifecycle.flushing() {
             core.run_ticks(true);
@@ -475,7 +475,7 @@ pub async fn run_core(
         }
     }
     while !lifecycle.done() {
-        glommio::timer::sleep(Duration::from_millis(5)).await;
+        glommio::timer::sleep(flow::PHASE_POLL).await;
     }
     // Normally everything is written by now; a sink the main thread gave up on may still
     // block its writer, so closing waits at most SINK_CLOSE_WAIT.
@@ -525,15 +525,12 @@ fn already_listening(address: &str) -> Option<std::net::SocketAddr> {
 /// How long the start-up check waits for a connection to a source's own address.
 const LISTEN_PROBE_TIMEOUT: Duration = Duration::from_millis(200);
 
-/// Messages of a generator source per batch: one attach of the interpreter each.
-const GENERATOR_BATCH: usize = 128;
-
 /// Drives a generator source (GenSourceConfig) until it ends or the engine drains, a batch
 /// at a time, pausing as a socket's reader does (`Core::wait_for_room`).
 async fn generate(core: Rc<Core>, source: usize) {
     while core.lifecycle.running() {
         core.wait_for_room().await;
-        if !core.run_generator(source, GENERATOR_BATCH) {
+        if !core.run_generator(source, flow::MESSAGES_PER_BATCH) {
             eprintln!(
                 "roo: core {}: generator of source '{}' ended",
                 core.id,

@@ -2,7 +2,10 @@
 //! cores round-robin; the owning core reads, frames, decodes and runs each connection's
 //! messages in order.
 
-use crate::flow;
+use crate::flow::{
+    self, BUSY_READ, COALESCE_READS, DRAIN_QUIET, DRAIN_READ_LIMIT, DRAIN_READ_RETRY, FIRST_READ,
+    MESSAGES_PER_BATCH,
+};
 use crate::input_budget::ConnectionBudget;
 use crate::shard::Core;
 use bytes::Bytes;
@@ -18,18 +21,6 @@ use pybridge::{clock, HeaderDecoding, Meta};
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
-
-/// A connection's first read buffer: small, so thousands of idle connections cost little.
-const FIRST_READ: usize = 4 * 1024;
-/// Frames run as one batch before their output goes to the sink writers.
-const FRAMES_PER_SLICE: usize = 128;
-/// The read buffer of a busy connection (one that filled its buffer in one read).
-const BUSY_READ: usize = 64 * 1024;
-
-/// Shortest time between two reads of a polling source that brought data: a read per
-/// message would cost each message a recv, a batch and a sink write of its own (at
-/// 150 k msg/s paced that saturated a core); this bounds the wait it adds.
-const COALESCE_READS: Duration = Duration::from_micros(20);
 
 /// A connection accepted by core 0 for `source`, on its way to the core that will own it.
 pub struct Handoff {
@@ -60,7 +51,7 @@ pub async fn accept(
                     "roo: accept on {} failed: {error}",
                     core.source_address(source)
                 );
-                glommio::timer::sleep(Duration::from_millis(10)).await;
+                glommio::timer::sleep(flow::ACCEPT_RETRY).await;
                 continue;
             }
         };
@@ -158,16 +149,6 @@ pub async fn read_connection(core: Rc<Core>, source: usize, mut stream: TcpStrea
     core.lifecycle.connection_closed();
 }
 
-/// Most bytes a connection still reads once the engine drains: what its peer had already
-/// sent fills at most the socket's receive buffer and the peer's send buffer (Linux's
-/// defaults cap them at 6 MiB and 4 MiB); a peer that keeps sending is cut off after this
-/// much.
-const DRAIN_READ_LIMIT: usize = 16 * 1024 * 1024;
-/// While draining, a connection with nothing to read for this long has been read to the
-/// end of what its peer had sent (on loopback the peer's kernel moves its send buffer into
-/// the socket within microseconds of a read making room).
-const DRAIN_QUIET: Duration = Duration::from_millis(20);
-
 /// One source connection's read side: its frame buffer, read buffer and share of the
 /// core's input budget.
 struct Connection<'a> {
@@ -252,9 +233,9 @@ impl<'a> Connection<'a> {
         self.budget.hold(self.decoder.pending_bytes());
         // A big read runs in slices, each handed to the sinks before the next starts, so the
         // first message of a read does not wait for the last one.
-        for slice in self.frames.chunks(FRAMES_PER_SLICE) {
+        for slice in self.frames.chunks(MESSAGES_PER_BATCH) {
             self.core.run_frames(self.source, slice, meta);
-            if self.frames.len() > FRAMES_PER_SLICE {
+            if self.frames.len() > MESSAGES_PER_BATCH {
                 futures_lite::future::yield_now().await;
             }
         }
@@ -288,7 +269,7 @@ impl<'a> Connection<'a> {
                         self.lose_partial_frame("closed by the drain");
                         return;
                     }
-                    glommio::timer::sleep(Duration::from_millis(1)).await;
+                    glommio::timer::sleep(DRAIN_READ_RETRY).await;
                     continue;
                 }
                 read => read.map_err(std::io::Error::from),

@@ -272,16 +272,16 @@ impl PyObj {
         }
     }
 
-    /// Borrows the object for a call in the attached interpreter.
+    /// Borrows the object for a call in the attached interpreter; panics if the object
+    /// belongs to another interpreter (or none is attached), in every build: a thread-local
+    /// load and a compare, where using it there would be undefined behaviour.
     pub fn bind<'a, 'py>(&'a self, py: Python<'py>) -> &'a Bound<'py, PyAny> {
-        debug_assert_eq!(
-            ATTACHED.with(Cell::get),
-            self.interp,
-            "PyObj used in another interpreter"
-        );
+        if ATTACHED.with(Cell::get) != self.interp {
+            used_in_another_interpreter();
+        }
         // SAFETY: `Bound<PyAny>` is a transparent pointer wrapper; `self.object` is a live
-        // owned reference of the interpreter attached now (checked above in debug builds),
-        // and the returned borrow cannot outlive `self`.
+        // owned reference of the interpreter attached now (checked above), and the returned
+        // borrow cannot outlive `self`.
         unsafe { Bound::ref_from_ptr(py, &self.object) }
     }
 
@@ -289,6 +289,12 @@ impl PyObj {
     pub fn to_bound<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
         self.bind(py).clone()
     }
+}
+
+#[cold]
+#[inline(never)]
+fn used_in_another_interpreter() -> ! {
+    panic!("PyObj used outside its own interpreter")
 }
 
 impl Drop for PyObj {

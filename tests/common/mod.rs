@@ -563,8 +563,19 @@ impl Rng {
 /// Runs a scenario `fn NAME(cores: usize)` as one test per core count, in a module of the
 /// same name: `at_core_counts!(NAME)` at 1, 2 and 3 cores (3 deals unevenly on 2 CPUs),
 /// or `at_core_counts!(NAME, one_core = 1, two_cores = 2)`.
+/// `at_core_counts!(TESTS = SCENARIO[, ...])` names the module TESTS instead.
 #[macro_export]
 macro_rules! at_core_counts {
+    ($tests:ident = $scenario:ident $(, $test:ident = $cores:literal)+) => {
+        mod $tests {
+            $(
+                #[test]
+                fn $test() {
+                    super::$scenario($cores)
+                }
+            )+
+        }
+    };
     ($scenario:ident $(, $test:ident = $cores:literal)+) => {
         mod $scenario {
             $(
@@ -574,6 +585,9 @@ macro_rules! at_core_counts {
                 }
             )+
         }
+    };
+    ($tests:ident = $scenario:ident) => {
+        at_core_counts!($tests = $scenario, one_core = 1, two_cores = 2, three_cores = 3);
     };
     ($scenario:ident) => {
         at_core_counts!($scenario, one_core = 1, two_cores = 2, three_cores = 3);
