@@ -259,20 +259,14 @@ fn word_count(cores: usize, run_args: &[&str]) -> String {
 
 const SHARED_GIL_NOTE: &str = "share one GIL";
 
-#[test]
-fn word_count_1_core() {
-    let worker = word_count(1, &[]);
-    assert!(!worker.contains(SHARED_GIL_NOTE), "{worker}");
-}
-
-/// With own-GIL subinterpreters (Python >= 3.12) nothing is said about the GIL; on 3.11
-/// the cores share one and roo says so.
-#[test]
-fn word_count_2_cores() {
-    let worker = word_count(2, &[]);
-    let own_gil = worker.contains("core 1: subinterpreter, own GIL");
+/// With one core, or own-GIL subinterpreters (Python >= 3.12), nothing is said about the
+/// GIL; on 3.11 several cores share one and roo says so.
+fn word_count_example(cores: usize) {
+    let worker = word_count(cores, &[]);
+    let own_gil = cores == 1 || worker.contains("core 1: subinterpreter, own GIL");
     assert_eq!(worker.contains(SHARED_GIL_NOTE), !own_gil, "{worker}");
 }
+at_core_counts!(word_count_example);
 
 /// Every core on the main interpreter (for C extensions that refuse subinterpreters): the
 /// same counts, and a note that the cores take turns with Python.
@@ -389,15 +383,10 @@ fn reverse(cores: usize, late_receiver: bool) {
     assert_output(cores, got, want, "reverse");
 }
 
-#[test]
-fn reverse_1_core() {
-    reverse(1, false);
+fn reverse_with_receiver_up(cores: usize) {
+    reverse(cores, false);
 }
-
-#[test]
-fn reverse_2_cores() {
-    reverse(2, false);
-}
+at_core_counts!(reverse_example = reverse_with_receiver_up);
 
 /// Wallaroo's command line named the app as a module: `--application-module reverse`
 /// finds reverse.py on PYTHONPATH wherever it stands, and machida's own flags reach the
@@ -577,15 +566,10 @@ at_core_counts!(alphabet = alphabet);
 // ---------------------------------------------------------------------------------------
 // Sinks: a receiver that starts late, a receiver that is slow
 
-#[test]
-fn receiver_starting_late_loses_nothing_1_core() {
-    reverse(1, true);
+fn reverse_with_late_receiver(cores: usize) {
+    reverse(cores, true);
 }
-
-#[test]
-fn receiver_starting_late_loses_nothing_2_cores() {
-    reverse(2, true);
-}
+at_core_counts!(receiver_starting_late_loses_nothing = reverse_with_late_receiver);
 
 fn slow_receiver(cores: usize) {
     let dir = TempDir::new(&format!("slow-{cores}"));

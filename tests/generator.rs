@@ -47,15 +47,10 @@ fn generated(cores: usize, n: u64) {
     assert_output(cores, read_out(&out), want, "generated numbers");
 }
 
-#[test]
-fn generator_source_1_core() {
-    generated(1, 20_000);
+fn generator_source(cores: usize) {
+    generated(cores, 20_000);
 }
-
-#[test]
-fn generator_source_2_cores() {
-    generated(2, 20_000);
-}
+at_core_counts!(generator_source);
 
 /// A generator that raises is reported by name; what it made before is all delivered and
 /// roo still exits cleanly.

@@ -306,10 +306,15 @@ impl<'py> Description<'py> {
                     let decoder = self.dict(&source, "decoder")?;
                     let payload_length = self.callable(&decoder, "payload_length")?;
                     let header_length = self.usize(&decoder, "header_length")?;
+                    let length_fmt = self.item(&decoder, "length_fmt")?;
+                    let header = match length_fmt.is_none() {
+                        true => probe_header(self.py, payload_length.bind(self.py), header_length),
+                        false => header_of_length_fmt(&length_fmt.to_string(), header_length),
+                    };
                     let input = SourceInput::Tcp {
                         host: self.string(&source, "host")?,
                         port: self.string(&source, "port")?,
-                        header: probe_header(self.py, payload_length.bind(self.py), header_length),
+                        header,
                     };
                     let objects = SourceObjects::Decoder {
                         payload_length,
@@ -499,8 +504,25 @@ impl<'py> Description<'py> {
     }
 }
 
-/// Finds out whether `payload_length` reads a plain big-endian length, by asking it about a
-/// few headers; if so, Roo frames that source natively (no Python call per frame).
+/// How to read headers a 0.6 `@decoder(header_length=N, length_fmt=F)` describes: natively
+/// when `F` is a big-endian unsigned integer the size of the header (`>I`, `!H`, `>Q`...),
+/// else through the decoder's own `payload_length()`.
+fn header_of_length_fmt(length_fmt: &str, header_length: usize) -> HeaderDecoding {
+    let width = match length_fmt {
+        ">H" | "!H" => Some(LengthWidth::U16),
+        ">I" | "!I" | ">L" | "!L" => Some(LengthWidth::U32),
+        ">Q" | "!Q" => Some(LengthWidth::U64),
+        _ => None,
+    };
+    match width {
+        Some(width) if width.header_length() == header_length => HeaderDecoding::BigEndian(width),
+        _ => HeaderDecoding::Python { header_length },
+    }
+}
+
+/// Without a `length_fmt`: finds out whether `payload_length` reads a plain big-endian
+/// length, by asking it about a few headers; if so, Roo frames that source natively (no
+/// Python call per frame).
 fn probe_header(
     py: Python<'_>,
     payload_length: &Bound<'_, PyAny>,
@@ -532,4 +554,32 @@ fn probe_header(
         }
     }
     HeaderDecoding::BigEndian(width)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn big_endian_length_fmts_are_read_natively() {
+        assert_eq!(
+            header_of_length_fmt(">I", 4),
+            HeaderDecoding::BigEndian(LengthWidth::U32)
+        );
+        assert_eq!(
+            header_of_length_fmt("!H", 2),
+            HeaderDecoding::BigEndian(LengthWidth::U16)
+        );
+        assert_eq!(
+            header_of_length_fmt(">Q", 8),
+            HeaderDecoding::BigEndian(LengthWidth::U64)
+        );
+        for (fmt, header_length) in [("<I", 4), (">i", 4), (">B", 1), (">I", 8)] {
+            assert_eq!(
+                header_of_length_fmt(fmt, header_length),
+                HeaderDecoding::Python { header_length },
+                "{fmt}"
+            );
+        }
+    }
 }
