@@ -507,7 +507,8 @@ fn listen(address: &str) -> Result<TcpListener, String> {
 }
 
 /// The address, if a connection to `address` (to the loopback address for an unspecified
-/// one) is accepted.
+/// one) is accepted. A connection to itself (the kernel may pick the port it dials as its
+/// own, when nothing listens there) is not a listener.
 fn already_listening(address: &str) -> Option<std::net::SocketAddr> {
     use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, ToSocketAddrs};
     let mut addr = address.to_socket_addrs().ok()?.next()?;
@@ -517,9 +518,9 @@ fn already_listening(address: &str) -> Option<std::net::SocketAddr> {
             IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
         });
     }
-    std::net::TcpStream::connect_timeout(&addr, LISTEN_PROBE_TIMEOUT)
-        .ok()
-        .map(|_| addr)
+    let stream = std::net::TcpStream::connect_timeout(&addr, LISTEN_PROBE_TIMEOUT).ok()?;
+    let to_itself = stream.local_addr().ok() == stream.peer_addr().ok();
+    (!to_itself).then_some(addr)
 }
 
 /// How long the start-up check waits for a connection to a source's own address.
