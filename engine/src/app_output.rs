@@ -24,8 +24,8 @@ const QUEUED_BYTES: usize = 4 * 1024 * 1024;
 /// A line longer than this is passed on in pieces of this size, so one line with no end
 /// cannot hold unbounded memory.
 const LONGEST_LINE: usize = 1024 * 1024;
-/// How often the reader looks at its stop flag while no output comes.
-const READER_POLL_MS: u16 = 100;
+/// How often (ms) the reader looks at its stop flag while no output comes.
+const READER_POLL_MS: i32 = 100;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Stream {
@@ -97,59 +97,61 @@ impl LineQueue {
         }
     }
 
-    /// Waits until everything queued was written, at most until `deadline`.
-    fn wait_written(&self, deadline: Instant) -> bool {
+    /// Waits until everything queued was written, at most until `deadline`; the lines
+    /// dropped, counting those still queued then (the process exits without them).
+    fn wait_written(&self, deadline: Instant) -> u64 {
         let mut state = self.state.lock().unwrap();
         while !state.lines.is_empty() || state.writing {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return false;
+                break;
             }
             state = self.changed.wait_timeout(state, left).unwrap().0;
         }
-        true
+        self.dropped_lines.load(Ordering::Relaxed) + state.lines.len() as u64
     }
 }
 
 /// One core's pipe for one stream, read by the reader thread.
 struct Pipe {
     reader: PipeReader,
-    stream: Stream,
+    /// Where its lines go: its stream's queue.
+    queue: Arc<LineQueue>,
     /// The start of a line whose end has not come yet.
     partial: Vec<u8>,
 }
 
 impl Pipe {
     /// Reads what the pipe holds (non-blocking) and queues its whole lines.
-    fn drain(&mut self, queue: &LineQueue) {
+    fn drain(&mut self) {
         let mut buf = [0u8; 64 * 1024];
         loop {
             match self.reader.read(&mut buf) {
                 Ok(0) => return,
-                Ok(n) => self.cut_lines(&buf[..n], queue),
+                Ok(n) => self.cut_lines(&buf[..n]),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(_) => return, // WouldBlock: empty for now
             }
         }
     }
 
-    fn cut_lines(&mut self, mut bytes: &[u8], queue: &LineQueue) {
+    fn cut_lines(&mut self, mut bytes: &[u8]) {
         while let Some(end) = bytes.iter().position(|&b| b == b'\n') {
             let mut line = std::mem::take(&mut self.partial);
             line.extend_from_slice(&bytes[..=end]);
-            queue.push(line);
+            self.queue.push(line);
             bytes = &bytes[end + 1..];
         }
         self.partial.extend_from_slice(bytes);
         if self.partial.len() >= LONGEST_LINE {
-            queue.push(std::mem::take(&mut self.partial));
+            self.queue.push(std::mem::take(&mut self.partial));
         }
     }
 
     /// Queues an unfinished last line (the app's last `print(..., end="")`).
-    fn end(&mut self, queue: &LineQueue) {
+    fn end(&mut self) {
         if !self.partial.is_empty() {
-            queue.push(std::mem::take(&mut self.partial));
+            self.queue.push(std::mem::take(&mut self.partial));
         }
     }
 }
@@ -165,20 +167,20 @@ pub struct AppOutput {
 impl AppOutput {
     /// Starts the threads and makes `cores` pairs of pipes; returns each core's write ends.
     pub fn start(cores: usize) -> Result<(AppOutput, Vec<OutputFds>), String> {
+        let stdout = Arc::new(LineQueue::default());
+        let stderr = Arc::new(LineQueue::default());
         let mut pipes = vec![];
         let mut fds = vec![];
         for _ in 0..cores {
-            let (stdout, stdout_fd) = pipe(Stream::Stdout)?;
-            let (stderr, stderr_fd) = pipe(Stream::Stderr)?;
-            pipes.extend([stdout, stderr]);
+            let (stdout_pipe, stdout_fd) = pipe(&stdout)?;
+            let (stderr_pipe, stderr_fd) = pipe(&stderr)?;
+            pipes.extend([stdout_pipe, stderr_pipe]);
             fds.push(OutputFds {
                 stdout: stdout_fd,
                 stderr: stderr_fd,
             });
         }
         let stopping = Arc::new(AtomicBool::new(false));
-        let stdout = Arc::new(LineQueue::default());
-        let stderr = Arc::new(LineQueue::default());
         for (queue, stream) in [(&stdout, Stream::Stdout), (&stderr, Stream::Stderr)] {
             let queue = queue.clone();
             thread::Builder::new()
@@ -206,30 +208,27 @@ impl AppOutput {
 
     /// Passes on what the cores printed last (they have flushed Python's buffers into
     /// their pipes) and waits for it to be written, at most `within`; returns how many
-    /// lines of stdout were dropped because nobody read them.
+    /// lines were dropped because nobody read them (or not written by then).
     pub fn finish(mut self, within: Duration) -> u64 {
         let deadline = Instant::now() + within;
         self.stopping.store(true, Ordering::Release);
         if let Some(reader) = self.reader.take() {
             let _ = reader.join();
         }
-        self.stdout.wait_written(deadline);
-        self.stderr.wait_written(deadline);
-        self.stdout.dropped_lines.load(Ordering::Relaxed)
-            + self.stderr.dropped_lines.load(Ordering::Relaxed)
+        self.stdout.wait_written(deadline) + self.stderr.wait_written(deadline)
     }
 }
 
 /// A pipe whose read end is non-blocking; the write end's descriptor is handed to a core's
 /// interpreter and stays open for the life of the process (Python's `sys.stdout` may
 /// still be reached after the core stops, and a closed descriptor could be reused).
-fn pipe(stream: Stream) -> Result<(Pipe, i32), String> {
+fn pipe(queue: &Arc<LineQueue>) -> Result<(Pipe, i32), String> {
     let (reader, writer) = std::io::pipe().map_err(|e| format!("cannot make a pipe: {e}"))?;
     fcntl(reader.as_raw_fd(), FcntlArg::F_SETFL(OFlag::O_NONBLOCK))
         .map_err(|e| format!("cannot make a pipe non-blocking: {e}"))?;
     let pipe = Pipe {
         reader,
-        stream,
+        queue: queue.clone(),
         partial: Vec::new(),
     };
     Ok((pipe, writer.into_raw_fd()))
@@ -238,17 +237,13 @@ fn pipe(stream: Stream) -> Result<(Pipe, i32), String> {
 /// The reader thread: waits for output on any pipe, queues its lines; once `stopping`,
 /// takes what is left, ends unfinished lines and closes the queues.
 fn read_pipes(mut pipes: Vec<Pipe>, stopping: &AtomicBool, stdout: &LineQueue, stderr: &LineQueue) {
-    let queue = |stream| match stream {
-        Stream::Stdout => stdout,
-        Stream::Stderr => stderr,
-    };
     while !stopping.load(Ordering::Acquire) {
         let ready: Vec<bool> = {
             let mut fds: Vec<PollFd> = pipes
                 .iter()
                 .map(|p| PollFd::new(&p.reader, PollFlags::POLLIN))
                 .collect();
-            if poll(&mut fds, READER_POLL_MS as i32).unwrap_or(0) <= 0 {
+            if poll(&mut fds, READER_POLL_MS).unwrap_or(0) <= 0 {
                 continue;
             }
             fds.iter()
@@ -257,13 +252,13 @@ fn read_pipes(mut pipes: Vec<Pipe>, stopping: &AtomicBool, stdout: &LineQueue, s
         };
         for (pipe, ready) in pipes.iter_mut().zip(ready) {
             if ready {
-                pipe.drain(queue(pipe.stream));
+                pipe.drain();
             }
         }
     }
     for pipe in &mut pipes {
-        pipe.drain(queue(pipe.stream));
-        pipe.end(queue(pipe.stream));
+        pipe.drain();
+        pipe.end();
     }
     stdout.close();
     stderr.close();

@@ -67,7 +67,5 @@ pub const ACCEPT_RETRY: Duration = Duration::from_millis(10);
 pub const DRAIN_READ_LIMIT: usize = 16 * 1024 * 1024;
 /// While draining, a connection with nothing to read for this long has been read to the
 /// end of what its peer had sent (on loopback the peer's kernel moves its send buffer into
-/// the socket within microseconds of a read making room)...
+/// the socket within microseconds of a read making room).
 pub const DRAIN_QUIET: Duration = Duration::from_millis(20);
-/// ...looking again this often meanwhile.
-pub const DRAIN_READ_RETRY: Duration = Duration::from_millis(1);

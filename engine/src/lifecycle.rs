@@ -117,7 +117,23 @@ impl Lifecycle {
 
     /// Some core is inside a batch now.
     fn in_batch(&self) -> bool {
-        self.batches_ended.load(Ordering::Acquire) != self.batches_started.load(Ordering::Acquire)
+        self.cores_in_batch() > 0
+    }
+
+    /// Cores inside a batch now (each runs one batch at a time).
+    fn cores_in_batch(&self) -> u64 {
+        // Ended first: a batch that starts between the two loads then counts.
+        let ended = self.batches_ended.load(Ordering::Acquire);
+        self.batches_started
+            .load(Ordering::Acquire)
+            .saturating_sub(ended)
+    }
+
+    /// Routed messages sent and not yet run.
+    fn routed_waiting(&self) -> u64 {
+        self.routed_sent
+            .load(Ordering::Acquire)
+            .saturating_sub(self.routed_done.load(Ordering::Acquire))
     }
 
     pub fn sink_bytes_queued(&self, bytes: u64) {
@@ -140,9 +156,7 @@ impl Lifecycle {
 
     /// ", and N routed messages not run" when some are, for the give-up message.
     fn routed_not_run(&self) -> String {
-        let sent = self.routed_sent.load(Ordering::Acquire);
-        let done = self.routed_done.load(Ordering::Acquire);
-        match sent.saturating_sub(done) {
+        match self.routed_waiting() {
             0 => String::new(),
             waiting => format!(", and {waiting} routed messages not run"),
         }
@@ -287,18 +301,12 @@ impl Lifecycle {
     /// What is still in progress: connections being read, routed messages not run, cores
     /// inside a batch, sink bytes not written.
     fn unfinished(&self) -> String {
-        let inside = self
-            .batches_started
-            .load(Ordering::Acquire)
-            .saturating_sub(self.batches_ended.load(Ordering::Acquire));
-        let routed = self
-            .routed_sent
-            .load(Ordering::Acquire)
-            .saturating_sub(self.routed_done.load(Ordering::Acquire));
         format!(
-            "{} source connections still being read, {routed} routed messages not run, \
-             {inside} cores inside a batch (app code running), {} sink bytes not written",
+            "{} source connections still being read, {} routed messages not run, {} cores \
+             inside a batch (app code running), {} sink bytes not written",
             self.connections_open(),
+            self.routed_waiting(),
+            self.cores_in_batch(),
             self.sink_bytes_pending.load(Ordering::Acquire)
         )
     }

@@ -3,8 +3,7 @@
 //! messages in order.
 
 use crate::flow::{
-    self, BUSY_READ, COALESCE_READS, DRAIN_QUIET, DRAIN_READ_LIMIT, DRAIN_READ_RETRY, FIRST_READ,
-    MESSAGES_PER_BATCH,
+    self, BUSY_READ, COALESCE_READS, DRAIN_QUIET, DRAIN_READ_LIMIT, FIRST_READ, MESSAGES_PER_BATCH,
 };
 use crate::input_budget::ConnectionBudget;
 use crate::shard::Core;
@@ -252,31 +251,18 @@ impl<'a> Connection<'a> {
     }
 
     /// Reads and runs what the peer has already sent, up to `DRAIN_READ_LIMIT` bytes,
-    /// with non-blocking reads until none brings anything for `DRAIN_QUIET`.
+    /// with direct reads (`read_now`) until none brings anything for `DRAIN_QUIET`.
     async fn read_rest(&mut self, stream: &TcpStream) {
         let mut taken = 0;
-        let mut quiet_since = Instant::now();
         while taken < DRAIN_READ_LIMIT {
             self.core.wait_for_room().await;
             self.wait_for_budget().await;
-            let read = match recv(
-                stream.as_raw_fd(),
-                &mut self.scratch,
-                MsgFlags::MSG_DONTWAIT,
-            ) {
-                Err(Errno::EAGAIN) | Err(Errno::EINTR) => {
-                    if quiet_since.elapsed() >= DRAIN_QUIET {
-                        self.lose_partial_frame("closed by the drain");
-                        return;
-                    }
-                    glommio::timer::sleep(DRAIN_READ_RETRY).await;
-                    continue;
-                }
-                read => read.map_err(std::io::Error::from),
+            let Some(read) = read_now(stream, &mut self.scratch, DRAIN_QUIET).await else {
+                self.lose_partial_frame("closed by the drain");
+                return;
             };
             if let Ok(n) = read {
                 taken += n;
-                quiet_since = Instant::now();
             }
             if !self.take(read).await {
                 return;

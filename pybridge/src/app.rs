@@ -83,7 +83,7 @@ fn redirect_output(py: Python<'_>, fds: OutputFds) {
          del _core_stream\n",
         fds.stdout, fds.stderr
     );
-    let code = std::ffi::CString::new(code).expect("no NUL bytes");
+    let code = CString::new(code).expect("no NUL bytes");
     if let Err(err) = py.run(&code, None, None) {
         eprintln!(
             "roo: cannot redirect the app's output: {}",

@@ -63,7 +63,7 @@ impl PartialEq for Value {
                 },
             ) => a == b && x == y,
             (Bool(_) | Int(_) | Float(_), Bool(_) | Int(_) | Float(_)) => {
-                self.as_integer().is_some() && self.as_integer() == other.as_integer()
+                matches!((self.as_integer(), other.as_integer()), (Some(a), Some(b)) if a == b)
             }
             _ => false,
         }

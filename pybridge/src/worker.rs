@@ -810,19 +810,17 @@ impl<'py> Run<'_, 'py> {
     /// (or the key of a key_by that stands after the chain's last step).
     fn emit(&mut self, chain: usize, value: Bound<'py, PyAny>, meta: Meta, key: Value) {
         let spec = &self.topology.chains[chain];
-        // The key the message carries, for error lines (none before any key_by).
-        let shown_key = (key != Value::None).then_some(&key);
         for &sink in &spec.sinks {
             let encoded = match self.objects.encoders[sink].bind(self.py).call1((&value,)) {
                 Ok(encoded) => encoded,
                 Err(err) => {
                     let place = self.encoder_place(chain, sink);
-                    return self.python_error(&place, shown_key, err);
+                    return self.python_error(&place, carried_for_errors(&key), err);
                 }
             };
             if let Err(text) = append_encoded(&mut self.out.sinks[sink], &encoded) {
                 let place = self.encoder_place(chain, sink);
-                return self.error(&place, shown_key, text);
+                return self.error(&place, carried_for_errors(&key), text);
             }
             self.out.sunk_one(meta);
         }
@@ -870,6 +868,11 @@ impl<'py> Run<'_, 'py> {
     fn error(&mut self, place: &str, key: Option<&Value>, text: String) {
         self.errors.record(place, || with_key(key, &text));
     }
+}
+
+/// The key a message carries, for error lines: none before any key_by.
+fn carried_for_errors(key: &Value) -> Option<&Value> {
+    (*key != Value::None).then_some(key)
 }
 
 fn with_key(key: Option<&Value>, text: &str) -> String {

@@ -230,13 +230,11 @@ class RangeWindows(Windows):
     def on_message(self, data, state):
         now = self.clock()
         pane = now - now % self.pane
-        late = []
         if state.next_start is not None and pane < state.next_start:
             # Older than every window still open (the clock went back): its windows were
             # output already.
-            late = self._late(data, state)
             if self.late_data_policy != "place-in-oldest-window":
-                return late + self._ended(state, now, False)
+                return self._late(data, state) + self._ended(state, now, False)
             pane = state.next_start
         self._add(data, state, pane)
         if state.next_start is None:
@@ -251,8 +249,8 @@ class RangeWindows(Windows):
         state.panes[pane] = _update(self.aggregation, data, acc)
 
     def _late(self, data, state):
-        """What a late message gives at once, by the policy: nothing, or (fire-per-message)
-        the output of a window holding it alone."""
+        """What a late message gives at once under "drop" (nothing; it is counted) or
+        "fire-per-message" (the output of a window holding it alone)."""
         if self.late_data_policy == "drop":
             self.late_dropped += 1
         if self.late_data_policy != "fire-per-message":
