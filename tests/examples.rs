@@ -350,10 +350,6 @@ fn reverse_input() -> Vec<String> {
         .collect()
 }
 
-fn reversed(lines: &[String]) -> Vec<String> {
-    lines.iter().map(|l| l.chars().rev().collect()).collect()
-}
-
 fn reverse(cores: usize, late_receiver: bool) {
     let dir = TempDir::new(&format!("reverse-{cores}-{late_receiver}"));
     let input = dir.path("in.txt");

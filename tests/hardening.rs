@@ -175,7 +175,7 @@ fn sighup_drains_and_sigusr1_reports(cores: usize) {
     let (in_addr, out_addr) = (free_addr(), free_addr());
     let out = dir.path("out.txt");
     let lines: Vec<String> = (0..500).map(|i| format!("line {i}")).collect();
-    let want: Vec<String> = lines.iter().map(|l| l.chars().rev().collect()).collect();
+    let want = reversed(&lines);
     let mut receiver = start_receiver(&out_addr, &out, lines.len());
     let mut worker = start_io_worker(
         &example("reverse.py"),

@@ -3,21 +3,14 @@ hour), to show that a drain waiting on it says so and can still be stopped.
 
 Input: text frames (4-byte big-endian length). Output: each other text, then "\n".
 """
-import struct
 import time
 
 import wallaroo
 
 
-class Decoder:
-    def header_length(self):
-        return 4
-
-    def payload_length(self, bs):
-        return struct.unpack(">I", bs)[0]
-
-    def decode(self, bs):
-        return bs.decode()
+@wallaroo.decoder(header_length=4, length_fmt=">I")
+def decode(bs):
+    return bs.decode()
 
 
 class Block:
@@ -30,16 +23,16 @@ class Block:
         return data
 
 
-class Encoder:
-    def encode(self, data):
-        return data + "\n"
+@wallaroo.encoder
+def encode(data):
+    return data + "\n"
 
 
 def application_setup(args):
     (in_host, in_port), = wallaroo.tcp_parse_input_addrs(args)
     (out_host, out_port), = wallaroo.tcp_parse_output_addrs(args)
     ab = wallaroo.ApplicationBuilder("blocking")
-    ab.new_pipeline("blocking", wallaroo.TCPSourceConfig(in_host, in_port, Decoder()))
+    ab.new_pipeline("blocking", wallaroo.TCPSourceConfig(in_host, in_port, decode))
     ab.to(Block)
-    ab.to_sink(wallaroo.TCPSinkConfig(out_host, out_port, Encoder()))
+    ab.to_sink(wallaroo.TCPSinkConfig(out_host, out_port, encode))
     return ab.build()

@@ -3,21 +3,14 @@ imports that module in application_setup and prints `imported NAME from FILE`; t
 passes text frames from --in to --out unchanged.
 """
 import importlib
-import struct
 import sys
 
 import wallaroo
 
 
-class Decoder:
-    def header_length(self):
-        return 4
-
-    def payload_length(self, bs):
-        return struct.unpack(">I", bs)[0]
-
-    def decode(self, bs):
-        return bs.decode()
+@wallaroo.decoder(header_length=4, length_fmt=">I")
+def decode(bs):
+    return bs.decode()
 
 
 class Same:
@@ -28,9 +21,9 @@ class Same:
         return data
 
 
-class Encoder:
-    def encode(self, data):
-        return data + "\n"
+@wallaroo.encoder
+def encode(data):
+    return data + "\n"
 
 
 def application_setup(args):
@@ -42,7 +35,7 @@ def application_setup(args):
     (in_host, in_port), = wallaroo.tcp_parse_input_addrs(args)
     (out_host, out_port), = wallaroo.tcp_parse_output_addrs(args)
     ab = wallaroo.ApplicationBuilder("environment")
-    ab.new_pipeline("environment", wallaroo.TCPSourceConfig(in_host, in_port, Decoder()))
+    ab.new_pipeline("environment", wallaroo.TCPSourceConfig(in_host, in_port, decode))
     ab.to(Same)
-    ab.to_sink(wallaroo.TCPSinkConfig(out_host, out_port, Encoder()))
+    ab.to_sink(wallaroo.TCPSinkConfig(out_host, out_port, encode))
     return ab.build()

@@ -5,20 +5,13 @@ Input: text frames (4-byte big-endian length) holding a Python literal (`1`, `1.
 `True`, `2.5`). Output: `<literal> <count of equal keys so far>\n`.
 """
 import ast
-import struct
 
 import wallaroo
 
 
-class Decoder:
-    def header_length(self):
-        return 4
-
-    def payload_length(self, bs):
-        return struct.unpack(">I", bs)[0]
-
-    def decode(self, bs):
-        return ast.literal_eval(bs.decode())
+@wallaroo.decoder(header_length=4, length_fmt=">I")
+def decode(bs):
+    return ast.literal_eval(bs.decode())
 
 
 class Seen:
@@ -39,16 +32,16 @@ def partition(data):
     return data
 
 
-class Encoder:
-    def encode(self, text):
-        return text + "\n"
+@wallaroo.encoder
+def encode(text):
+    return text + "\n"
 
 
 def application_setup(args):
     (in_host, in_port), = wallaroo.tcp_parse_input_addrs(args)
     (out_host, out_port), = wallaroo.tcp_parse_output_addrs(args)
     ab = wallaroo.ApplicationBuilder("numeric keys")
-    ab.new_pipeline("numbers", wallaroo.TCPSourceConfig(in_host, in_port, Decoder()))
+    ab.new_pipeline("numbers", wallaroo.TCPSourceConfig(in_host, in_port, decode))
     ab.to_state_partition(Count(), Seen, "seen", partition)
-    ab.to_sink(wallaroo.TCPSinkConfig(out_host, out_port, Encoder()))
+    ab.to_sink(wallaroo.TCPSinkConfig(out_host, out_port, encode))
     return ab.build()

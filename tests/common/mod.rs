@@ -483,6 +483,11 @@ pub fn word_count_output(counts: &BTreeMap<String, usize>) -> Vec<String> {
         .collect()
 }
 
+/// Each line reversed by code point, as examples/reverse.py outputs it.
+pub fn reversed(lines: &[String]) -> Vec<String> {
+    lines.iter().map(|l| l.chars().rev().collect()).collect()
+}
+
 /// A payload behind its 4-byte big-endian length header.
 pub fn frame(payload: &[u8]) -> Vec<u8> {
     let mut f = (payload.len() as u32).to_be_bytes().to_vec();
