@@ -293,7 +293,8 @@ impl Lifecycle {
         }
     }
 
-    fn connections_open(&self) -> u64 {
+    /// Source connections (and generators) opened and not yet closed.
+    pub fn connections_open(&self) -> u64 {
         let accepted = self.connections_accepted.load(Ordering::Acquire);
         accepted.saturating_sub(self.connections_closed.load(Ordering::Acquire))
     }

@@ -7,7 +7,7 @@
 //! core consults it without locks. A `to_stateful` state has the single key `None` and
 //! so lives on one core.
 
-use pybridge::{Placement, Topology, Value, ValueMap};
+use model::{Placement, Topology, Value, ValueMap};
 
 /// Slots for unlisted keys; a multiple of any small core count, so slots divide evenly.
 pub const VIRTUAL_PARTITIONS: usize = 5040;
@@ -69,7 +69,7 @@ impl Placement for PartitionTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pybridge::topology::StateSpec;
+    use model::topology::StateSpec;
 
     fn topology(keys: Vec<Value>) -> Topology {
         Topology {

@@ -1,25 +1,25 @@
 //! One core: its glommio executor's shared state (the Python worker, the batch outputs,
-//! the queues to sinks and to other cores) and the code that starts its tasks.
+//! the queues to sinks and to other cores) and the code that starts its tasks. Sources
+//! and sink writers see the core only through their handles (`intake`, `sink_queue`).
 
 use crate::backlog::Backlogs;
 use crate::flow;
-use crate::input_budget::InputBudget;
+use crate::generator_source;
+use crate::intake::{Intake, SourceHandle};
 use crate::lifecycle::Lifecycle;
-use crate::mesh::MeshEnds;
+use crate::mesh::{ConnectedEnds, MeshEnds};
 use crate::partition_table::PartitionTable;
+use crate::runner::EngineConfig;
+use crate::sink_queue::SinkQueue;
 use crate::summary::CoreSummary;
 use crate::tcp_sink;
 use crate::tcp_source::{self, Handoff};
-use crate::EngineConfig;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use glommio::channels::local_channel::{self, LocalReceiver, LocalSender};
 use glommio::channels::shared_channel::{ConnectedReceiver, ConnectedSender};
-use glommio::net::TcpListener;
+use model::{Meta, Placement, Routed, SourceInput, Topology, Value};
 use protocol::{FrameDecoder, FrameError};
-use pybridge::{
-    GilKind, HeaderDecoding, Meta, OutputFds, Outputs, Placement, Routed, SourceInput, Topology,
-    Value, Worker,
-};
+use pybridge::{GilKind, OutputFds, Outputs, Worker};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::mpsc;
@@ -52,26 +52,9 @@ struct Outbox {
     queued: Cell<usize>,
 }
 
-/// Encoder output on its way to one sink connection. Batches append to `pending` and the
-/// writer takes all of it at once: output made while a write is in flight leaves in the
-/// next single write (one send, one wake-up of the receiver), not a write per batch.
-struct SinkQueue {
-    pending: RefCell<BytesMut>,
-    /// Bytes appended and not yet written (pending plus the write in flight).
-    queued: Cell<usize>,
-    /// Rung when `pending` stops being empty; the writer waits on it when it has nothing.
-    /// Taken (closed) once the core has stopped, which ends the writer.
-    doorbell: RefCell<Option<LocalSender<()>>>,
-}
-
 pub struct Core {
-    pub id: usize,
-    pub lifecycle: Arc<Lifecycle>,
-    pub max_frame_size: usize,
-    /// How long an idle source keeps trying to read before it waits (`--poll-us`).
-    pub idle_poll: Duration,
-    /// Bytes this core's source connections hold that are not yet whole frames.
-    pub input_budget: InputBudget,
+    id: usize,
+    lifecycle: Arc<Lifecycle>,
     worker: RefCell<Worker>,
     outputs: RefCell<Outputs>,
     table: Arc<PartitionTable>,
@@ -79,106 +62,21 @@ pub struct Core {
     topology: Topology,
     /// Sink index -> index into `sink_queues` (sinks with the same address share one).
     sink_connection: Vec<usize>,
-    sink_queues: Vec<SinkQueue>,
+    sink_queues: Vec<Rc<SinkQueue>>,
     outboxes: Vec<Option<Outbox>>,
-    stoppers: RefCell<Vec<LocalSender<()>>>,
     frames_in: Cell<u64>,
-    sink_reconnects: Cell<u64>,
 }
 
 impl Core {
-    pub fn source_name(&self, source: usize) -> &str {
-        &self.topology.sources[source].name
-    }
-
-    pub fn source_address(&self, source: usize) -> String {
-        self.topology.sources[source].address()
-    }
-
-    pub fn header(&self, source: usize) -> HeaderDecoding {
-        self.topology.sources[source]
-            .header()
-            .expect("only TCP sources are read")
-    }
-
-    /// A receiver that yields (None) once the engine starts draining.
-    pub fn stopping(&self) -> LocalReceiver<()> {
-        let (tx, rx) = local_channel::new_bounded(1);
-        if self.lifecycle.running() {
-            self.stoppers.borrow_mut().push(tx);
-        }
-        rx
-    }
-
-    pub fn record_error(&self, place: &str, detail: &str) {
-        self.worker.borrow_mut().record_error(place, detail);
-    }
-
-    pub fn count_sink_reconnect(&self) {
-        self.sink_reconnects.set(self.sink_reconnects.get() + 1);
-    }
-
-    /// Everything queued for sink connection `connection` so far (empty if nothing).
-    pub fn take_sink_output(&self, connection: usize) -> Bytes {
-        self.sink_queues[connection]
-            .pending
-            .borrow_mut()
-            .split()
-            .freeze()
-    }
-
     /// Closes every sink writer's doorbell: each writes what is left and closes its socket.
     fn close_sinks(&self) {
         for queue in &self.sink_queues {
-            queue.doorbell.borrow_mut().take();
+            queue.close();
         }
-    }
-
-    pub fn sink_written(&self, connection: usize, bytes: usize) {
-        let queued = &self.sink_queues[connection].queued;
-        queued.set(queued.get() - bytes);
-        self.lifecycle.sink_bytes_written(bytes as u64);
     }
 
     fn sinks_congested(&self) -> bool {
-        self.sink_queues
-            .iter()
-            .any(|q| q.queued.get() > flow::SINK_HIGH_WATER)
-    }
-
-    fn congested(&self) -> bool {
-        self.sinks_congested()
-            || self.backlogs.should_pause(self.id)
-            || self
-                .outboxes
-                .iter()
-                .flatten()
-                .any(|q| q.queued.get() > flow::OUTBOX_HIGH_WATER)
-    }
-
-    /// Waits while a sink or an outbox of this core is over its high-water mark, or a core
-    /// is far behind with routed input (`Backlogs::should_pause`): sources then stop
-    /// reading, and TCP pushes back on the senders.
-    pub async fn wait_for_room(&self) {
-        while self.congested() && !self.lifecycle.done() {
-            glommio::timer::sleep(flow::PAUSED_POLL).await;
-        }
-    }
-
-    /// Cuts every complete frame `decoder` holds into `frames`.
-    pub fn take_frames(
-        &self,
-        source: usize,
-        decoder: &mut FrameDecoder,
-        frames: &mut Vec<Bytes>,
-    ) -> Result<(), FrameError> {
-        let framed = self
-            .worker
-            .borrow_mut()
-            .take_frames(source, decoder, frames);
-        self.frames_in
-            .set(self.frames_in.get() + frames.len() as u64);
-        framed
+        self.sink_queues.iter().any(|queue| queue.congested())
     }
 
     /// Runs one batch on the worker and hands its output on. The lifecycle sees the batch
@@ -191,16 +89,6 @@ impl Core {
         );
         self.flush();
         result
-    }
-
-    /// Runs frames through the steps and hands their output on.
-    pub fn run_frames(&self, source: usize, frames: &[Bytes], meta: Meta) {
-        self.batch(|worker, outputs| worker.run_frames(source, frames, meta, self, outputs));
-    }
-
-    /// Runs up to `count` messages of a generator source; false once it has ended.
-    fn run_generator(&self, source: usize, count: usize) -> bool {
-        self.batch(|worker, outputs| worker.run_generator(source, count, self, outputs))
     }
 
     /// Runs the tick hooks (windows) and hands their output on; `last`: the final flush.
@@ -219,25 +107,7 @@ impl Core {
     fn flush(&self) {
         let mut outputs = self.outputs.borrow_mut();
         for (sink, buffer) in outputs.sinks.iter_mut().enumerate() {
-            if buffer.is_empty() {
-                continue;
-            }
-            let queue = &self.sink_queues[self.sink_connection[sink]];
-            let bytes = buffer.len();
-            queue.queued.set(queue.queued.get() + bytes);
-            self.lifecycle.sink_bytes_queued(bytes as u64);
-            // `pending` is bounded by flow::SINK_HIGH_WATER through wait_for_room.
-            let mut pending = queue.pending.borrow_mut();
-            if pending.is_empty() {
-                std::mem::swap(&mut *pending, buffer);
-                // Full only when already rung and not yet heard: nothing is lost.
-                if let Some(doorbell) = &*queue.doorbell.borrow() {
-                    let _ = doorbell.try_send(());
-                }
-            } else {
-                pending.extend_from_slice(buffer);
-                buffer.clear();
-            }
+            self.sink_queues[self.sink_connection[sink]].push(buffer);
         }
         for (peer, routed) in outputs.routed.iter_mut().enumerate() {
             if routed.is_empty() {
@@ -270,7 +140,7 @@ impl Core {
             handed_over: worker.stats().handed_over,
             none_outputs: worker.stats().none_outputs,
             errors: worker.errors().counts(),
-            sink_reconnects: self.sink_reconnects.get(),
+            sink_reconnects: self.sink_queues.iter().map(|q| q.reconnects()).sum(),
             latency: outputs.latency.clone(),
             pipelines: self
                 .topology
@@ -279,6 +149,48 @@ impl Core {
                 .map(|s| self.topology.chains[s.chain].name.clone())
                 .collect(),
         }
+    }
+}
+
+/// Sources hand their frames and generated messages to the worker through the core.
+impl Intake for Core {
+    fn take_frames(
+        &self,
+        source: usize,
+        decoder: &mut FrameDecoder,
+        frames: &mut Vec<Bytes>,
+    ) -> Result<(), FrameError> {
+        let framed = self
+            .worker
+            .borrow_mut()
+            .take_frames(source, decoder, frames);
+        self.frames_in
+            .set(self.frames_in.get() + frames.len() as u64);
+        framed
+    }
+
+    fn run_frames(&self, source: usize, frames: &[Bytes], meta: Meta) {
+        self.batch(|worker, outputs| worker.run_frames(source, frames, meta, self, outputs));
+    }
+
+    fn run_generator(&self, source: usize, count: usize) -> bool {
+        self.batch(|worker, outputs| worker.run_generator(source, count, self, outputs))
+    }
+
+    fn record_error(&self, place: &str, detail: &str) {
+        self.worker.borrow_mut().record_error(place, detail);
+    }
+
+    /// A sink or an outbox of this core is over its high-water mark, or a core is far
+    /// behind with routed input (`Backlogs::should_pause`).
+    fn congested(&self) -> bool {
+        self.sinks_congested()
+            || self.backlogs.should_pause(self.id)
+            || self
+                .outboxes
+                .iter()
+                .flatten()
+                .any(|q| q.queued.get() > flow::OUTBOX_HIGH_WATER)
     }
 }
 
@@ -335,32 +247,14 @@ pub async fn run_core(
     let cores = routed.to.len();
     let topology = worker.topology().clone();
 
-    let mut sink_addresses: Vec<String> = vec![];
-    let sink_connection = topology
-        .sinks
-        .iter()
-        .map(|sink| {
-            let address = sink.address();
-            match sink_addresses.iter().position(|a| *a == address) {
-                Some(index) => index,
-                None => {
-                    sink_addresses.push(address);
-                    sink_addresses.len() - 1
-                }
-            }
-        })
-        .collect();
-    let mut sink_doorbells = vec![];
+    let (sink_connection, sink_addresses) = sink_connections(&topology);
+    let mut sink_handles = vec![];
     let sink_queues = sink_addresses
         .iter()
         .map(|_| {
-            let (doorbell, heard) = local_channel::new_bounded(1);
-            sink_doorbells.push(heard);
-            SinkQueue {
-                pending: RefCell::new(BytesMut::new()),
-                queued: Cell::new(0),
-                doorbell: RefCell::new(Some(doorbell)),
-            }
+            let (queue, handle) = SinkQueue::new(id, lifecycle.clone());
+            sink_handles.push(handle);
+            queue
         })
         .collect();
     let mut outbox_receivers = vec![];
@@ -379,34 +273,21 @@ pub async fn run_core(
     let core = Rc::new(Core {
         id,
         lifecycle: lifecycle.clone(),
-        max_frame_size: config.max_frame_size,
-        idle_poll: config.idle_poll,
-        input_budget: InputBudget::new(flow::INPUT_BYTES_PER_CORE),
         outputs: RefCell::new(Outputs::new(&topology, cores)),
         worker: RefCell::new(worker),
         table,
         backlogs,
-        topology,
+        topology: topology.clone(),
         sink_connection,
         sink_queues,
         outboxes,
-        stoppers: RefCell::new(vec![]),
         frames_in: Cell::new(0),
-        sink_reconnects: Cell::new(0),
     });
 
-    let sink_writers: Vec<_> = sink_addresses
+    let sink_writers: Vec<_> = sink_handles
         .into_iter()
-        .zip(sink_doorbells)
-        .enumerate()
-        .map(|(connection, (address, doorbell))| {
-            glommio::spawn_local(tcp_sink::write_sink(
-                core.clone(),
-                connection,
-                address,
-                doorbell,
-            ))
-        })
+        .zip(sink_addresses)
+        .map(|(handle, address)| glommio::spawn_local(tcp_sink::write_sink(handle, address)))
         .collect();
     for ((peer, batches), sender) in outbox_receivers
         .into_iter()
@@ -417,44 +298,15 @@ pub async fn run_core(
     for receiver in routed.from.into_iter().flatten() {
         glommio::spawn_local(receive_routed(core.clone(), receiver)).detach();
     }
-    let handoff_senders = Rc::new(handoffs.to);
-    for receiver in handoffs.from.into_iter().flatten() {
-        glommio::spawn_local(tcp_source::adopt(core.clone(), receiver)).detach();
-    }
-    for (source, spec) in core.topology.sources.iter().enumerate() {
-        if spec.input == SourceInput::Generator && source % cores == id {
-            // Counted as a connection: --exit-when-idle waits for a generator to end.
-            lifecycle.connection_opened();
-            glommio::spawn_local(generate(core.clone(), source)).detach();
-        }
-    }
-    let mut listening = Ok(());
-    if id == 0 {
-        for (source, spec) in core.topology.sources.iter().enumerate() {
-            if spec.input == SourceInput::Generator {
-                continue;
-            }
-            match listen(&spec.address()) {
-                Ok(listener) => {
-                    glommio::spawn_local(tcp_source::accept(
-                        core.clone(),
-                        source,
-                        listener,
-                        handoff_senders.clone(),
-                    ))
-                    .detach();
-                }
-                Err(error) => {
-                    listening = Err(format!(
-                        "cannot listen on {} for source '{}': {error}",
-                        spec.address(),
-                        spec.name
-                    ));
-                    break;
-                }
-            }
-        }
-    }
+    let sources = Rc::new(SourceHandle::new(
+        id,
+        core.clone(),
+        lifecycle.clone(),
+        topology.sources.clone(),
+        config.max_frame_size,
+        config.idle_poll,
+    ));
+    let listening = start_sources(&sources, &topology, cores, handoffs);
     if let Some(every) = core.topology.tick_interval() {
         glommio::spawn_local(tick_periodically(core.clone(), every)).detach();
     }
@@ -464,7 +316,7 @@ pub async fn run_core(
     while lifecycle.running() {
         glommio::timer::sleep(flow::PHASE_POLL).await;
     }
-    core.stoppers.borrow_mut().clear();
+    sources.stop();
     if core.topology.has_ticks() {
         while lifecycle.draining() {
             glommio::timer::sleep(flow::PHASE_POLL).await;
@@ -493,55 +345,69 @@ pub async fn run_core(
     Some(core.summary())
 }
 
-/// glommio listens with SO_REUSEPORT, which would let a second roo share the port and
-/// silently take part of the connections: a port something already accepts connections on
-/// is a start-up error. (A bind without SO_REUSEPORT would tell too, but it collides with
-/// the closed connections, in TIME-WAIT, of a roo that has just stopped.)
-fn listen(address: &str) -> Result<TcpListener, String> {
-    if let Some(listening) = already_listening(address) {
-        return Err(format!(
-            "another program already accepts connections on {listening}"
-        ));
-    }
-    TcpListener::bind(address).map_err(|e| e.to_string())
+/// Sink index -> connection index, and each connection's address: sinks with the same
+/// address share one connection (and its order).
+fn sink_connections(topology: &Topology) -> (Vec<usize>, Vec<String>) {
+    let mut addresses: Vec<String> = vec![];
+    let connection = topology
+        .sinks
+        .iter()
+        .map(|sink| {
+            let address = sink.address();
+            match addresses.iter().position(|a| *a == address) {
+                Some(index) => index,
+                None => {
+                    addresses.push(address);
+                    addresses.len() - 1
+                }
+            }
+        })
+        .collect();
+    (connection, addresses)
 }
 
-/// The address, if a connection to `address` (to the loopback address for an unspecified
-/// one) is accepted. A connection to itself (the kernel may pick the port it dials as its
-/// own, when nothing listens there) is not a listener.
-fn already_listening(address: &str) -> Option<std::net::SocketAddr> {
-    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, ToSocketAddrs};
-    let mut addr = address.to_socket_addrs().ok()?.next()?;
-    if addr.ip().is_unspecified() {
-        addr.set_ip(match addr.ip() {
-            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
-        });
+/// Starts this core's sources: the generators it runs, the readers of connections core 0
+/// hands it, and on core 0 the listeners; Err if a listener cannot bind.
+fn start_sources(
+    sources: &Rc<SourceHandle>,
+    topology: &Topology,
+    cores: usize,
+    handoffs: ConnectedEnds<Handoff>,
+) -> Result<(), String> {
+    let id = sources.core;
+    for receiver in handoffs.from.into_iter().flatten() {
+        glommio::spawn_local(tcp_source::adopt(sources.clone(), receiver)).detach();
     }
-    let stream = std::net::TcpStream::connect_timeout(&addr, LISTEN_PROBE_TIMEOUT).ok()?;
-    let to_itself = stream.local_addr().ok() == stream.peer_addr().ok();
-    (!to_itself).then_some(addr)
-}
-
-/// How long the start-up check waits for a connection to a source's own address.
-const LISTEN_PROBE_TIMEOUT: Duration = Duration::from_millis(200);
-
-/// Drives a generator source (GenSourceConfig) until it ends or the engine drains, a batch
-/// at a time, pausing as a socket's reader does (`Core::wait_for_room`).
-async fn generate(core: Rc<Core>, source: usize) {
-    while core.lifecycle.running() {
-        core.wait_for_room().await;
-        if !core.run_generator(source, flow::MESSAGES_PER_BATCH) {
-            eprintln!(
-                "roo: core {}: generator of source '{}' ended",
-                core.id,
-                core.source_name(source)
-            );
-            break;
+    for (source, spec) in topology.sources.iter().enumerate() {
+        if spec.input == SourceInput::Generator && source % cores == id {
+            sources.lifecycle.connection_opened();
+            glommio::spawn_local(generator_source::generate(sources.clone(), source)).detach();
         }
-        glommio::yield_if_needed().await;
     }
-    core.lifecycle.connection_closed();
+    if id != 0 {
+        return Ok(());
+    }
+    let handoff_senders = Rc::new(handoffs.to);
+    for (source, spec) in topology.sources.iter().enumerate() {
+        if spec.input == SourceInput::Generator {
+            continue;
+        }
+        let listener = tcp_source::listen(&spec.address()).map_err(|error| {
+            format!(
+                "cannot listen on {} for source '{}': {error}",
+                spec.address(),
+                spec.name
+            )
+        })?;
+        glommio::spawn_local(tcp_source::accept(
+            sources.clone(),
+            source,
+            listener,
+            handoff_senders.clone(),
+        ))
+        .detach();
+    }
+    Ok(())
 }
 
 /// Runs the periodic tick hooks (windows that end while no message comes) while running;

@@ -7,14 +7,13 @@
 //! connection: bytes the kernel had already accepted on the old connection may be lost
 //! or, for the write in flight, arrive twice. Nothing queued after the reconnect is lost.
 
-use crate::shard::Core;
+use crate::lifecycle::Lifecycle;
+use crate::sink_queue::{SinkHandle, SinkQueue};
 use futures_lite::AsyncWriteExt;
-use glommio::channels::local_channel::LocalReceiver;
 use glommio::net::TcpStream;
 use nix::errno::Errno;
 use nix::sys::socket::{recv, MsgFlags};
 use std::os::fd::AsRawFd;
-use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 const FIRST_RETRY: Duration = Duration::from_millis(20);
@@ -22,14 +21,21 @@ const LONGEST_RETRY: Duration = Duration::from_secs(1);
 /// How often a sink that stays unreachable is reported.
 const REPORT_EVERY: Duration = Duration::from_secs(10);
 
-/// Writes the output queued for sink connection `sink` to `address`; `doorbell` rings
-/// when output arrives after the writer found none, and closes when the core has
-/// stopped (`Core::close_sinks`): the writer then writes what is left and closes.
-pub async fn write_sink(core: Rc<Core>, sink: usize, address: String, doorbell: LocalReceiver<()>) {
-    let mut stream = connect(&core, &address).await;
+/// Writes the output queued in `sink.queue` to `address`; the doorbell rings when output
+/// arrives after the writer found none, and closes when the core has stopped
+/// (`SinkQueue::close`): the writer then writes what is left and closes.
+pub async fn write_sink(sink: SinkHandle, address: String) {
+    let SinkHandle {
+        core,
+        queue,
+        doorbell,
+        lifecycle,
+    } = sink;
+    let lost = |why: &str| lost(core, &queue, &address, why);
+    let mut stream = connect(core, &lifecycle, &address).await;
     let mut waited = false;
     loop {
-        let chunk = core.take_sink_output(sink);
+        let chunk = queue.take();
         if chunk.is_empty() {
             if doorbell.recv().await.is_none() {
                 break;
@@ -40,12 +46,12 @@ pub async fn write_sink(core: Rc<Core>, sink: usize, address: String, doorbell: 
         // Output that had to be waited for finds the sink idle, and a receiver may have
         // gone away in the meantime.
         if std::mem::take(&mut waited) && stream.as_ref().is_some_and(peer_closed) {
-            lost(&core, &address, "closed by the receiver");
+            lost("closed by the receiver");
             stream = None;
         }
         loop {
             if stream.is_none() {
-                stream = connect(&core, &address).await;
+                stream = connect(core, &lifecycle, &address).await;
             }
             let Some(connected) = stream.as_mut() else {
                 return; // shutting down
@@ -53,12 +59,12 @@ pub async fn write_sink(core: Rc<Core>, sink: usize, address: String, doorbell: 
             match connected.write_all(&chunk).await {
                 Ok(()) => break,
                 Err(error) => {
-                    lost(&core, &address, &error.to_string());
+                    lost(&error.to_string());
                     stream = None;
                 }
             }
         }
-        core.sink_written(sink, chunk.len());
+        queue.written(chunk.len());
     }
     if let Some(mut stream) = stream {
         let _ = stream.flush().await;
@@ -84,33 +90,27 @@ fn peer_closed(stream: &TcpStream) -> bool {
     }
 }
 
-fn lost(core: &Core, address: &str, why: &str) {
-    eprintln!(
-        "roo: core {}: sink {address} lost ({why}); reconnecting",
-        core.id
-    );
-    core.count_sink_reconnect();
+fn lost(core: usize, queue: &SinkQueue, address: &str, why: &str) {
+    eprintln!("roo: core {core}: sink {address} lost ({why}); reconnecting");
+    queue.count_reconnect();
 }
 
 /// Connects with exponential backoff; None only when the core is shutting down.
-async fn connect(core: &Core, address: &str) -> Option<TcpStream> {
+async fn connect(core: usize, lifecycle: &Lifecycle, address: &str) -> Option<TcpStream> {
     let mut wait = FIRST_RETRY;
     let mut last_report: Option<Instant> = None;
-    while !core.lifecycle.done() {
+    while !lifecycle.done() {
         match TcpStream::connect(address).await {
             Ok(stream) => {
                 let _ = stream.set_nodelay(true);
                 if last_report.is_some() {
-                    eprintln!("roo: core {}: sink {address} connected", core.id);
+                    eprintln!("roo: core {core}: sink {address} connected");
                 }
                 return Some(stream);
             }
             Err(error) => {
                 if last_report.is_none_or(|at| at.elapsed() >= REPORT_EVERY) {
-                    eprintln!(
-                        "roo: core {}: sink {address} not reachable ({error}); retrying",
-                        core.id
-                    );
+                    eprintln!("roo: core {core}: sink {address} not reachable ({error}); retrying");
                     last_report = Some(Instant::now());
                 }
                 glommio::timer::sleep(wait).await;
@@ -119,4 +119,91 @@ async fn connect(core: &Core, address: &str) -> Option<TcpStream> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::BytesMut;
+    use std::io::Read;
+    use std::rc::Rc;
+    use std::sync::Arc;
+
+    /// Runs `test` on a glommio executor with a sink queue whose writer writes to
+    /// `address`; the writer is closed and awaited after `test`.
+    fn with_sink<F, Fut>(address: String, test: F)
+    where
+        F: FnOnce(Rc<SinkQueue>) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        glommio::LocalExecutorBuilder::new(glommio::Placement::Unbound)
+            .make()
+            .expect("executor")
+            .run(async move {
+                let (queue, handle) = SinkQueue::new(0, Arc::new(Lifecycle::default()));
+                let writer = glommio::spawn_local(write_sink(handle, address));
+                test(queue.clone()).await;
+                queue.close();
+                writer.await;
+            });
+    }
+
+    #[test]
+    fn queued_output_arrives_in_order_and_the_connection_closes_after_it() {
+        let receiver = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = receiver.local_addr().unwrap().to_string();
+        let reader = std::thread::spawn(move || {
+            let (mut stream, _) = receiver.accept().unwrap();
+            let mut all = String::new();
+            stream.read_to_string(&mut all).unwrap();
+            all
+        });
+        with_sink(address, |queue| async move {
+            queue.push(&mut BytesMut::from("one "));
+            queue.push(&mut BytesMut::from("two "));
+            glommio::timer::sleep(Duration::from_millis(20)).await;
+            queue.push(&mut BytesMut::from("three"));
+        });
+        assert_eq!(reader.join().unwrap(), "one two three");
+    }
+
+    #[test]
+    fn a_receiver_that_starts_late_and_one_that_goes_away_are_reconnected_to() {
+        // A free port nothing listens on yet.
+        let address = {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            probe.local_addr().unwrap().to_string()
+        };
+        let late = address.clone();
+        with_sink(address, |queue| async move {
+            queue.push(&mut BytesMut::from("first"));
+            glommio::timer::sleep(Duration::from_millis(50)).await;
+            let receiver = std::net::TcpListener::bind(&late).unwrap();
+            let (heard, received) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                for _ in 0..2 {
+                    let (mut stream, _) = receiver.accept().unwrap();
+                    let mut buf = [0u8; 64];
+                    let n = stream.read(&mut buf).unwrap();
+                    let _ = heard.send(String::from_utf8_lossy(&buf[..n]).into_owned());
+                    // Dropped after one read: the writer must notice and connect again.
+                }
+            });
+            let next = || async {
+                let deadline = Instant::now() + Duration::from_secs(10);
+                loop {
+                    if let Ok(text) = received.try_recv() {
+                        return text;
+                    }
+                    assert!(Instant::now() < deadline, "nothing received");
+                    glommio::timer::sleep(Duration::from_millis(5)).await;
+                }
+            };
+            assert_eq!(next().await, "first");
+            glommio::timer::sleep(Duration::from_millis(100)).await;
+            queue.push(&mut BytesMut::from("second"));
+            assert_eq!(next().await, "second");
+            assert_eq!(queue.reconnects(), 1);
+        });
+    }
 }

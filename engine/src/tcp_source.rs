@@ -6,17 +6,17 @@ use crate::flow::{
     self, BUSY_READ, COALESCE_READS, DRAIN_QUIET, DRAIN_READ_LIMIT, FIRST_READ, MESSAGES_PER_BATCH,
 };
 use crate::input_budget::ConnectionBudget;
-use crate::shard::Core;
+use crate::intake::SourceHandle;
 use bytes::Bytes;
 use futures_lite::future::or;
 use futures_lite::AsyncReadExt;
 use glommio::channels::local_channel::LocalReceiver;
 use glommio::channels::shared_channel::ConnectedSender;
 use glommio::net::{AcceptedTcpStream, TcpListener, TcpStream};
+use model::{clock, HeaderDecoding, Meta};
 use nix::errno::Errno;
 use nix::sys::socket::{recv, MsgFlags};
 use protocol::{FrameDecoder, FrameError, Framing};
-use pybridge::{clock, HeaderDecoding, Meta};
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -29,14 +29,14 @@ pub struct Handoff {
 
 /// Accepts connections for `source` until the engine drains, dealing them out in turn.
 pub async fn accept(
-    core: Rc<Core>,
+    handle: Rc<SourceHandle>,
     source: usize,
     listener: TcpListener,
     cores: Rc<Vec<Option<ConnectedSender<Handoff>>>>,
 ) {
     let mut next = source; // different sources start on different cores
     loop {
-        let stop = core.stopping();
+        let stop = handle.stopping();
         let accepted = or(async { Some(listener.shared_accept().await) }, async {
             stop.recv().await;
             None
@@ -46,21 +46,18 @@ pub async fn accept(
             None => break,
             Some(Ok(stream)) => stream,
             Some(Err(error)) => {
-                eprintln!(
-                    "roo: accept on {} failed: {error}",
-                    core.source_address(source)
-                );
+                eprintln!("roo: accept on {} failed: {error}", handle.address(source));
                 glommio::timer::sleep(flow::ACCEPT_RETRY).await;
                 continue;
             }
         };
-        core.lifecycle.connection_opened();
+        handle.lifecycle.connection_opened();
         let owner = next % cores.len();
         next += 1;
         match &cores[owner] {
             None => {
                 glommio::spawn_local(read_connection(
-                    core.clone(),
+                    handle.clone(),
                     source,
                     stream.bind_to_executor(),
                 ))
@@ -69,21 +66,54 @@ pub async fn accept(
             Some(peer) => {
                 if peer.send(Handoff { source, stream }).await.is_err() {
                     // The owner has stopped (shutting down): the connection closes unread.
-                    core.lifecycle.connection_closed();
+                    handle.lifecycle.connection_closed();
                 }
             }
         }
     }
 }
 
+/// glommio listens with SO_REUSEPORT, which would let a second roo share the port and
+/// silently take part of the connections: a port something already accepts connections on
+/// is a start-up error. (A bind without SO_REUSEPORT would tell too, but it collides with
+/// the closed connections, in TIME-WAIT, of a roo that has just stopped.)
+pub fn listen(address: &str) -> Result<TcpListener, String> {
+    if let Some(listening) = already_listening(address) {
+        return Err(format!(
+            "another program already accepts connections on {listening}"
+        ));
+    }
+    TcpListener::bind(address).map_err(|e| e.to_string())
+}
+
+/// The address, if a connection to `address` (to the loopback address for an unspecified
+/// one) is accepted. A connection to itself (the kernel may pick the port it dials as its
+/// own, when nothing listens there) is not a listener.
+fn already_listening(address: &str) -> Option<std::net::SocketAddr> {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, ToSocketAddrs};
+    let mut addr = address.to_socket_addrs().ok()?.next()?;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr.ip() {
+            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        });
+    }
+    let stream = std::net::TcpStream::connect_timeout(&addr, LISTEN_PROBE_TIMEOUT).ok()?;
+    let to_itself = stream.local_addr().ok() == stream.peer_addr().ok();
+    (!to_itself).then_some(addr)
+}
+
+/// How long the start-up check waits for a connection to a source's own address.
+const LISTEN_PROBE_TIMEOUT: Duration = Duration::from_millis(200);
+
 /// Serves the connections core 0 hands to this core.
 pub async fn adopt(
-    core: Rc<Core>,
+    handle: Rc<SourceHandle>,
     handoffs: glommio::channels::shared_channel::ConnectedReceiver<Handoff>,
 ) {
     while let Some(Handoff { source, stream }) = handoffs.recv().await {
         glommio::spawn_local(read_connection(
-            core.clone(),
+            handle.clone(),
             source,
             stream.bind_to_executor(),
         ))
@@ -95,17 +125,17 @@ pub async fn adopt(
 ///
 /// Once the engine drains, what the peer already sent (in the socket's buffers) is still
 /// read and run, up to [`DRAIN_READ_LIMIT`] bytes (`Connection::read_rest`).
-pub async fn read_connection(core: Rc<Core>, source: usize, mut stream: TcpStream) {
-    let mut connection = Connection::new(&core, source, &stream);
-    let stop = core.stopping();
+pub async fn read_connection(handle: Rc<SourceHandle>, source: usize, mut stream: TcpStream) {
+    let mut connection = Connection::new(&handle, source, &stream);
+    let stop = handle.stopping();
     let mut last_read = Instant::now();
     loop {
-        core.wait_for_room().await;
+        handle.wait_for_room().await;
         connection.wait_for_budget().await;
         // Draining: read only what is already there. The stop-aware read below only ends
         // an idle read; while input keeps coming its read is always ready first and would
         // never yield to it.
-        if !core.lifecycle.running() {
+        if !handle.lifecycle.running() {
             connection.read_rest(&stream).await;
             break;
         }
@@ -114,10 +144,10 @@ pub async fn read_connection(core: Rc<Core>, source: usize, mut stream: TcpStrea
         // COALESCE_READS while input flows, so dense input still arrives several
         // messages to a read. Without it, glommio's read waits for an io_uring poll
         // (see `read_now`).
-        let direct = match core.idle_poll.is_zero() {
+        let direct = match handle.idle_poll.is_zero() {
             false => {
                 spin_until(last_read + COALESCE_READS).await;
-                read_now(&stream, &mut connection.scratch, core.idle_poll).await
+                read_now(&stream, &mut connection.scratch, handle.idle_poll).await
             }
             true => None,
         };
@@ -145,13 +175,13 @@ pub async fn read_connection(core: Rc<Core>, source: usize, mut stream: TcpStrea
     }
     drop(connection);
     drop(stream);
-    core.lifecycle.connection_closed();
+    handle.lifecycle.connection_closed();
 }
 
 /// One source connection's read side: its frame buffer, read buffer and share of the
 /// core's input budget.
 struct Connection<'a> {
-    core: &'a Core,
+    handle: &'a SourceHandle,
     source: usize,
     peer: String,
     place: String,
@@ -162,36 +192,36 @@ struct Connection<'a> {
 }
 
 impl<'a> Connection<'a> {
-    fn new(core: &'a Core, source: usize, stream: &TcpStream) -> Connection<'a> {
+    fn new(handle: &'a SourceHandle, source: usize, stream: &TcpStream) -> Connection<'a> {
         let peer = stream
             .peer_addr()
             .map(|a| a.to_string())
             .unwrap_or_else(|_| "unknown peer".into());
         let place = format!(
             "source '{}' ({})",
-            core.source_name(source),
-            core.source_address(source)
+            handle.name(source),
+            handle.address(source)
         );
-        let framing = match core.header(source) {
+        let framing = match handle.header(source) {
             HeaderDecoding::BigEndian(width) => Framing::LengthPrefixed(width),
             HeaderDecoding::Python { .. } => Framing::Raw, // framed by next_frame_with
         };
         Connection {
-            core,
+            handle,
             source,
             peer,
             place,
-            decoder: FrameDecoder::new(framing, core.max_frame_size),
+            decoder: FrameDecoder::new(framing, handle.max_frame_size),
             scratch: vec![0u8; FIRST_READ],
             frames: Vec::new(),
-            budget: core.input_budget.open(),
+            budget: handle.input_budget.open(),
         }
     }
 
     /// Waits while this core's connections hold more partial frames than its budget allows
     /// (see `InputBudget`).
     async fn wait_for_budget(&self) {
-        while !self.budget.may_read() && !self.core.lifecycle.done() {
+        while !self.budget.may_read() && !self.handle.lifecycle.done() {
             glommio::timer::sleep(flow::PAUSED_POLL).await;
         }
     }
@@ -207,7 +237,7 @@ impl<'a> Connection<'a> {
             Err(error) => {
                 let lost = self.partial_frame_note();
                 let detail = format!("connection from {} failed: {error}{lost}", self.peer);
-                self.core.record_error(&self.place, &detail);
+                self.handle.intake.record_error(&self.place, &detail);
                 false
             }
         }
@@ -226,14 +256,15 @@ impl<'a> Connection<'a> {
             source: self.source as u32,
             ingest_ns: clock::now_ns(),
         };
-        let framed = self
-            .core
-            .take_frames(self.source, &mut self.decoder, &mut self.frames);
+        let framed =
+            self.handle
+                .intake
+                .take_frames(self.source, &mut self.decoder, &mut self.frames);
         self.budget.hold(self.decoder.pending_bytes());
         // A big read runs in slices, each handed to the sinks before the next starts, so the
         // first message of a read does not wait for the last one.
         for slice in self.frames.chunks(MESSAGES_PER_BATCH) {
-            self.core.run_frames(self.source, slice, meta);
+            self.handle.intake.run_frames(self.source, slice, meta);
             if self.frames.len() > MESSAGES_PER_BATCH {
                 futures_lite::future::yield_now().await;
             }
@@ -244,7 +275,7 @@ impl<'a> Connection<'a> {
             Err(error) => {
                 let hint = text_without_headers_hint(&error, self.decoder.read_buf());
                 let detail = format!("connection from {} closed: {error}{hint}", self.peer);
-                self.core.record_error(&self.place, &detail);
+                self.handle.intake.record_error(&self.place, &detail);
                 false
             }
         }
@@ -255,7 +286,7 @@ impl<'a> Connection<'a> {
     async fn read_rest(&mut self, stream: &TcpStream) {
         let mut taken = 0;
         while taken < DRAIN_READ_LIMIT {
-            self.core.wait_for_room().await;
+            self.handle.wait_for_room().await;
             self.wait_for_budget().await;
             let Some(read) = read_now(stream, &mut self.scratch, DRAIN_QUIET).await else {
                 self.lose_partial_frame("closed by the drain");
@@ -274,7 +305,7 @@ impl<'a> Connection<'a> {
             self.peer,
             self.partial_frame_note()
         );
-        self.core.record_error(&self.place, &detail);
+        self.handle.intake.record_error(&self.place, &detail);
     }
 
     /// Counts a partial frame left when the connection ends `how` (nothing if none is).
@@ -285,7 +316,7 @@ impl<'a> Connection<'a> {
                 self.peer,
                 self.decoder.pending_bytes()
             );
-            self.core.record_error(&self.place, &detail);
+            self.handle.intake.record_error(&self.place, &detail);
         }
     }
 
@@ -329,8 +360,7 @@ async fn spin_until(deadline: Instant) {
 ///
 /// glommio's own read waits for an io_uring poll completion whenever its last read did
 /// not fill the buffer, which is every time under paced input: that completion is only
-/// seen tens of µs later (measured here: sender schedule to decode p50 42 µs at 10 k
-/// msg/s, against 6-9 µs from `roo send` straight to `roo receive`). A direct recv sees
+/// seen tens of µs later (benches/RESULTS.md, the `--poll-us` row). A direct recv sees
 /// the data as soon as the kernel has it.
 async fn read_now(
     stream: &TcpStream,
@@ -354,4 +384,182 @@ async fn read_now(
 async fn wait_stop<T>(stop: &LocalReceiver<()>) -> Option<T> {
     stop.recv().await;
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::intake::Intake;
+    use crate::lifecycle::Lifecycle;
+    use model::topology::{SourceInput, SourceSpec};
+    use protocol::LengthWidth;
+    use std::cell::{Cell, RefCell};
+    use std::io::Write;
+    use std::sync::Arc;
+
+    /// Frames with 4-byte big-endian headers, read natively; records what it is given.
+    #[derive(Default)]
+    struct RecordingIntake {
+        frames: RefCell<Vec<Bytes>>,
+        errors: RefCell<Vec<String>>,
+        congested: Cell<bool>,
+    }
+
+    impl Intake for RecordingIntake {
+        fn take_frames(
+            &self,
+            _source: usize,
+            decoder: &mut FrameDecoder,
+            frames: &mut Vec<Bytes>,
+        ) -> Result<(), FrameError> {
+            while let Some(frame) = decoder.next_frame()? {
+                frames.push(frame);
+            }
+            Ok(())
+        }
+        fn run_frames(&self, _source: usize, frames: &[Bytes], _meta: Meta) {
+            self.frames.borrow_mut().extend_from_slice(frames);
+        }
+        fn run_generator(&self, _source: usize, _count: usize) -> bool {
+            false
+        }
+        fn record_error(&self, place: &str, detail: &str) {
+            self.errors.borrow_mut().push(format!("{place}: {detail}"));
+        }
+        fn congested(&self) -> bool {
+            self.congested.get()
+        }
+    }
+
+    fn framed(payloads: &[&str]) -> Vec<u8> {
+        let mut bytes = vec![];
+        for payload in payloads {
+            bytes.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+            bytes.extend_from_slice(payload.as_bytes());
+        }
+        bytes
+    }
+
+    /// Runs `test` on a glommio executor with a TCP source listening on a free loopback
+    /// port (frames up to 1024 bytes), read into a `RecordingIntake`; `test` gets the
+    /// source's handle, the intake and the address.
+    fn with_source<F, Fut>(test: F)
+    where
+        F: FnOnce(Rc<SourceHandle>, Rc<RecordingIntake>, String) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        glommio::LocalExecutorBuilder::new(glommio::Placement::Unbound)
+            .make()
+            .expect("executor")
+            .run(async move {
+                let intake = Rc::new(RecordingIntake::default());
+                let listener = listen("127.0.0.1:0").expect("listens");
+                let address = listener.local_addr().expect("bound").to_string();
+                let port = address.rsplit(':').next().unwrap().to_string();
+                let spec = SourceSpec {
+                    name: "words".into(),
+                    chain: 0,
+                    input: SourceInput::Tcp {
+                        host: "127.0.0.1".into(),
+                        port,
+                        header: HeaderDecoding::BigEndian(LengthWidth::U32),
+                    },
+                };
+                let handle = Rc::new(SourceHandle::new(
+                    0,
+                    intake.clone(),
+                    Arc::new(Lifecycle::default()),
+                    vec![spec],
+                    1024,
+                    Duration::ZERO,
+                ));
+                let acceptor =
+                    glommio::spawn_local(accept(handle.clone(), 0, listener, Rc::new(vec![None])));
+                test(handle.clone(), intake, address).await;
+                handle.stop();
+                acceptor.await;
+            });
+    }
+
+    /// Waits (bounded) until `done` holds.
+    async fn until(what: &str, done: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !done() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            glommio::timer::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    #[test]
+    fn frames_reach_the_intake_in_order_and_the_connection_is_counted() {
+        with_source(|handle, seen, address| async move {
+            let sender = std::thread::spawn(move || {
+                let mut stream = std::net::TcpStream::connect(address).unwrap();
+                stream.write_all(&framed(&["one", "two"])).unwrap();
+                stream.write_all(&framed(&["three"])).unwrap();
+            });
+            until("three frames", || seen.frames.borrow().len() == 3).await;
+            sender.join().unwrap();
+            until("the connection to close", || {
+                handle.lifecycle.connections_open() == 0
+            })
+            .await;
+            let frames: Vec<_> = seen.frames.borrow().iter().map(|f| f.to_vec()).collect();
+            assert_eq!(
+                frames,
+                [b"one".to_vec(), b"two".to_vec(), b"three".to_vec()]
+            );
+            assert!(
+                seen.errors.borrow().is_empty(),
+                "{:?}",
+                seen.errors.borrow()
+            );
+        });
+    }
+
+    #[test]
+    fn an_oversized_frame_is_an_error_naming_the_source_and_earlier_frames_still_run() {
+        with_source(|handle, seen, address| async move {
+            let sender = std::thread::spawn(move || {
+                let mut stream = std::net::TcpStream::connect(address).unwrap();
+                let mut bytes = framed(&["fine"]);
+                bytes.extend_from_slice(&5000u32.to_be_bytes()); // over the 1024 limit
+                bytes.extend_from_slice(&[b'x'; 64]);
+                stream.write_all(&bytes).unwrap();
+            });
+            until("the error", || !seen.errors.borrow().is_empty()).await;
+            sender.join().unwrap();
+            until("the connection to close", || {
+                handle.lifecycle.connections_open() == 0
+            })
+            .await;
+            assert_eq!(seen.frames.borrow().len(), 1);
+            let error = &seen.errors.borrow()[0];
+            assert!(error.starts_with("source 'words' (127.0.0.1:"), "{error}");
+            assert!(
+                error.contains("closed") && error.contains("5000"),
+                "{error}"
+            );
+        });
+    }
+
+    #[test]
+    fn a_congested_core_pauses_reading_until_it_has_room() {
+        with_source(|handle, seen, address| async move {
+            seen.congested.set(true);
+            let sender = std::thread::spawn(move || {
+                let mut stream = std::net::TcpStream::connect(address).unwrap();
+                stream.write_all(&framed(&["held"])).unwrap();
+            });
+            until("the connection", || {
+                handle.lifecycle.connections_open() == 1
+            })
+            .await;
+            glommio::timer::sleep(Duration::from_millis(100)).await;
+            assert!(seen.frames.borrow().is_empty(), "read while congested");
+            seen.congested.set(false);
+            until("the frame", || seen.frames.borrow().len() == 1).await;
+            sender.join().unwrap();
+        });
+    }
 }

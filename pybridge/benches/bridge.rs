@@ -10,9 +10,8 @@
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use pybridge::{
-    clock, Interpreter, Meta, Outputs, Placement, PyObj, PythonMode, Value, ValueCodec, Worker,
-};
+use model::{clock, Meta, Placement, Value};
+use pybridge::{Interpreter, Outputs, PyObj, PythonMode, ValueCodec, Worker};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::path::PathBuf;

@@ -8,14 +8,19 @@ use std::ffi::CString;
 
 /// Submodules in dependency order, then the package's `__init__`.
 const SUBMODULES: &[(&str, &str)] = &[
-    ("roo.topology", include_str!("../../python/roo/topology.py")),
+    ("roo.errors", include_str!("../../python/roo/errors.py")),
+    (
+        "roo.inspection",
+        include_str!("../../python/roo/inspection.py"),
+    ),
     ("roo.transfer", include_str!("../../python/roo/transfer.py")),
-    ("roo.config", include_str!("../../python/roo/config.py")),
-    ("roo.builder", include_str!("../../python/roo/builder.py")),
     (
         "roo.decorators",
         include_str!("../../python/roo/decorators.py"),
     ),
+    ("roo.topology", include_str!("../../python/roo/topology.py")),
+    ("roo.config", include_str!("../../python/roo/config.py")),
+    ("roo.builder", include_str!("../../python/roo/builder.py")),
     ("roo.windows", include_str!("../../python/roo/windows.py")),
     (
         "roo.experimental",

@@ -5,11 +5,11 @@
 use crate::api_package;
 use crate::environment::{self, PythonEnvironment};
 use crate::subinterpreter::{discard, error_text, PyObj};
-use crate::topology::{
+use crate::value_codec::ValueCodec;
+use model::topology::{
     ChainSpec, HeaderDecoding, SinkSpec, SourceInput, SourceSpec, StateSpec, StepKind, StepSpec,
     Topology,
 };
-use crate::value::ValueCodec;
 use protocol::LengthWidth;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyModule};

@@ -3,16 +3,16 @@
 //!
 //! A partition function mostly returns the same few objects: one-letter strings are
 //! CPython singletons, literals are interned, a key read from a dict or an attribute is
-//! shared. Converting such a key on every message (type checks, UTF-8, copy) was about 2%
-//! of the word count's CPU. A key some other reference also holds is remembered with its
+//! shared. Remembering the conversion (type checks, UTF-8, copy) spares it on every
+//! message. A key some other reference also holds is remembered with its
 //! `Value`; a fresh temporary (the call's result is its only reference) is not, as it
 //! would not come back. Remembering holds a reference, so the address cannot be reused
 //! by another object while the entry lives, and only immutable types are remembered, so
 //! the `Value` stays true. The entry also remembers which core owns the key (for one state
-//! at a time): the partition table's lookup was 2.5% of the word count's CPU at 2 cores.
+//! at a time), which spares the partition table's lookup too.
 
 use crate::subinterpreter::{is_shared, PyObj};
-use crate::value::Value;
+use model::Value;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyInt, PyString};
 

@@ -4,7 +4,8 @@
 mod common;
 
 use common::{assert_no_errors, frame, sorted_lines, total_errors, Cluster};
-use pybridge::{Interpreter, PythonMode, Value, ValueCodec};
+use model::Value;
+use pybridge::{Interpreter, PythonMode, ValueCodec};
 use pyo3::prelude::*;
 
 const COUNTING_ARGS: &[&str] = &[

@@ -76,13 +76,11 @@ fn declared_big_endian_headers_are_framed_natively() {
             pybridge::app::load(py, &path, &args, pybridge::OutputFds::PROCESS).unwrap();
         assert_eq!(
             topology.sources[0].header(),
-            Some(pybridge::HeaderDecoding::BigEndian(
-                protocol::LengthWidth::U32
-            ))
+            Some(model::HeaderDecoding::BigEndian(protocol::LengthWidth::U32))
         );
         assert_eq!(
             topology.sources[1].header(),
-            Some(pybridge::HeaderDecoding::Python { header_length: 2 })
+            Some(model::HeaderDecoding::Python { header_length: 2 })
         );
         assert_eq!(topology.sources[0].name, "A");
         assert_eq!(

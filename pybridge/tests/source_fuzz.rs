@@ -6,9 +6,10 @@ mod common;
 
 use bytes::Bytes;
 use common::{app, ByHash};
+use model::{clock, Meta};
 use proptest::prelude::*;
 use protocol::{FrameDecoder, Framing, LengthWidth};
-use pybridge::{clock, Meta, OutputFds, Outputs, PythonMode, Worker};
+use pybridge::{OutputFds, Outputs, PythonMode, Worker};
 use std::cell::RefCell;
 
 thread_local! {

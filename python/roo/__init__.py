@@ -46,8 +46,8 @@ from roo.decorators import (
     state_computation,
     state_computation_multi,
 )
+from roo.errors import RooApplicationError, WallarooParameterError
 from roo.pipeline import build_application, source
-from roo.topology import RooApplicationError, WallarooParameterError
 from roo.windows import (
     Aggregation,
     aggregation,

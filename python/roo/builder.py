@@ -7,13 +7,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from roo.config import TCPSinkConfig, TCPSourceConfig, tcp_parse_input_addrs, tcp_parse_output_addrs
-from roo.topology import (
-    RooApplicationError,
-    Topology,
-    partition_callable,
-    state_step,
-    stateless_step,
-)
+from roo.errors import RooApplicationError
+from roo.topology import Topology, partition_callable, state_step, stateless_step
 
 
 class ApplicationBuilder:

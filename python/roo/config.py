@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from roo.topology import RooApplicationError
+from roo.errors import RooApplicationError
 
 # (host, port), or (name, host, port) for name@host:port.
 Address = tuple[str, ...]

@@ -12,7 +12,8 @@ import struct
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from roo.topology import RooApplicationError, where
+from roo.errors import RooApplicationError
+from roo.inspection import where
 
 _Class = TypeVar("_Class", bound=type)
 

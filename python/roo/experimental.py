@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 
 from roo import decorators
 from roo.decorators import Decoder, Encoder
-from roo.topology import RooApplicationError
+from roo.errors import RooApplicationError
 
 # A connector message: 4-byte little-endian length, then an 8-byte event time (ms) and
 # the message itself.

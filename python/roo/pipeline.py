@@ -11,16 +11,10 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from roo.decorators import Computation, KeyExtractor, StateComputation
+from roo.errors import RooApplicationError
+from roo.inspection import where
+from roo.topology import Topology, partition_callable, state_step, stateless_step, step
 from roo.windows import Windows
-from roo.topology import (
-    RooApplicationError,
-    Topology,
-    partition_callable,
-    state_step,
-    stateless_step,
-    step,
-    where,
-)
 
 if TYPE_CHECKING:
     from roo.config import GenSourceConfig, TCPSinkConfig, TCPSourceConfig

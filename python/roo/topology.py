@@ -36,64 +36,14 @@ before a merge), else the key they carried.
 
 import inspect
 
+from roo.decorators import StateComputation
 
-class RooApplicationError(Exception):
-    """A mistake in how the application was built, reported at start-up."""
-
-
-# Wallaroo's name for the error its builders raised on bad arguments.
-WallarooParameterError = RooApplicationError
-
-
-def where(obj):
-    """`file:line` where the user's class or function is defined, for error messages."""
-    if not inspect.isclass(obj) and not inspect.isroutine(obj):
-        # A decorated function (see decorators.py) reports the function itself.
-        obj = getattr(obj, "__wrapped__", None) or obj
-    target = obj if inspect.isclass(obj) or inspect.isroutine(obj) else type(obj)
-    target = inspect.unwrap(target) if inspect.isroutine(target) else target
-    try:
-        path = inspect.getsourcefile(target) or inspect.getfile(target)
-        line = inspect.getsourcelines(target)[1]
-        return "%s:%d" % (path, line)
-    except (TypeError, OSError):
-        return getattr(target, "__module__", "?") or "?"
-
-
-def instance_of(obj, role):
-    """Accept a class (instantiated with no arguments) or an instance, as Wallaroo did."""
-    if inspect.isclass(obj):
-        try:
-            return obj()
-        except TypeError as err:
-            raise RooApplicationError(
-                "%s %s (%s) could not be created with no arguments: %s"
-                % (role, obj.__name__, where(obj), err)
-            ) from None
-    return obj
-
-
-def step_name(obj):
-    """The name a step reports: its name() method, else its class or function name."""
-    name = getattr(obj, "name", None)
-    if callable(name):
-        return str(name())
-    if isinstance(name, str):
-        return name
-    if inspect.isroutine(obj):
-        return obj.__name__
-    return type(obj).__name__
-
-
-def method(obj, attr, role, name=None):
-    """The bound method `attr` of `obj`, or a start-up error that names the step and file."""
-    bound = getattr(obj, attr, None)
-    if not callable(bound):
-        raise RooApplicationError(
-            "%s '%s' (%s) has no %s() method"
-            % (role, name or step_name(obj), where(obj), attr)
-        )
-    return bound
+# The error and the helpers for looking at user objects have modules of their own (the
+# decorators and windows use them too, without importing the builder); they keep their
+# names here as well: pybridge looks up roo.topology.RooApplicationError, and an app
+# may have reached the others (WallarooParameterError included) through this module.
+from roo.errors import RooApplicationError, WallarooParameterError
+from roo.inspection import instance_of, method, step_name, where
 
 
 def state_builder(builder, state_name):
@@ -283,8 +233,6 @@ def computation_method(computation, role):
 
 def stateless_step(computation, parallel=False):
     """A step for a computation class/instance with compute() or compute_multi()."""
-    from roo.decorators import StateComputation  # (decorators.py imports this module)
-
     if isinstance(computation, StateComputation):
         raise RooApplicationError(
             "state computation '%s' (%s) is used as a stateless step: add it with "

@@ -16,7 +16,8 @@ import math
 import time
 from typing import Any
 
-from roo.topology import RooApplicationError, instance_of, where
+from roo.errors import RooApplicationError
+from roo.inspection import instance_of, where
 
 # Time units: Wallaroo measured window ranges, slides and delays in integer nanoseconds.
 

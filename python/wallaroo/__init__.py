@@ -14,11 +14,13 @@ import roo
 
 # The submodules roo embeds (api_package.rs's SUBMODULES), each also `wallaroo.<name>`.
 _SUBMODULES = (
-    "topology",
+    "errors",
+    "inspection",
     "transfer",
+    "decorators",
+    "topology",
     "config",
     "builder",
-    "decorators",
     "windows",
     "experimental",
     "pipeline",

@@ -5,8 +5,9 @@
 //! Worker (and interpreter), exchanging routed messages over std channels.
 
 use bytes::Bytes;
+use model::{clock, Meta, Placement, Routed, Value};
 use protocol::{FrameDecoder, Framing, DEFAULT_MAX_FRAME_SIZE};
-use pybridge::{clock, Meta, OutputFds, Outputs, Placement, PythonMode, Routed, Value, Worker};
+use pybridge::{OutputFds, Outputs, PythonMode, Worker};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicIsize, Ordering};
@@ -194,7 +195,7 @@ fn serve(
         .map(|_| FrameDecoder::new(Framing::Raw, DEFAULT_MAX_FRAME_SIZE))
         .collect();
     for (source, decoder) in decoders.iter_mut().enumerate() {
-        if let Some(pybridge::HeaderDecoding::BigEndian(width)) =
+        if let Some(model::HeaderDecoding::BigEndian(width)) =
             worker.topology().sources[source].header()
         {
             *decoder = FrameDecoder::new(Framing::LengthPrefixed(width), DEFAULT_MAX_FRAME_SIZE);

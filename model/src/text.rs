@@ -26,7 +26,7 @@ impl Text {
 
     /// The UTF-8 bytes, without the validation `as_str` does on inline text: comparing,
     /// hashing and rebuilding the Python str need no more.
-    pub(crate) fn as_bytes(&self) -> &[u8] {
+    pub fn as_bytes(&self) -> &[u8] {
         match self {
             Text::Inline { len, bytes } => &bytes[..usize::from(*len)],
             Text::Heap(text) => text.as_bytes(),

@@ -1,0 +1,106 @@
+//! [`SinkQueue`]: encoder output on its way from a core's batches to one sink connection,
+//! and what a sink writer needs besides ([`SinkHandle`]).
+
+use crate::flow;
+use crate::lifecycle::Lifecycle;
+use bytes::{Bytes, BytesMut};
+use glommio::channels::local_channel::{self, LocalReceiver, LocalSender};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// Batches append to `pending` and the writer takes all of it at once: output made while
+/// a write is in flight leaves in the next single write (one send, one wake-up of the
+/// receiver), not a write per batch.
+pub struct SinkQueue {
+    pending: RefCell<BytesMut>,
+    /// Bytes appended and not yet written (pending plus the write in flight).
+    queued: Cell<usize>,
+    /// Rung when `pending` stops being empty; the writer waits on it when it has nothing.
+    /// Taken (closed) by [`SinkQueue::close`], which ends the writer.
+    doorbell: RefCell<Option<LocalSender<()>>>,
+    reconnects: Cell<u64>,
+    lifecycle: Arc<Lifecycle>,
+}
+
+/// What a sink writer task holds: its queue, the doorbell it waits on, and the lifecycle
+/// (a writer that cannot connect gives up once the engine is done).
+pub struct SinkHandle {
+    pub core: usize,
+    pub queue: Rc<SinkQueue>,
+    pub doorbell: LocalReceiver<()>,
+    pub lifecycle: Arc<Lifecycle>,
+}
+
+impl SinkQueue {
+    /// A queue and the handle its writer takes.
+    pub fn new(core: usize, lifecycle: Arc<Lifecycle>) -> (Rc<SinkQueue>, SinkHandle) {
+        let (doorbell, heard) = local_channel::new_bounded(1);
+        let queue = Rc::new(SinkQueue {
+            pending: RefCell::new(BytesMut::new()),
+            queued: Cell::new(0),
+            doorbell: RefCell::new(Some(doorbell)),
+            reconnects: Cell::new(0),
+            lifecycle: lifecycle.clone(),
+        });
+        let handle = SinkHandle {
+            core,
+            queue: queue.clone(),
+            doorbell: heard,
+            lifecycle,
+        };
+        (queue, handle)
+    }
+
+    /// Moves a batch's output for this sink into the queue (leaving `output` empty) and
+    /// rings the writer if it may be waiting.
+    pub fn push(&self, output: &mut BytesMut) {
+        let bytes = output.len();
+        if bytes == 0 {
+            return;
+        }
+        self.queued.set(self.queued.get() + bytes);
+        self.lifecycle.sink_bytes_queued(bytes as u64);
+        // `pending` is bounded by flow::SINK_HIGH_WATER: sources wait while it is over.
+        let mut pending = self.pending.borrow_mut();
+        if pending.is_empty() {
+            std::mem::swap(&mut *pending, output);
+            // Full only when already rung and not yet heard: nothing is lost.
+            if let Some(doorbell) = &*self.doorbell.borrow() {
+                let _ = doorbell.try_send(());
+            }
+        } else {
+            pending.extend_from_slice(output);
+            output.clear();
+        }
+    }
+
+    /// Everything queued so far (empty if nothing); it counts as queued until `written`.
+    pub fn take(&self) -> Bytes {
+        self.pending.borrow_mut().split().freeze()
+    }
+
+    /// The writer has written `bytes` taken from the queue.
+    pub fn written(&self, bytes: usize) {
+        self.queued.set(self.queued.get() - bytes);
+        self.lifecycle.sink_bytes_written(bytes as u64);
+    }
+
+    /// Over the high-water mark: the core's sources and routed input wait.
+    pub fn congested(&self) -> bool {
+        self.queued.get() > flow::SINK_HIGH_WATER
+    }
+
+    /// Closes the doorbell: the writer writes what is left and closes its connection.
+    pub fn close(&self) {
+        self.doorbell.borrow_mut().take();
+    }
+
+    pub fn count_reconnect(&self) {
+        self.reconnects.set(self.reconnects.get() + 1);
+    }
+
+    pub fn reconnects(&self) -> u64 {
+        self.reconnects.get()
+    }
+}

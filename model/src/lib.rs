@@ -1,0 +1,19 @@
+//! model: the plain data every part of Roo agrees on, with no Python in it.
+//!
+//! - [`value`]: Python values as Rust data ([`Value`], [`Text`]), their equality as
+//!   dict keys, and the hashers that place keys on cores.
+//! - [`topology`]: the application's shape (sources, pipelines of steps, sinks, states).
+//! - [`message`]: a message on its way to another core ([`Routed`], [`Meta`]) and the
+//!   placement of keys and parallel steps ([`Placement`]).
+//! - [`clock`]: the process-wide clock ingest times are taken on.
+
+pub mod clock;
+pub mod message;
+pub mod text;
+pub mod topology;
+pub mod value;
+
+pub use message::{Meta, Placement, Routed};
+pub use text::Text;
+pub use topology::{HeaderDecoding, SourceInput, Topology};
+pub use value::{Value, ValueMap};
