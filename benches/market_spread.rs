@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 mod support;
 
+use support::rng::Rng;
 use support::*;
 
 const ROO: &str = env!("CARGO_BIN_EXE_roo");
@@ -121,17 +122,6 @@ impl Drop for Guard {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-/// xorshift64: deterministic data.
-struct Rng(u64);
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod giles;
 mod receive;
+mod rng;
 mod run;
 mod send;
 mod stamp;

@@ -8,6 +8,7 @@
 
 mod common;
 
+use common::rng::Rng;
 use common::*;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -126,7 +127,7 @@ fn vocabulary(rng: &mut Rng, n: usize) -> Vec<String> {
         "b", "c", "d", "f", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "st", "qu",
     ];
     const VOWELS: [&str; 6] = ["a", "e", "i", "o", "u", "oo"];
-    rng.vocabulary(n, 1..=3, &ONSETS, &VOWELS)
+    rng.vocabulary(n, |_| 1..=3, &ONSETS, &VOWELS, &[])
 }
 
 /// Deterministic text: `lines` lines of 0 to 16 tokens with capitals, punctuation around

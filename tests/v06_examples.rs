@@ -9,6 +9,7 @@
 
 mod common;
 
+use common::rng::Rng;
 use common::*;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -52,7 +53,7 @@ fn text_lines(seed: u64, lines: usize) -> Vec<String> {
     let mut rng = Rng(seed);
     const ONSETS: [&str; 12] = ["b", "d", "f", "k", "l", "m", "n", "p", "r", "s", "t", "w"];
     const VOWELS: [&str; 5] = ["a", "e", "i", "o", "u"];
-    let mut vocab = rng.vocabulary(150, 1..=3, &ONSETS, &VOWELS);
+    let mut vocab = rng.vocabulary(150, |_| 1..=3, &ONSETS, &VOWELS, &[]);
     vocab.extend(
         [
             "don't",

@@ -7,6 +7,7 @@
 
 mod common;
 
+use common::rng::Rng;
 use common::*;
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -1,4 +1,5 @@
-//! What the end-to-end benchmarks share: paths, settings, ports, child processes, medians.
+//! What the end-to-end benchmarks share: paths, settings, ports, child processes, medians,
+//! deterministic random numbers.
 // Each bench uses part of this module.
 #![allow(dead_code)]
 
@@ -6,6 +7,10 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
+
+/// The deterministic random numbers of generated data: roo send's own generator.
+#[path = "../../src/rng.rs"]
+pub mod rng;
 
 const ROO: &str = env!("CARGO_BIN_EXE_roo");
 

@@ -68,7 +68,7 @@ pub fn initialize() {
             // Modules with C state that abort when first imported by a second own-GIL
             // interpreter unless the main interpreter imported them first. datetime's types
             // are shared: the interpreter that first imports it owns them, and ending it
-            // while another still runs crashed (tests/faults.rs, every core at once).
+            // while another still runs crashed (tests/cli.rs, every core at once).
             ffi::PyRun_SimpleString(
                 c"import datetime, decimal, pickle, struct, traceback".as_ptr(),
             );
@@ -98,7 +98,7 @@ pub struct Interpreter {
 /// already holds the main GIL, but ending an own-GIL interpreter does not: on Python 3.12
 /// an interpreter ending on one core while another core created its own made the creation
 /// fail, rarely, with `_io` types mixed up ("descriptor 'close' for
-/// '_io.BufferedReader' objects doesn't apply to a '_io.FileIO' object"; tests/faults.rs,
+/// '_io.BufferedReader' objects doesn't apply to a '_io.FileIO' object"; tests/cli.rs,
 /// an app failing on every core at once).
 static CREATE_OR_END: Mutex<()> = Mutex::new(());
 

@@ -6,7 +6,7 @@
 
 #![allow(dead_code)]
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -14,6 +14,10 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
+
+/// The deterministic random numbers and words of the test data: roo send's own generator.
+#[path = "../../src/rng.rs"]
+pub mod rng;
 
 /// Default bound of every wait.
 pub const WAIT: Duration = Duration::from_secs(60);
@@ -515,53 +519,6 @@ pub fn connect_retry(addr: &str) -> TcpStream {
                 thread::sleep(Duration::from_millis(20));
             }
         }
-    }
-}
-
-/// SplitMix64: deterministic test data.
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n`.
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    /// A uniformly chosen item.
-    pub fn pick<T: Clone>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len() as u64) as usize].clone()
-    }
-
-    /// `n` distinct words of `syllables` syllables, each an onset and a vowel.
-    pub fn vocabulary(
-        &mut self,
-        n: usize,
-        syllables: std::ops::RangeInclusive<u64>,
-        onsets: &[&str],
-        vowels: &[&str],
-    ) -> Vec<String> {
-        let mut seen = HashSet::new();
-        let mut words = Vec::new();
-        while words.len() < n {
-            let k = syllables.start() + self.below(syllables.end() - syllables.start() + 1);
-            let mut w = String::new();
-            for _ in 0..k {
-                w.push_str(self.pick(onsets));
-                w.push_str(self.pick(vowels));
-            }
-            if seen.insert(w.clone()) {
-                words.push(w);
-            }
-        }
-        words
     }
 }
 
