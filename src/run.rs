@@ -1,7 +1,7 @@
 //! `roo run`: run a Python application on this machine's cores.
 
 use clap::{Args, ValueEnum};
-use engine::{DrainEnd, EngineConfig};
+use engine::{DrainEnd, EngineConfig, KafkaOptions};
 use pybridge::PythonMode;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,6 +47,14 @@ pub struct RunArgs {
     /// latency for sparse input, paid in CPU time while idle (0: sleep at once).
     #[arg(long, default_value_t = 0, value_name = "US")]
     poll_us: u64,
+    /// A librdkafka setting for every Kafka consumer and producer (repeatable), e.g.
+    /// --kafka-option session.timeout.ms=6000.
+    #[arg(long, value_name = "KEY=VALUE", value_parser = key_value)]
+    kafka_option: Vec<(String, String)>,
+    /// Milliseconds between Kafka commit points: sources pause, what was read runs and
+    /// is written out, and the offsets run are committed.
+    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    kafka_commit_interval_ms: u64,
     /// Wallaroo's (machida's) way to name the app: NAME.py, looked for in the current
     /// directory and then on PYTHONPATH; every positional argument then goes to the app.
     #[arg(long, value_name = "NAME")]
@@ -148,6 +156,10 @@ pub fn main(args: RunArgs) -> ExitCode {
         exit_when_idle: args.exit_when_idle,
         idle_poll: std::time::Duration::from_micros(args.poll_us),
         drain_timeout: std::time::Duration::from_secs(args.drain_timeout),
+        kafka: KafkaOptions {
+            overrides: args.kafka_option.clone(),
+            commit_interval: std::time::Duration::from_millis(args.kafka_commit_interval_ms),
+        },
     };
     eprintln!("{}: starting {} on {cores} cores", args.name, app[0]);
     if let Some(warning) = pybridge::PythonEnvironment::warning() {
@@ -177,6 +189,14 @@ pub fn main(args: RunArgs) -> ExitCode {
             eprintln!("{}: {message}", args.name);
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `KEY=VALUE` of `--kafka-option`.
+fn key_value(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
+        _ => Err(format!("expected KEY=VALUE, got '{text}'")),
     }
 }
 

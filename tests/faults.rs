@@ -28,9 +28,6 @@ const RECEIVE_WITHIN: Duration = Duration::from_secs(35);
 /// Bound on waiting for a log line or a condition.
 const SEE_WITHIN: Duration = Duration::from_secs(20);
 
-/// roo's default `--max-frame-size`.
-const DEFAULT_MAX_FRAME: usize = 16 * 1024 * 1024;
-
 // ---------------------------------------------------------------------------------------
 // Harness
 
@@ -495,8 +492,8 @@ fn garbage(cores: usize) {
     }
     g2.extend(random_payload(&mut rng, 2000));
     let (e1, e2) = (
-        simulate(&g1, DEFAULT_MAX_FRAME),
-        simulate(&g2, DEFAULT_MAX_FRAME),
+        simulate(&g1, protocol::DEFAULT_MAX_FRAME_SIZE),
+        simulate(&g2, protocol::DEFAULT_MAX_FRAME_SIZE),
     );
     assert!(e2.frames >= 300 && e2.decode_errors > 100, "{e2:?}");
     for (name, e) in [("G1", &e1), ("G2", &e2)] {

@@ -57,6 +57,14 @@ pub const PAUSED_POLL: Duration = Duration::from_micros(200);
 pub const PHASE_POLL: Duration = Duration::from_millis(5);
 /// After a failed accept (out of descriptors, say), the acceptor waits this long.
 pub const ACCEPT_RETRY: Duration = Duration::from_millis(10);
+/// How often a core looks whether its error log's window is over: the window is 10 s, so
+/// its end is reported within a second.
+pub const ERROR_WINDOW_CHECK: Duration = Duration::from_secs(1);
+/// A sink that cannot be reached is tried again after this, doubling up to
+/// `SINK_LONGEST_RETRY`: a receiver started just after roo is found within
+/// milliseconds, and one that stays away costs a connect a second.
+pub const SINK_FIRST_RETRY: Duration = Duration::from_millis(20);
+pub const SINK_LONGEST_RETRY: Duration = Duration::from_secs(1);
 
 // --- The drain ---
 
@@ -69,3 +77,36 @@ pub const DRAIN_READ_LIMIT: usize = 16 * 1024 * 1024;
 /// end of what its peer had sent (on loopback the peer's kernel moves its send buffer into
 /// the socket within microseconds of a read making room).
 pub const DRAIN_QUIET: Duration = Duration::from_millis(20);
+/// A drain gives up (exit 1) when for this long no core ran a batch and no sink accepted
+/// a byte: nothing can move any more, so waiting longer would not finish it.
+pub const SINK_GIVE_UP: Duration = Duration::from_secs(10);
+/// How long a stopped core waits for its sink writers to close their connections (a sink
+/// the drain gave up on may still block its writer).
+pub const SINK_CLOSE_WAIT: Duration = Duration::from_secs(1);
+/// How long roo waits, once the cores have stopped, for the app's last output to be
+/// written to its stdout and stderr.
+pub const OUTPUT_FLUSH_WAIT: Duration = Duration::from_secs(2);
+
+// --- Kafka ---
+
+/// Batches of records a consumer thread queues for one core before it waits (and stops
+/// polling): enough to keep a core busy while the thread polls, bounded so a slow core
+/// pushes back on the consumer.
+pub const KAFKA_BATCHES_QUEUED: usize = 64;
+/// Longest wait of a consumer's poll when no record is there (it then deals what it
+/// has and looks at the lifecycle).
+pub const KAFKA_POLL: Duration = Duration::from_millis(20);
+/// Records a consumer thread polls in one go before it deals its partial batches, so a
+/// less busy core's records do not wait for a full batch.
+pub const KAFKA_RECORDS_PER_POLL: usize = 8 * MESSAGES_PER_BATCH;
+/// The buffer records' bytes are copied into grows by at least this much at a time.
+pub const KAFKA_ARENA: usize = 64 * 1024;
+/// How often a core with no records dealt to it looks again: short, as it is latency.
+pub const KAFKA_IDLE_POLL: Duration = Duration::from_micros(100);
+/// How long start-up waits for a Kafka broker to say whether a topic exists.
+pub const KAFKA_METADATA_WAIT: Duration = Duration::from_secs(5);
+/// A commit point waits at most this long for what was read to run and be written out;
+/// past it the sources go on and the commit waits for the next point.
+pub const COMMIT_SETTLE_LIMIT: Duration = Duration::from_secs(10);
+/// How often a commit point looks whether the engine has settled.
+pub const COMMIT_SETTLE_CHECK: Duration = Duration::from_micros(500);

@@ -9,7 +9,7 @@ use crate::lifecycle::Lifecycle;
 use bytes::Bytes;
 use glommio::channels::local_channel::{self, LocalReceiver, LocalSender};
 use model::topology::SourceSpec;
-use model::{HeaderDecoding, Meta};
+use model::{HeaderDecoding, Meta, Record};
 use protocol::{FrameDecoder, FrameError};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -29,6 +29,9 @@ pub trait Intake {
 
     /// Runs frames that arrived together for `source` (one read, stamped `meta`).
     fn run_frames(&self, source: usize, frames: &[Bytes], meta: Meta);
+
+    /// Runs records of Kafka source `source` that were read together (stamped `meta`).
+    fn run_records(&self, source: usize, records: &[Record], meta: Meta);
 
     /// Runs up to `count` messages of generator source `source`; false once it has ended.
     fn run_generator(&self, source: usize, count: usize) -> bool;
@@ -105,9 +108,11 @@ impl SourceHandle {
         self.stoppers.borrow_mut().clear();
     }
 
-    /// Waits while the core is congested (see [`Intake::congested`]).
+    /// Waits while the core is congested (see [`Intake::congested`]) or a commit point
+    /// pauses every source (`Lifecycle::pause_sources`).
     pub async fn wait_for_room(&self) {
-        while self.intake.congested() && !self.lifecycle.done() {
+        while (self.intake.congested() || self.lifecycle.sources_paused()) && !self.lifecycle.done()
+        {
             glommio::timer::sleep(flow::PAUSED_POLL).await;
         }
     }

@@ -17,6 +17,7 @@ mod flow;
 mod generator_source;
 mod input_budget;
 mod intake;
+mod kafka;
 mod lifecycle;
 mod mesh;
 pub mod partition_table;
@@ -32,6 +33,7 @@ mod runner;
 #[cfg(feature = "python")]
 mod shard;
 
+pub use kafka::KafkaOptions;
 pub use lifecycle::DrainEnd;
 #[cfg(feature = "python")]
 pub use runner::{run, EngineConfig, RunReport};

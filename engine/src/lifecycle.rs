@@ -44,6 +44,8 @@ pub struct Lifecycle {
     batches_ended: AtomicU64,
     /// Cores that ran their final ticks.
     cores_flushed: AtomicU64,
+    /// Commit points under way (see `pause_sources`): while any is, sources do not read.
+    pauses: AtomicU64,
 }
 
 impl Lifecycle {
@@ -142,6 +144,35 @@ impl Lifecycle {
 
     pub fn sink_bytes_written(&self, bytes: u64) {
         self.sink_bytes_pending.fetch_sub(bytes, Ordering::AcqRel);
+    }
+
+    /// Stops every source from reading (at its next batch boundary) until `resume_sources`,
+    /// so that what was read can run to its end: a commit point. Routed messages and sink
+    /// writes go on.
+    pub fn pause_sources(&self) {
+        self.pauses.fetch_add(1, Ordering::AcqRel);
+    }
+
+    pub fn resume_sources(&self) {
+        self.pauses.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    pub fn sources_paused(&self) -> bool {
+        self.pauses.load(Ordering::Acquire) > 0
+    }
+
+    /// Whether everything that was read has run and been written out: no core is inside a
+    /// batch, no routed message waits, no sink byte is pending (a Kafka sink's bytes count
+    /// until the broker acknowledged them). With sources paused this stays true.
+    pub fn settled(&self) -> bool {
+        self.cores_in_batch() == 0
+            && self.routed_waiting() == 0
+            && self.sink_bytes_pending.load(Ordering::Acquire) == 0
+    }
+
+    /// Batches started so far: unchanged between two looks, no batch started in between.
+    pub fn batches_started(&self) -> u64 {
+        self.batches_started.load(Ordering::Acquire)
     }
 
     /// Asks every core to stop (used when start-up fails on one of them).

@@ -5,6 +5,7 @@
 use crate::app_output::AppOutput;
 use crate::backlog::Backlogs;
 use crate::flow;
+use crate::kafka::{self, KafkaOptions};
 use crate::lifecycle::{DrainEnd, DrainLimits, Lifecycle};
 use crate::mesh;
 use crate::partition_table::{self, PartitionTable};
@@ -16,12 +17,6 @@ use pybridge::{GilKind, PythonMode};
 use std::path::PathBuf;
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
-
-/// How long shutdown waits for sinks that make no progress.
-const SINK_GIVE_UP: Duration = Duration::from_secs(10);
-/// How long roo waits, once the cores have stopped, for the app's last output to be
-/// written to its stdout and stderr.
-const OUTPUT_FLUSH_WAIT: Duration = Duration::from_secs(2);
 
 pub struct EngineConfig {
     pub app_path: PathBuf,
@@ -36,6 +31,7 @@ pub struct EngineConfig {
     pub idle_poll: Duration,
     /// The longest a drain may take before roo stops without finishing it.
     pub drain_timeout: Duration,
+    pub kafka: KafkaOptions,
 }
 
 /// How the run ended.
@@ -91,18 +87,19 @@ pub fn run(config: EngineConfig) -> Result<RunReport, String> {
     }
     drop(startup_tx);
 
-    let topology = match start_up(cores, &startup_rx, &go_senders) {
-        Ok(topology) => topology,
-        Err(message) => {
-            lifecycle.abort();
-            drop(go_senders);
-            for executor in executors {
-                let _ = executor.join();
+    let (topology, kafka_clients) =
+        match start_up(cores, &startup_rx, &go_senders, &config.kafka, &lifecycle) {
+            Ok(started) => started,
+            Err(message) => {
+                lifecycle.abort();
+                drop(go_senders);
+                for executor in executors {
+                    let _ = executor.join();
+                }
+                app_output.finish(flow::OUTPUT_FLUSH_WAIT);
+                return Err(message);
             }
-            app_output.finish(OUTPUT_FLUSH_WAIT);
-            return Err(message);
-        }
-    };
+        };
     eprintln!("roo: ready");
     let flush_cores = if topology.has_ticks() {
         cores as u64
@@ -111,7 +108,7 @@ pub fn run(config: EngineConfig) -> Result<RunReport, String> {
     };
     let limits = DrainLimits {
         drain_timeout: config.drain_timeout,
-        give_up: SINK_GIVE_UP,
+        give_up: flow::SINK_GIVE_UP,
     };
     let drain = lifecycle.supervise(config.exit_when_idle, limits, flush_cores);
     let mut summaries = vec![];
@@ -123,8 +120,9 @@ pub fn run(config: EngineConfig) -> Result<RunReport, String> {
                 summaries.push(summary);
             }
         }
+        kafka_clients.finish();
     }
-    let output_lines_dropped = app_output.finish(OUTPUT_FLUSH_WAIT);
+    let output_lines_dropped = app_output.finish(flow::OUTPUT_FLUSH_WAIT);
     Ok(RunReport {
         summaries,
         drain,
@@ -168,7 +166,7 @@ fn sink_into_own_source(topology: &Topology) -> Option<String> {
             continue;
         }
         let listens = resolve(&source.address());
-        for sink in &topology.sinks {
+        for sink in topology.sinks.iter().filter(|sink| !sink.is_kafka()) {
             let same = resolve(&sink.address()).iter().any(|to| {
                 listens.iter().any(|on| {
                     on.port() == to.port() && (on.ip() == to.ip() || on.ip().is_unspecified())
@@ -194,7 +192,9 @@ fn start_up(
     cores: usize,
     startup: &mpsc::Receiver<(usize, Startup)>,
     go: &[mpsc::Sender<Go>],
-) -> Result<Topology, String> {
+    kafka: &KafkaOptions,
+    lifecycle: &Arc<Lifecycle>,
+) -> Result<(Topology, kafka::Clients), String> {
     let mut loaded = vec![None; cores];
     for _ in 0..cores {
         match startup.recv() {
@@ -222,10 +222,13 @@ fn start_up(
         eprintln!("{}", shared_gil_note(cores));
     }
     let backlogs = Arc::new(Backlogs::new(cores));
-    for sender in go {
+    let (kafka_clients, kafka_shares) = kafka::Clients::start(&topology, cores, kafka, lifecycle)?;
+    for (sender, share) in go.iter().zip(kafka_shares) {
         let _ = sender.send(Go {
             table: table.clone(),
             backlogs: backlogs.clone(),
+            kafka_sources: share.sources,
+            kafka_producers: share.producers,
         });
     }
     for _ in 0..cores {
@@ -247,7 +250,13 @@ fn start_up(
                 source.name,
                 source.address()
             ),
+            SourceInput::Kafka(ref kafka) => eprintln!(
+                "roo: source '{}' reading {} as group '{}'",
+                source.name,
+                source.address(),
+                kafka.group
+            ),
         }
     }
-    Ok(topology)
+    Ok((topology, kafka_clients))
 }

@@ -6,6 +6,9 @@ use crate::backlog::Backlogs;
 use crate::flow;
 use crate::generator_source;
 use crate::intake::{Intake, SourceHandle};
+use crate::kafka::consumer::RunOffsets;
+use crate::kafka::producer::KafkaProducer;
+use crate::kafka::{self};
 use crate::lifecycle::Lifecycle;
 use crate::mesh::{ConnectedEnds, MeshEnds};
 use crate::partition_table::PartitionTable;
@@ -17,17 +20,14 @@ use crate::tcp_source::{self, Handoff};
 use bytes::Bytes;
 use glommio::channels::local_channel::{self, LocalReceiver, LocalSender};
 use glommio::channels::shared_channel::{ConnectedReceiver, ConnectedSender};
-use model::{Meta, Placement, Routed, SourceInput, Topology, Value};
+use model::{Meta, Placement, Record, Routed, SourceInput, Topology, Value};
 use protocol::{FrameDecoder, FrameError};
 use pybridge::{GilKind, OutputFds, Outputs, Worker};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use std::sync::mpsc;
+use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// How long a stopped core waits for its sink writers to close their connections.
-const SINK_CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 /// A batch of messages for another core.
 pub type RoutedBatch = Vec<Routed>;
@@ -36,6 +36,10 @@ pub type RoutedBatch = Vec<Routed>;
 pub struct Go {
     pub table: Arc<PartitionTable>,
     pub backlogs: Arc<Backlogs>,
+    /// Per Kafka source (by source index): this core's share of its records.
+    pub kafka_sources: Vec<(usize, Receiver<Vec<Record>>, Arc<RunOffsets>)>,
+    /// Per sink: its producer, for Kafka sinks.
+    pub kafka_producers: Vec<Option<Arc<KafkaProducer>>>,
 }
 
 /// One core's channels, built on the main thread.
@@ -173,6 +177,12 @@ impl Intake for Core {
         self.batch(|worker, outputs| worker.run_frames(source, frames, meta, self, outputs));
     }
 
+    fn run_records(&self, source: usize, records: &[Record], meta: Meta) {
+        self.frames_in
+            .set(self.frames_in.get() + records.len() as u64);
+        self.batch(|worker, outputs| worker.run_records(source, records, meta, self, outputs));
+    }
+
     fn run_generator(&self, source: usize, count: usize) -> bool {
         self.batch(|worker, outputs| worker.run_generator(source, count, self, outputs))
     }
@@ -241,7 +251,12 @@ pub async fn run_core(
         Startup::Loaded(Ok((worker.topology().clone(), worker.gil_kind()))),
     ));
     // Start-up only: block this executor until every core has loaded (or one failed).
-    let Go { table, backlogs } = go.recv().ok()?;
+    let Go {
+        table,
+        backlogs,
+        kafka_sources,
+        kafka_producers,
+    } = go.recv().ok()?;
     let routed = channels.routed.connect().await;
     let handoffs = channels.handoffs.connect().await;
     let cores = routed.to.len();
@@ -287,7 +302,14 @@ pub async fn run_core(
     let sink_writers: Vec<_> = sink_handles
         .into_iter()
         .zip(sink_addresses)
-        .map(|(handle, address)| glommio::spawn_local(tcp_sink::write_sink(handle, address)))
+        .enumerate()
+        .map(|(connection, (handle, address))| {
+            let first_sink = core.sink_connection.iter().position(|&c| c == connection);
+            match first_sink.and_then(|sink| kafka_producers[sink].clone()) {
+                Some(producer) => glommio::spawn_local(kafka::sink::produce(handle, producer)),
+                None => glommio::spawn_local(tcp_sink::write_sink(handle, address)),
+            }
+        })
         .collect();
     for ((peer, batches), sender) in outbox_receivers
         .into_iter()
@@ -306,6 +328,16 @@ pub async fn run_core(
         config.max_frame_size,
         config.idle_poll,
     ));
+    for (source, batches, offsets) in kafka_sources {
+        lifecycle.connection_opened();
+        glommio::spawn_local(kafka::source::run_records(
+            sources.clone(),
+            source,
+            batches,
+            offsets,
+        ))
+        .detach();
+    }
     let listening = start_sources(&sources, &topology, cores, handoffs);
     if let Some(every) = core.topology.tick_interval() {
         glommio::spawn_local(tick_periodically(core.clone(), every)).detach();
@@ -330,7 +362,7 @@ pub async fn run_core(
         glommio::timer::sleep(flow::PHASE_POLL).await;
     }
     // Normally everything is written by now; a sink the main thread gave up on may still
-    // block its writer, so closing waits at most SINK_CLOSE_WAIT.
+    // block its writer, so closing waits at most flow::SINK_CLOSE_WAIT.
     core.close_sinks();
     futures_lite::future::or(
         async {
@@ -338,7 +370,7 @@ pub async fn run_core(
                 writer.await;
             }
         },
-        glommio::timer::sleep(SINK_CLOSE_WAIT),
+        glommio::timer::sleep(flow::SINK_CLOSE_WAIT),
     )
     .await;
     core.worker.borrow().flush_output();
@@ -389,7 +421,7 @@ fn start_sources(
     }
     let handoff_senders = Rc::new(handoffs.to);
     for (source, spec) in topology.sources.iter().enumerate() {
-        if spec.input == SourceInput::Generator {
+        if !matches!(spec.input, SourceInput::Tcp { .. }) {
             continue;
         }
         let listener = tcp_source::listen(&spec.address()).map_err(|error| {
@@ -423,13 +455,10 @@ async fn tick_periodically(core: Rc<Core>, every: Duration) {
 /// no later error comes.
 async fn end_error_windows(core: Rc<Core>) {
     while !core.lifecycle.done() {
-        glommio::timer::sleep(ERROR_WINDOW_CHECK).await;
+        glommio::timer::sleep(flow::ERROR_WINDOW_CHECK).await;
         core.worker.borrow_mut().end_error_window();
     }
 }
-
-/// How often a core looks whether its error log's window is over.
-const ERROR_WINDOW_CHECK: Duration = Duration::from_secs(1);
 
 /// Forwards this core's routed batches for `peer`; waits when the peer's channel is full.
 async fn send_outbox(

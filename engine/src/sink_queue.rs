@@ -3,8 +3,8 @@
 
 use crate::flow;
 use crate::lifecycle::Lifecycle;
-use bytes::{Bytes, BytesMut};
 use glommio::channels::local_channel::{self, LocalReceiver, LocalSender};
+use model::SinkBuffer;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -13,7 +13,7 @@ use std::sync::Arc;
 /// a write is in flight leaves in the next single write (one send, one wake-up of the
 /// receiver), not a write per batch.
 pub struct SinkQueue {
-    pending: RefCell<BytesMut>,
+    pending: RefCell<SinkBuffer>,
     /// Bytes appended and not yet written (pending plus the write in flight).
     queued: Cell<usize>,
     /// Rung when `pending` stops being empty; the writer waits on it when it has nothing.
@@ -37,7 +37,7 @@ impl SinkQueue {
     pub fn new(core: usize, lifecycle: Arc<Lifecycle>) -> (Rc<SinkQueue>, SinkHandle) {
         let (doorbell, heard) = local_channel::new_bounded(1);
         let queue = Rc::new(SinkQueue {
-            pending: RefCell::new(BytesMut::new()),
+            pending: RefCell::new(SinkBuffer::default()),
             queued: Cell::new(0),
             doorbell: RefCell::new(Some(doorbell)),
             reconnects: Cell::new(0),
@@ -54,36 +54,45 @@ impl SinkQueue {
 
     /// Moves a batch's output for this sink into the queue (leaving `output` empty) and
     /// rings the writer if it may be waiting.
-    pub fn push(&self, output: &mut BytesMut) {
-        let bytes = output.len();
-        if bytes == 0 {
+    pub fn push(&self, output: &mut SinkBuffer) {
+        if output.is_empty() {
             return;
         }
+        let bytes = output.bytes.len();
         self.queued.set(self.queued.get() + bytes);
         self.lifecycle.sink_bytes_queued(bytes as u64);
         // `pending` is bounded by flow::SINK_HIGH_WATER: sources wait while it is over.
         let mut pending = self.pending.borrow_mut();
-        if pending.is_empty() {
-            std::mem::swap(&mut *pending, output);
+        let was_empty = pending.is_empty();
+        pending.append(output);
+        if was_empty {
             // Full only when already rung and not yet heard: nothing is lost.
             if let Some(doorbell) = &*self.doorbell.borrow() {
                 let _ = doorbell.try_send(());
             }
-        } else {
-            pending.extend_from_slice(output);
-            output.clear();
         }
     }
 
-    /// Everything queued so far (empty if nothing); it counts as queued until `written`.
-    pub fn take(&self) -> Bytes {
-        self.pending.borrow_mut().split().freeze()
+    /// Everything queued so far (empty if nothing); it counts as queued until `written`
+    /// (or `handed_over`).
+    pub fn take(&self) -> SinkBuffer {
+        let mut pending = self.pending.borrow_mut();
+        SinkBuffer {
+            bytes: pending.bytes.split(),
+            records: std::mem::take(&mut pending.records),
+        }
     }
 
     /// The writer has written `bytes` taken from the queue.
     pub fn written(&self, bytes: usize) {
-        self.queued.set(self.queued.get() - bytes);
+        self.handed_over(bytes);
         self.lifecycle.sink_bytes_written(bytes as u64);
+    }
+
+    /// The writer has handed `bytes` taken from the queue to a client that reports their
+    /// delivery to the lifecycle itself (the Kafka producer).
+    pub fn handed_over(&self, bytes: usize) {
+        self.queued.set(self.queued.get() - bytes);
     }
 
     /// Over the high-water mark: the core's sources and routed input wait.

@@ -7,6 +7,7 @@
 //! connection: bytes the kernel had already accepted on the old connection may be lost
 //! or, for the write in flight, arrive twice. Nothing queued after the reconnect is lost.
 
+use crate::flow;
 use crate::lifecycle::Lifecycle;
 use crate::sink_queue::{SinkHandle, SinkQueue};
 use futures_lite::AsyncWriteExt;
@@ -16,8 +17,6 @@ use nix::sys::socket::{recv, MsgFlags};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-const FIRST_RETRY: Duration = Duration::from_millis(20);
-const LONGEST_RETRY: Duration = Duration::from_secs(1);
 /// How often a sink that stays unreachable is reported.
 const REPORT_EVERY: Duration = Duration::from_secs(10);
 
@@ -35,7 +34,7 @@ pub async fn write_sink(sink: SinkHandle, address: String) {
     let mut stream = connect(core, &lifecycle, &address).await;
     let mut waited = false;
     loop {
-        let chunk = queue.take();
+        let chunk = queue.take().bytes.freeze();
         if chunk.is_empty() {
             if doorbell.recv().await.is_none() {
                 break;
@@ -97,7 +96,7 @@ fn lost(core: usize, queue: &SinkQueue, address: &str, why: &str) {
 
 /// Connects with exponential backoff; None only when the core is shutting down.
 async fn connect(core: usize, lifecycle: &Lifecycle, address: &str) -> Option<TcpStream> {
-    let mut wait = FIRST_RETRY;
+    let mut wait = flow::SINK_FIRST_RETRY;
     let mut last_report: Option<Instant> = None;
     while !lifecycle.done() {
         match TcpStream::connect(address).await {
@@ -114,7 +113,7 @@ async fn connect(core: usize, lifecycle: &Lifecycle, address: &str) -> Option<Tc
                     last_report = Some(Instant::now());
                 }
                 glommio::timer::sleep(wait).await;
-                wait = (wait * 2).min(LONGEST_RETRY);
+                wait = (wait * 2).min(flow::SINK_LONGEST_RETRY);
             }
         }
     }
@@ -125,9 +124,17 @@ async fn connect(core: usize, lifecycle: &Lifecycle, address: &str) -> Option<Tc
 mod tests {
     use super::*;
     use bytes::BytesMut;
+    use model::SinkBuffer;
     use std::io::Read;
     use std::rc::Rc;
     use std::sync::Arc;
+
+    fn text(text: &str) -> SinkBuffer {
+        SinkBuffer {
+            bytes: BytesMut::from(text),
+            records: vec![],
+        }
+    }
 
     /// Runs `test` on a glommio executor with a sink queue whose writer writes to
     /// `address`; the writer is closed and awaited after `test`.
@@ -159,10 +166,10 @@ mod tests {
             all
         });
         with_sink(address, |queue| async move {
-            queue.push(&mut BytesMut::from("one "));
-            queue.push(&mut BytesMut::from("two "));
+            queue.push(&mut text("one "));
+            queue.push(&mut text("two "));
             glommio::timer::sleep(Duration::from_millis(20)).await;
-            queue.push(&mut BytesMut::from("three"));
+            queue.push(&mut text("three"));
         });
         assert_eq!(reader.join().unwrap(), "one two three");
     }
@@ -176,7 +183,7 @@ mod tests {
         };
         let late = address.clone();
         with_sink(address, |queue| async move {
-            queue.push(&mut BytesMut::from("first"));
+            queue.push(&mut text("first"));
             glommio::timer::sleep(Duration::from_millis(50)).await;
             let receiver = std::net::TcpListener::bind(&late).unwrap();
             let (heard, received) = std::sync::mpsc::channel();
@@ -201,7 +208,7 @@ mod tests {
             };
             assert_eq!(next().await, "first");
             glommio::timer::sleep(Duration::from_millis(100)).await;
-            queue.push(&mut BytesMut::from("second"));
+            queue.push(&mut text("second"));
             assert_eq!(next().await, "second");
             assert_eq!(queue.reconnects(), 1);
         });

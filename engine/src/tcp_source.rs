@@ -420,8 +420,11 @@ mod tests {
         fn run_frames(&self, _source: usize, frames: &[Bytes], _meta: Meta) {
             self.frames.borrow_mut().extend_from_slice(frames);
         }
+        fn run_records(&self, _source: usize, _records: &[model::Record], _meta: Meta) {
+            unreachable!("a TCP source has no records")
+        }
         fn run_generator(&self, _source: usize, _count: usize) -> bool {
-            false
+            unreachable!("a TCP source has no generator")
         }
         fn record_error(&self, place: &str, detail: &str) {
             self.errors.borrow_mut().push(format!("{place}: {detail}"));

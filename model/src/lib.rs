@@ -5,15 +5,18 @@
 //! - [`topology`]: the application's shape (sources, pipelines of steps, sinks, states).
 //! - [`message`]: a message on its way to another core ([`Routed`], [`Meta`]) and the
 //!   placement of keys and parallel steps ([`Placement`]).
+//! - [`record`]: records a Kafka source brings in, and encoder output for record sinks.
 //! - [`clock`]: the process-wide clock ingest times are taken on.
 
 pub mod clock;
 pub mod message;
+pub mod record;
 pub mod text;
 pub mod topology;
 pub mod value;
 
 pub use message::{Meta, Placement, Routed};
+pub use record::{Record, SinkBuffer};
 pub use text::Text;
 pub use topology::{HeaderDecoding, SourceInput, Topology};
 pub use value::{Value, ValueMap};

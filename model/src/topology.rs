@@ -44,6 +44,20 @@ pub enum SourceInput {
     /// GenSourceConfig: the app's generator object makes the messages (initial_value(),
     /// then apply(previous)), on one core.
     Generator,
+    /// KafkaSourceConfig: records of a topic, read by a consumer group; each record's
+    /// value is decoded by the app's `decode`.
+    Kafka(KafkaSource),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KafkaSource {
+    pub topic: String,
+    /// `host:port,host:port`, as librdkafka's `bootstrap.servers` takes them.
+    pub brokers: String,
+    /// The consumer group; the app's name when the app names none.
+    pub group: String,
+    /// What `decode` is called with: 1 (value), 2 (value, key), 3 (value, key, timestamp).
+    pub decode_arguments: u8,
 }
 
 /// A run of steps. Messages leaving the last step go to every sink listed and on into
@@ -87,32 +101,72 @@ pub struct StepSpec {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SinkSpec {
-    pub host: String,
-    pub port: String,
+    pub output: SinkOutput,
     /// `file:line` of the encoder, for error lines.
     pub encoder_location: String,
 }
 
+/// Where a sink's encoded messages go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SinkOutput {
+    /// TCPSinkConfig: every core connects to host:port and writes the encoder's bytes.
+    Tcp { host: String, port: String },
+    /// KafkaSinkConfig: each encoded message is a record produced to the topic.
+    Kafka(KafkaSink),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KafkaSink {
+    pub topic: String,
+    pub brokers: String,
+    /// librdkafka's `linger.ms`: how long records wait to be sent in one request.
+    pub max_produce_buffer_ms: u64,
+    /// The largest record value; a larger one is dropped and counted.
+    pub max_message_size: usize,
+}
+
 impl SinkSpec {
+    /// `host:port` of a TCP sink, `kafka topic 'T' (brokers)` of a Kafka one: for
+    /// messages, and for TCP, for connecting.
     pub fn address(&self) -> String {
-        format!("{}:{}", self.host, self.port)
+        match &self.output {
+            SinkOutput::Tcp { host, port } => format!("{host}:{port}"),
+            SinkOutput::Kafka(kafka) => kafka_place(&kafka.topic, &kafka.brokers),
+        }
+    }
+
+    pub fn is_kafka(&self) -> bool {
+        matches!(self.output, SinkOutput::Kafka(_))
     }
 }
 
+/// How error lines and logs name a Kafka topic.
+pub fn kafka_place(topic: &str, brokers: &str) -> String {
+    format!("kafka topic '{topic}' on {brokers}")
+}
+
 impl SourceSpec {
-    /// `host:port` of a TCP source, for messages and for binding.
+    /// `host:port` of a TCP source (for messages and for binding), or what else it reads.
     pub fn address(&self) -> String {
         match &self.input {
             SourceInput::Tcp { host, port, .. } => format!("{host}:{port}"),
             SourceInput::Generator => "a generator".to_string(),
+            SourceInput::Kafka(kafka) => kafka_place(&kafka.topic, &kafka.brokers),
         }
     }
 
-    /// How a TCP source's frame headers are read (None for a generator).
+    /// How a TCP source's frame headers are read (None for other sources).
     pub fn header(&self) -> Option<HeaderDecoding> {
         match self.input {
             SourceInput::Tcp { header, .. } => Some(header),
-            SourceInput::Generator => None,
+            SourceInput::Generator | SourceInput::Kafka(_) => None,
+        }
+    }
+
+    pub fn kafka(&self) -> Option<&KafkaSource> {
+        match &self.input {
+            SourceInput::Kafka(kafka) => Some(kafka),
+            _ => None,
         }
     }
 }

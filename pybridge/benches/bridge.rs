@@ -133,7 +133,7 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(BATCH as u64));
     group.bench_function("worker_batch_decode_compute_encode", |b| {
         b.iter(|| {
-            outputs.sinks[0].clear();
+            outputs.sinks[0].bytes.clear();
             worker.run_frames(
                 0,
                 &frames,

@@ -7,8 +7,8 @@ use crate::environment::{self, PythonEnvironment};
 use crate::subinterpreter::{discard, error_text, PyObj};
 use crate::value_codec::ValueCodec;
 use model::topology::{
-    ChainSpec, HeaderDecoding, SinkSpec, SourceInput, SourceSpec, StateSpec, StepKind, StepSpec,
-    Topology,
+    ChainSpec, HeaderDecoding, KafkaSink, KafkaSource, SinkOutput, SinkSpec, SourceInput,
+    SourceSpec, StateSpec, StepKind, StepSpec, Topology,
 };
 use protocol::LengthWidth;
 use pyo3::prelude::*;
@@ -38,6 +38,8 @@ pub enum SourceObjects {
     },
     /// initial_value() and apply(previous) of a GenSourceConfig's generator.
     Generator { initial_value: PyObj, apply: PyObj },
+    /// A Kafka source's decode, called with `arguments` arguments (value, key, timestamp).
+    RecordDecoder { decode: PyObj, arguments: u8 },
 }
 
 pub struct StepObjects {
@@ -291,9 +293,34 @@ impl<'py> Description<'py> {
             encoders: vec![],
             state_builders: vec![],
         };
+        let name = self.string(app, "name")?;
         let mut sources = vec![];
         for source in self.list(app, "sources")? {
             let (input, source_objects) = match self.string(&source, "kind")?.as_str() {
+                "kafka" => {
+                    let decoder = self.dict(&source, "decoder")?;
+                    let arguments = self.usize(&decoder, "arguments")?;
+                    if !(1..=3).contains(&arguments) {
+                        return Err(format!(
+                            "a Kafka decoder takes 1 to 3 arguments, not {arguments}"
+                        ));
+                    }
+                    let group = self.item(&source, "group")?;
+                    let input = SourceInput::Kafka(KafkaSource {
+                        topic: self.string(&source, "topic")?,
+                        brokers: self.string(&source, "brokers")?,
+                        group: match group.is_none() {
+                            true => name.clone(),
+                            false => group.to_string(),
+                        },
+                        decode_arguments: arguments as u8,
+                    });
+                    let objects = SourceObjects::RecordDecoder {
+                        decode: self.callable(&decoder, "decode")?,
+                        arguments: arguments as u8,
+                    };
+                    (input, objects)
+                }
                 "generator" => {
                     let generator = self.dict(&source, "generator")?;
                     let objects = SourceObjects::Generator {
@@ -361,9 +388,20 @@ impl<'py> Description<'py> {
         }
         let mut sinks = vec![];
         for sink in self.list(app, "sinks")? {
+            let output = match self.string(&sink, "kind")?.as_str() {
+                "kafka" => SinkOutput::Kafka(KafkaSink {
+                    topic: self.string(&sink, "topic")?,
+                    brokers: self.string(&sink, "brokers")?,
+                    max_produce_buffer_ms: self.usize(&sink, "max_produce_buffer_ms")? as u64,
+                    max_message_size: self.usize(&sink, "max_message_size")?,
+                }),
+                _ => SinkOutput::Tcp {
+                    host: self.string(&sink, "host")?,
+                    port: self.string(&sink, "port")?,
+                },
+            };
             sinks.push(SinkSpec {
-                host: self.string(&sink, "host")?,
-                port: self.string(&sink, "port")?,
+                output,
                 encoder_location: self.string(&sink, "where")?,
             });
             objects.encoders.push(self.callable(&sink, "encode")?);
@@ -383,7 +421,7 @@ impl<'py> Description<'py> {
             objects.state_builders.push(self.callable(&state, "build")?);
         }
         let topology = Topology {
-            name: self.string(app, "name")?,
+            name,
             sources,
             chains,
             sinks,

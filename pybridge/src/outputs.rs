@@ -4,12 +4,12 @@
 use bytes::BytesMut;
 use hdrhistogram::Histogram;
 use model::topology::Topology;
-use model::{clock, Meta, Routed};
+use model::{clock, Meta, Routed, SinkBuffer};
 
 /// What a batch produced, for the engine to write out and send on.
 pub struct Outputs {
     /// Encoder output per sink, in order.
-    pub sinks: Vec<BytesMut>,
+    pub sinks: Vec<SinkBuffer>,
     /// Messages for other cores, per destination core.
     pub routed: Vec<Vec<Routed>>,
     /// Ingest-to-sink latency in ns, per source (pipeline): from the read that brought a
@@ -31,7 +31,10 @@ impl Outputs {
             sinks: topology
                 .sinks
                 .iter()
-                .map(|_| BytesMut::with_capacity(64 * 1024))
+                .map(|_| SinkBuffer {
+                    bytes: BytesMut::with_capacity(64 * 1024),
+                    records: Vec::new(),
+                })
                 .collect(),
             routed: (0..cores).map(|_| Vec::new()).collect(),
             latency: topology.sources.iter().map(|_| histogram()).collect(),

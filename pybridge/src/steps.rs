@@ -12,7 +12,7 @@ use crate::value_codec::ValueCodec;
 use crate::worker::StateMap;
 use bytes::BytesMut;
 use model::topology::{StepKind, StepSpec, Topology};
-use model::{clock, Meta, Placement, Routed, Value};
+use model::{clock, Meta, Placement, Record, Routed, SinkBuffer, Value};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyList, PyTuple};
 
@@ -48,8 +48,32 @@ impl<'py> Run<'_, 'py> {
         let SourceObjects::Decoder { decode, .. } = &self.objects.sources[source] else {
             unreachable!("frames come from sources with a decoder")
         };
-        let decode = decode.bind(self.py);
-        match decode.call1((PyBytes::new(self.py, frame),)) {
+        let decoded = decode.bind(self.py).call1((PyBytes::new(self.py, frame),));
+        self.decoded(source, decoded, meta);
+    }
+
+    /// One record of a Kafka source: its value (and, as the decoder asks, its key and
+    /// timestamp) decoded and run.
+    pub(crate) fn record(&mut self, source: usize, record: &Record, meta: Meta) {
+        let SourceObjects::RecordDecoder { decode, arguments } = &self.objects.sources[source]
+        else {
+            unreachable!("records come from sources with a record decoder")
+        };
+        let py = self.py;
+        let value = PyBytes::new(py, &record.value);
+        let key = || record.key.as_ref().map(|key| PyBytes::new(py, key));
+        let decode = decode.bind(py);
+        let decoded = match arguments {
+            1 => decode.call1((value,)),
+            2 => decode.call1((value, key())),
+            _ => decode.call1((value, key(), record.timestamp_ms)),
+        };
+        self.decoded(source, decoded, meta);
+    }
+
+    /// Runs what a source's decoder returned for one frame or record.
+    fn decoded(&mut self, source: usize, decoded: PyResult<Bound<'py, PyAny>>, meta: Meta) {
+        match decoded {
             // A decoder may return None to discard the frame (Wallaroo 0.6).
             Ok(message) if message.is_none() => self.stats.decoded += 1,
             Ok(message) => {
@@ -423,7 +447,12 @@ impl<'py> Run<'_, 'py> {
                     return self.python_error(&place, carried_for_errors(&key), err);
                 }
             };
-            if let Err(text) = append_encoded(&mut self.out.sinks[sink], &encoded) {
+            let buffer = &mut self.out.sinks[sink];
+            let appended = match self.topology.sinks[sink].is_kafka() {
+                true => append_record(buffer, &encoded),
+                false => append_encoded(&mut buffer.bytes, &encoded),
+            };
+            if let Err(text) = appended {
                 let place = places::encoder_place(self.topology, chain, sink);
                 return self.error(&place, carried_for_errors(&key), text);
             }
@@ -469,17 +498,74 @@ fn type_name(object: &Bound<'_, PyAny>) -> String {
 
 /// An encoder may return bytes, bytearray or str (written as UTF-8).
 fn append_encoded(out: &mut BytesMut, encoded: &Bound<'_, PyAny>) -> Result<(), String> {
-    if let Ok(bytes) = encoded.cast::<PyBytes>() {
-        out.extend_from_slice(bytes.as_bytes());
-    } else if let Some(text) = str_utf8(encoded) {
-        out.extend_from_slice(text.as_bytes());
-    } else if let Ok(array) = encoded.cast::<PyByteArray>() {
-        out.extend_from_slice(&array.to_vec());
-    } else {
-        return Err(format!(
+    with_bytes(encoded, |bytes| out.extend_from_slice(bytes)).ok_or_else(|| {
+        format!(
             "encode returned {}, expected bytes or str",
             type_name(encoded)
+        )
+    })
+}
+
+/// Calls `use_bytes` with the bytes of a bytes, str (UTF-8) or bytearray object; None for
+/// another type.
+fn with_bytes<R>(object: &Bound<'_, PyAny>, use_bytes: impl FnOnce(&[u8]) -> R) -> Option<R> {
+    if let Ok(bytes) = object.cast::<PyBytes>() {
+        Some(use_bytes(bytes.as_bytes()))
+    } else if let Some(text) = str_utf8(object) {
+        Some(use_bytes(text.as_bytes()))
+    } else if let Ok(array) = object.cast::<PyByteArray>() {
+        Some(use_bytes(&array.to_vec()))
+    } else {
+        None
+    }
+}
+
+/// A Kafka encoder returns the record's value, or `(value, key)`, or `(value, key,
+/// partition)`; the key may be None, and so may the partition (the producer picks).
+fn append_record(out: &mut SinkBuffer, encoded: &Bound<'_, PyAny>) -> Result<(), String> {
+    let expected = |what: &Bound<'_, PyAny>| {
+        format!(
+            "encode returned {}, expected bytes or str, or a tuple (value, key) or (value, \
+             key, partition)",
+            type_name(what)
+        )
+    };
+    let Ok(tuple) = encoded.cast::<PyTuple>() else {
+        return with_bytes(encoded, |value| out.push_record(value, None, None))
+            .ok_or_else(|| expected(encoded));
+    };
+    if !(2..=3).contains(&tuple.len()) {
+        return Err(format!(
+            "encode returned a tuple of {} items, expected (value, key) or (value, key, \
+             partition)",
+            tuple.len()
         ));
     }
-    Ok(())
+    let item = |i: usize| tuple.get_item(i).expect("index within the tuple");
+    let (value, key) = (item(0), item(1));
+    let partition = match tuple.len() {
+        3 if !item(2).is_none() => Some(item(2).extract::<i32>().map_err(|e| {
+            discard(encoded.py(), e);
+            format!(
+                "the partition encode returned is {}, not an int",
+                type_name(&item(2))
+            )
+        })?),
+        _ => None,
+    };
+    let pushed = with_bytes(&value, |value| match key.is_none() {
+        true => {
+            out.push_record(value, None, partition);
+            Some(())
+        }
+        false => with_bytes(&key, |key| out.push_record(value, Some(key), partition)),
+    });
+    match pushed {
+        Some(Some(())) => Ok(()),
+        Some(None) => Err(format!(
+            "the key encode returned is {}, expected bytes, str or None",
+            type_name(&key)
+        )),
+        None => Err(expected(&value)),
+    }
 }

@@ -13,7 +13,7 @@ use crate::steps::Run;
 use crate::subinterpreter::{self, GilKind, Interpreter, PyObj, PythonMode};
 use bytes::Bytes;
 use model::topology::{HeaderDecoding, Topology};
-use model::{clock, Meta, Placement, Routed, ValueMap};
+use model::{clock, Meta, Placement, Record, Routed, ValueMap};
 use protocol::{FrameDecoder, FrameError};
 use std::path::Path;
 
@@ -156,6 +156,22 @@ impl Worker {
         self.batch(placement, out, |run| {
             for frame in frames {
                 run.frame(source, frame, meta);
+            }
+        });
+    }
+
+    /// Decodes records of Kafka source `source` and runs them through the steps, in order.
+    pub fn run_records(
+        &mut self,
+        source: usize,
+        records: &[Record],
+        meta: Meta,
+        placement: &dyn Placement,
+        out: &mut Outputs,
+    ) {
+        self.batch(placement, out, |run| {
+            for record in records {
+                run.record(source, record, meta);
             }
         });
     }

@@ -40,10 +40,14 @@ class ApplicationBuilder:
     def new_pipeline(
         self, name: str, source_config: Any, addresses: Any = None, coalescing: bool = True
     ) -> ApplicationBuilder:
-        """Opens a pipeline. Wallaroo 0.2 passed the decoder and the addresses apart:
-        new_pipeline(name, decoder, TCPSourceConfig(host, port)); 0.1 passed only the
-        decoder, the address coming from --in. `coalescing` (0.1's step fusing) has no
-        meaning here: Roo runs every step of a pipeline in one call chain on one core."""
+        """Opens a pipeline. `source_config`: a TCPSourceConfig, a GenSourceConfig, or a
+        Kafka source (KafkaSourceConfig, Wallaroo 0.1-0.4; DefaultKafkaSourceCLIParser or
+        CustomKafkaSourceCLIParser, 0.5). Wallaroo 0.2 passed the decoder and the addresses
+        apart: new_pipeline(name, decoder, TCPSourceConfig(host, port)) (Roo also takes
+        new_pipeline(name, decoder, KafkaSourceConfig(topic, brokers, log_level))); 0.1
+        passed only the decoder, the address coming from --in. `coalescing` (0.1's step
+        fusing) has no meaning here: Roo runs every step of a pipeline in one call chain on
+        one core."""
         if self._chain is not None:
             chain = self._topology.chains[self._chain]
             if chain["ends"] is None:
@@ -60,6 +64,8 @@ class ApplicationBuilder:
     def _source_config(self, name, config, addresses):
         """The source of a pipeline from any era's arguments (see new_pipeline)."""
         if addresses is not None:
+            if getattr(addresses, "kind", None) == "kafka":
+                return addresses.with_decoder(config)
             return TCPSourceConfig(addresses.host, addresses.port, config)
         if hasattr(config, "decoder") or hasattr(config, "generator"):
             return config
@@ -74,9 +80,12 @@ class ApplicationBuilder:
         return TCPSourceConfig(host, port, config)
 
     def _sink_config(self, config, addresses=None):
-        """A sink from any era's arguments: a TCPSinkConfig, an encoder with the address
-        apart (0.2), or an encoder alone with the address from --out (0.1)."""
+        """A sink from any era's arguments: a TCPSinkConfig or Kafka sink config, an
+        encoder with the address (or Kafka sink config) apart (0.2), or an encoder alone
+        with the address from --out (0.1)."""
         if addresses is not None:
+            if getattr(addresses, "kind", None) == "kafka":
+                return addresses.with_encoder(config)
             return TCPSinkConfig(addresses.host, addresses.port, config)
         if hasattr(config, "encoder"):
             return config

@@ -18,10 +18,11 @@ from roo.inspection import where
 _Class = TypeVar("_Class", bound=type)
 
 
-def _check_parameters(function: Callable[..., Any], arity: int, role: str) -> None:
+def _check_parameters(function: Callable[..., Any], arity: int | tuple[int, int], role: str) -> None:
     """Wallaroo checked a decorated function's parameters as it decorated it; so does Roo,
     so that a mistake (such as a `self` copied from a class) stops the app at start-up
-    instead of failing every message."""
+    instead of failing every message. `arity` is a number of arguments, or the (fewest,
+    most) the engine may pass."""
     if not callable(function):
         raise RooApplicationError("%s %r is not a function" % (role, function))
     try:
@@ -33,10 +34,14 @@ def _check_parameters(function: Callable[..., Any], arity: int, role: str) -> No
     if any(p.kind == inspect.Parameter.VAR_POSITIONAL for p in parameters):
         return
     required = [p for p in positional if p.default is inspect.Parameter.empty]
-    if not len(required) <= arity <= len(positional):
+    fewest, most = (arity, arity) if isinstance(arity, int) else arity
+    if not max(len(required), fewest) <= min(len(positional), most):
+        takes = "%d argument%s" % (fewest, "" if fewest == 1 else "s")
+        if most != fewest:
+            takes = "%d to %d arguments" % (fewest, most)
         raise RooApplicationError(
-            "%s %s (%s) must take %d argument%s; it takes (%s)"
-            % (role, function.__name__, where(function), arity, "" if arity == 1 else "s",
+            "%s %s (%s) must take %s; it takes (%s)"
+            % (role, function.__name__, where(function), takes,
                ", ".join(p.name for p in positional))
         )
 
@@ -53,7 +58,7 @@ class _Marker:
 
     # What the decorated function is, and how many arguments the engine passes it.
     _role = "function"
-    _arity = 1
+    _arity: int | tuple[int, int] = 1
 
     def __init__(self, function: Callable[..., Any]) -> None:
         _check_parameters(function, self._arity, self._role)
@@ -130,11 +135,15 @@ class PartitionFunction(_Marker):
 
 
 class Decoder(_Marker):
-    """A TCP source decoder with a fixed header format; Roo frames it natively."""
+    """A source decoder: f(payload) -> value or None. A TCP source frames input with its
+    fixed header format (natively); a Kafka source ignores the header format, passes
+    f(value), and also the record's key for f(value, key) and its timestamp (ms) for
+    f(value, key, timestamp_ms)."""
 
     _role = "decoder"
+    _arity = (1, 3)
 
-    def __init__(self, function: Callable[[bytes], Any], header_length: int, length_fmt: str) -> None:
+    def __init__(self, function: Callable[..., Any], header_length: int, length_fmt: str) -> None:
         super().__init__(function)
         unpack = struct.Struct(length_fmt).unpack
         if struct.calcsize(length_fmt) != header_length:
@@ -213,7 +222,7 @@ def partition(function: Callable[[Any], Any]) -> PartitionFunction:
     return PartitionFunction(function)
 
 
-def decoder(header_length: int = 4, length_fmt: str = ">I") -> Callable[[Callable[[bytes], Any]], Decoder]:
+def decoder(header_length: int = 4, length_fmt: str = ">I") -> Callable[[Callable[..., Any]], Decoder]:
     return lambda function: Decoder(function, header_length, length_fmt)
 
 

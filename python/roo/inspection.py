@@ -5,6 +5,7 @@ error that names the step and file when something is missing.
 Used by the builders (topology.py), the decorators and the windows alike.
 """
 
+import functools
 import inspect
 
 from roo.errors import RooApplicationError
@@ -59,3 +60,24 @@ def method(obj, attr, role, name=None):
             % (role, name or step_name(obj), where(obj), attr)
         )
     return bound
+
+
+def positional_arguments(function):
+    """(required, accepted) positional parameters of a function the user wrote in Python
+    (a function, a bound method, a functools.partial of one), accepted None when it takes
+    *args; None for anything else (a builtin, a class), whose parameters say nothing of
+    what it was declared to take."""
+    target = function.func if isinstance(function, functools.partial) else function
+    target = getattr(target, "__func__", target)
+    if not inspect.isfunction(inspect.unwrap(target)):
+        return None
+    try:
+        parameters = list(inspect.signature(function).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    positional = [p for p in parameters if p.kind in kinds]
+    required = sum(1 for p in positional if p.default is inspect.Parameter.empty)
+    if any(p.kind == inspect.Parameter.VAR_POSITIONAL for p in parameters):
+        return (required, None)
+    return (required, len(positional))

@@ -17,7 +17,13 @@ from roo.topology import Topology, partition_callable, state_step, stateless_ste
 from roo.windows import Windows
 
 if TYPE_CHECKING:
-    from roo.config import GenSourceConfig, TCPSinkConfig, TCPSourceConfig
+    from roo.config import (
+        GenSourceConfig,
+        KafkaSinkConfig,
+        KafkaSourceConfig,
+        TCPSinkConfig,
+        TCPSourceConfig,
+    )
 
 def _no_key(data):
     """collect(): every message gets the same key, so one state."""
@@ -62,10 +68,12 @@ class Pipeline:
             raise RooApplicationError("cannot merge a pipeline that already ends in a sink")
         return Pipeline("%s+%s" % (self.name, other.name), inputs=(self, other))
 
-    def to_sink(self, config: TCPSinkConfig) -> Pipeline:
+    def to_sink(self, config: TCPSinkConfig | KafkaSinkConfig) -> Pipeline:
+        """Ends the pipeline in a TCPSinkConfig or a Kafka sink (KafkaSinkConfig,
+        DefaultKafkaSinkCLIParser, CustomKafkaSinkCLIParser)."""
         return self.to_sinks([config])
 
-    def to_sinks(self, configs: Iterable[TCPSinkConfig]) -> Pipeline:
+    def to_sinks(self, configs: Iterable[TCPSinkConfig | KafkaSinkConfig]) -> Pipeline:
         if self._sinks is not None:
             raise RooApplicationError("pipeline '%s' already ends in a sink" % self.name)
         configs = list(configs)
@@ -84,8 +92,9 @@ def _upstream(pipeline):
     return found
 
 
-def source(name: str, source_config: TCPSourceConfig | GenSourceConfig) -> Pipeline:
-    """Starts a pipeline reading from a TCPSourceConfig."""
+def source(name: str, source_config: TCPSourceConfig | GenSourceConfig | KafkaSourceConfig) -> Pipeline:
+    """Starts a pipeline reading from a TCPSourceConfig, a GenSourceConfig or a Kafka source
+    (KafkaSourceConfig, DefaultKafkaSourceCLIParser, CustomKafkaSourceCLIParser)."""
     return Pipeline(name, config=source_config)
 
 

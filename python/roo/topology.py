@@ -13,16 +13,36 @@ Shape of the description:
                     "header_length": int, "payload_length": callable,
                     "decode": callable, "length_fmt": str | None}}
                  | {"name", "kind": "generator", "chain", "generator": {
-                    "initial_value": callable, "apply": callable}}],
+                    "initial_value": callable, "apply": callable}}
+                 | {"name", "kind": "kafka", "chain", "topic": str,
+                    "brokers": "host:port,host:port", "group": str | None,
+                    "log_level": str, "decoder": {
+                    "decode": callable, "arguments": 1 | 2 | 3}}],
      "chains":  [{"name", "steps": [step], "next": int | None,
                   "sinks": [int], "ends": "sink" | "done" | "next", "key_by": callable | None}],
-     "sinks":   [{"host", "port", "encode": callable, "where": "file:line"}],
+     "sinks":   [{"kind": "tcp", "host", "port", "encode": callable, "where": "file:line"}
+                 | {"kind": "kafka", "topic": str, "brokers": "host:port,host:port",
+                    "log_level": str, "max_produce_buffer_ms": int,
+                    "max_message_size": int, "encode": callable, "where": "file:line"}],
      "states":  [{"name", "build": callable, "keys": list, "keyed": bool}]}
     step = {"name", "kind": "stateless" | "state", "multi": bool,
             "parallel": bool, "call": callable, "where": str,
             "state": int | None, "partition": callable | None,
             "key_by": callable | None,
             "tick": callable | None, "tick_ns": int | None}
+
+A Kafka source: the engine consumes `topic` from `brokers` (bootstrap servers, each with
+its port, 9092 when the app gave none) as consumer group `group`, or the app's name when
+that is None. `log_level` is Wallaroo's (Fine, Info, Warn or Error). Each record's value
+goes to `decode`: decode(value) when `arguments` is 1, decode(value, key) when 2,
+decode(value, key, timestamp_ms) when 3 (key: bytes or None; timestamp_ms: int or
+None), `arguments` being what the app's decode is declared to take (1 unless it takes
+more). As from a TCP decoder, None means no message.
+
+A Kafka sink: each output is a record produced to `topic` on `brokers`. `encode(data)`
+returns the value (bytes or str), or (value, key) or (value, key, partition): key
+bytes, str or None (no key), partition an int or None (the producer picks). `max_produce_buffer_ms` is how long records may wait to be sent together (0:
+none), `max_message_size` the largest value in bytes.
 
 A state step's key comes from its own `partition(data)` (ApplicationBuilder), or else is
 the key the message carries: set by `key_by(data)` of a step it passed before this one in
@@ -43,7 +63,7 @@ from roo.decorators import StateComputation
 # names here as well: pybridge looks up roo.topology.RooApplicationError, and an app
 # may have reached the others (WallarooParameterError included) through this module.
 from roo.errors import RooApplicationError, WallarooParameterError
-from roo.inspection import instance_of, method, step_name, where
+from roo.inspection import instance_of, method, positional_arguments, step_name, where
 
 
 def state_builder(builder, state_name):
@@ -68,12 +88,44 @@ def decoder_description(decoder):
             "decoder (%s): header_length() must return a positive int, got %r"
             % (where(decoder), header_length)
         )
+    decode = method(decoder, "decode", "decoder")
+    arguments = positional_arguments(decode)
+    if arguments is not None and arguments[0] > 1:
+        raise RooApplicationError(
+            "decoder (%s) of a TCP source takes %d arguments: a TCP source passes only the "
+            "message (a Kafka source may also pass the record's key and timestamp)"
+            % (where(decoder), arguments[0])
+        )
     return {
         "header_length": header_length,
         "payload_length": method(decoder, "payload_length", "decoder"),
-        "decode": method(decoder, "decode", "decoder"),
+        "decode": decode,
         "length_fmt": getattr(decoder, "length_fmt", None),
     }
+
+
+def kafka_decoder_description(decoder):
+    """A Kafka source's decoder: a @decoder function, an object (or class) with decode(),
+    or a plain function; its header format, if any, is not used. `arguments`: how many the
+    engine passes, value[, key[, timestamp_ms]], from how decode is declared (1 unless
+    it takes more; 1 for what has no Python signature)."""
+    if not inspect.isroutine(decoder):
+        decoder = instance_of(decoder, "decoder")
+        decode = method(decoder, "decode", "decoder")
+    else:
+        decode = decoder
+    found = positional_arguments(decode)
+    arguments = 1
+    if found is not None:
+        required, accepted = found
+        if required > 3 or accepted == 0:
+            raise RooApplicationError(
+                "decoder (%s) of a Kafka source must take the record's value, and may take "
+                "its key and timestamp: decode(value[, key[, timestamp_ms]]); it takes %s"
+                % (where(decoder), "no argument" if accepted == 0 else "%d arguments" % required)
+            )
+        arguments = max(1, required) if accepted is None else min(accepted, 3)
+    return {"decode": decode, "arguments": arguments}
 
 
 def generator_description(generator, source_name):
@@ -118,12 +170,34 @@ class Topology:
                  "chain": chain}
             )
             return
+        kafka = getattr(config, "kind", None) == "kafka"
         if config.decoder is None:
+            if kafka:
+                raise RooApplicationError(
+                    "the %s of pipeline '%s' has no decoder: pass KafkaSourceConfig(topic, "
+                    "brokers, log_level, decoder) or new_pipeline(name, decoder, "
+                    "KafkaSourceConfig(topic, brokers, log_level))"
+                    % (type(config).__name__, self.chains[chain]["name"])
+                )
             raise RooApplicationError(
                 "the TCPSourceConfig of pipeline '%s' has no decoder: pass "
                 "TCPSourceConfig(host, port, decoder) or new_pipeline(name, decoder, "
                 "TCPSourceConfig(host, port))" % self.chains[chain]["name"]
             )
+        if kafka:
+            self.sources.append(
+                {
+                    "name": name,
+                    "kind": "kafka",
+                    "topic": config.topic,
+                    "brokers": config.brokers,
+                    "group": config.group,
+                    "log_level": config.log_level,
+                    "decoder": kafka_decoder_description(config.decoder),
+                    "chain": chain,
+                }
+            )
+            return
         self.sources.append(
             {
                 "name": name,
@@ -136,20 +210,34 @@ class Topology:
         )
 
     def add_sink(self, config, chain):
+        kafka = getattr(config, "kind", None) == "kafka"
         if config.encoder is None:
+            if kafka:
+                raise RooApplicationError(
+                    "a %s of pipeline '%s' has no encoder: pass KafkaSinkConfig(topic, brokers, "
+                    "log_level, max_produce_buffer_ms, max_message_size, encoder) or "
+                    "to_sink(encoder, KafkaSinkConfig(...))"
+                    % (type(config).__name__, self.chains[chain]["name"])
+                )
             raise RooApplicationError(
                 "a TCPSinkConfig of pipeline '%s' has no encoder: pass TCPSinkConfig(host, "
                 "port, encoder) or to_sink(encoder, TCPSinkConfig(host, port))"
                 % self.chains[chain]["name"]
             )
-        self.sinks.append(
-            {
-                "host": config.host,
-                "port": config.port,
-                "encode": encoder_callable(config.encoder),
-                "where": where(config.encoder),
+        if kafka:
+            sink = {
+                "kind": "kafka",
+                "topic": config.topic,
+                "brokers": config.brokers,
+                "log_level": config.log_level,
+                "max_produce_buffer_ms": config.max_produce_buffer_ms,
+                "max_message_size": config.max_message_size,
             }
-        )
+        else:
+            sink = {"kind": "tcp", "host": config.host, "port": config.port}
+        sink["encode"] = encoder_callable(config.encoder)
+        sink["where"] = where(config.encoder)
+        self.sinks.append(sink)
         self.chains[chain]["sinks"].append(len(self.sinks) - 1)
 
     def state(self, state_name, builder, keys, keyed=False):

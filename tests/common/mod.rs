@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 #[path = "../../src/rng.rs"]
 pub mod rng;
 
+pub mod kafka;
+
 /// Default bound of every wait.
 pub const WAIT: Duration = Duration::from_secs(60);
 /// Bound on `roo run` start-up until `roo: ready`.

@@ -232,7 +232,7 @@ fn serve(
             }
         }
         for (sink, buf) in out.sinks.iter_mut().enumerate() {
-            sinks[sink].extend_from_slice(&buf.split());
+            sinks[sink].extend_from_slice(&buf.bytes.split());
         }
         for (peer, routed) in out.routed.iter_mut().enumerate() {
             if !routed.is_empty() {

@@ -1,0 +1,391 @@
+//! A Kafka source's consumer thread: joins the group, deals records to the cores, and
+//! commits what has run at commit points (see the module above).
+
+use super::{is_other_clients_setting, ClientLog, KafkaOptions};
+use crate::flow;
+use crate::lifecycle::Lifecycle;
+use bytes::{Bytes, BytesMut};
+use model::topology::{kafka_place, KafkaSource};
+use model::Record;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message;
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// The next offset to commit per partition of one source: after the last record a core
+/// ran. Cores record it once per batch; the consumer thread commits it.
+#[derive(Default)]
+pub struct RunOffsets {
+    next: Mutex<BTreeMap<i32, i64>>,
+}
+
+impl RunOffsets {
+    /// The records of a batch have run.
+    pub fn ran(&self, records: &[Record]) {
+        let mut next = self.next.lock().expect("offsets lock");
+        for record in records {
+            next.insert(record.partition, record.offset + 1);
+        }
+    }
+
+    fn snapshot(&self) -> BTreeMap<i32, i64> {
+        self.next.lock().expect("offsets lock").clone()
+    }
+
+    fn forget(&self, partition: i32) {
+        self.next.lock().expect("offsets lock").remove(&partition);
+    }
+}
+
+/// What the cores get of a Kafka source: their batches of records, and where they say
+/// what has run.
+pub struct Dealt {
+    pub batches: Vec<Receiver<Vec<Record>>>,
+    pub offsets: Arc<RunOffsets>,
+}
+
+/// The consumer's side of commit points and rebalances (librdkafka calls the rebalance
+/// hooks inside `poll`, on the consumer thread).
+struct Committer {
+    topic: String,
+    lifecycle: Arc<Lifecycle>,
+    offsets: Arc<RunOffsets>,
+    /// Offsets this consumer committed, per partition.
+    committed: Mutex<BTreeMap<i32, i64>>,
+    /// Partition -> core, for the partitions assigned to this process.
+    deal: Mutex<HashMap<i32, usize>>,
+    /// Bumped at every assignment, so the thread knows to reread `deal`.
+    assignments: AtomicU64,
+    cores: usize,
+    log: ClientLog,
+}
+
+impl ClientContext for Committer {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, message: &str) {
+        use rdkafka::config::RDKafkaLogLevel::*;
+        if matches!(level, Emerg | Alert | Critical | Error | Warning)
+            && !is_other_clients_setting(fac)
+        {
+            self.log.print(fac, message);
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        self.log
+            .print(&error.to_string(), &format!("{error}: {reason}"));
+    }
+}
+
+impl ConsumerContext for Committer {
+    /// Partitions taken away are committed first (as far as they have run), so the
+    /// member that gets them goes on from there.
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(revoked) = rebalance {
+            let partitions: Vec<i32> = revoked.elements().iter().map(|e| e.partition()).collect();
+            self.commit_point(consumer, Some(&partitions));
+            for partition in partitions {
+                self.offsets.forget(partition);
+                self.committed.lock().expect("lock").remove(&partition);
+            }
+        }
+    }
+
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(assigned) => {
+                let mut partitions: Vec<i32> =
+                    assigned.elements().iter().map(|e| e.partition()).collect();
+                partitions.sort_unstable();
+                let deal = partitions
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &partition)| (partition, i % self.cores))
+                    .collect();
+                *self.deal.lock().expect("lock") = deal;
+                self.assignments.fetch_add(1, Ordering::AcqRel);
+                eprintln!(
+                    "roo: kafka topic '{}': assigned partitions {partitions:?}",
+                    self.topic
+                );
+            }
+            Rebalance::Revoke(_) => {}
+            Rebalance::Error(error) => self
+                .log
+                .print("rebalance", &format!("rebalance failed: {error}")),
+        }
+    }
+}
+
+impl Committer {
+    /// Pauses every source, waits until what was read has run and been written out, and
+    /// commits the offsets run (of `only` these partitions, or of every one assigned).
+    fn commit_point(&self, consumer: &BaseConsumer<Self>, only: Option<&[i32]>) {
+        self.lifecycle.pause_sources();
+        let settled = settle(&self.lifecycle);
+        if settled {
+            self.commit(consumer, only);
+        } else {
+            self.log.print(
+                "unsettled",
+                "offsets not committed at this commit point: input did not finish running \
+                 within the time allowed (they are committed at a later one)",
+            );
+        }
+        self.lifecycle.resume_sources();
+    }
+
+    /// Commits the run offsets that moved since the last commit.
+    fn commit(&self, consumer: &BaseConsumer<Self>, only: Option<&[i32]>) {
+        let assigned = match only {
+            Some(partitions) => partitions.to_vec(),
+            None => self.deal.lock().expect("lock").keys().copied().collect(),
+        };
+        let mut committed = self.committed.lock().expect("lock");
+        let mut list = TopicPartitionList::new();
+        let mut moved = vec![];
+        for (partition, next) in self.offsets.snapshot() {
+            if assigned.contains(&partition) && committed.get(&partition) != Some(&next) {
+                let _ = list.add_partition_offset(&self.topic, partition, Offset::Offset(next));
+                moved.push((partition, next));
+            }
+        }
+        if moved.is_empty() {
+            return;
+        }
+        match consumer.commit(&list, CommitMode::Sync) {
+            Ok(()) => committed.extend(moved),
+            Err(error) => self
+                .log
+                .print("commit", &format!("committing offsets failed: {error}")),
+        }
+    }
+}
+
+/// Waits, with sources paused, until `Lifecycle::settled` holds twice in a row with no
+/// batch started in between (a source that had passed its pause check may still be
+/// starting one); false if that takes longer than `flow::COMMIT_SETTLE_LIMIT`.
+fn settle(lifecycle: &Lifecycle) -> bool {
+    let deadline = Instant::now() + flow::COMMIT_SETTLE_LIMIT;
+    while Instant::now() < deadline {
+        if lifecycle.settled() {
+            let started = lifecycle.batches_started();
+            std::thread::sleep(flow::COMMIT_SETTLE_CHECK);
+            if lifecycle.settled() && lifecycle.batches_started() == started {
+                return true;
+            }
+        }
+        std::thread::sleep(flow::COMMIT_SETTLE_CHECK);
+    }
+    lifecycle.done()
+}
+
+/// Creates the consumer of Kafka source `spec`, checks its topic, and starts its thread.
+/// Err (a start-up error) if the topic does not exist; a broker that cannot be reached
+/// is only reported, and tried again by librdkafka.
+pub fn start(
+    name: &str,
+    spec: &KafkaSource,
+    cores: usize,
+    options: &KafkaOptions,
+    lifecycle: Arc<Lifecycle>,
+) -> Result<(JoinHandle<()>, Dealt), String> {
+    let place = format!(
+        "source '{name}' ({})",
+        kafka_place(&spec.topic, &spec.brokers)
+    );
+    let offsets = Arc::new(RunOffsets::default());
+    let committer = Committer {
+        topic: spec.topic.clone(),
+        lifecycle: lifecycle.clone(),
+        offsets: offsets.clone(),
+        committed: Mutex::default(),
+        deal: Mutex::default(),
+        assignments: AtomicU64::new(0),
+        cores,
+        log: ClientLog::new(place.clone()),
+    };
+    let config = options.client_config(
+        &spec.brokers,
+        &[
+            ("group.id", &spec.group),
+            ("enable.auto.commit", "false"),
+            ("auto.offset.reset", "earliest"),
+            ("enable.partition.eof", "false"),
+        ],
+    );
+    let consumer: BaseConsumer<Committer> = config
+        .create_with_context(committer)
+        .map_err(|e| format!("{place}: cannot create a consumer: {e}"))?;
+    check_topic(&consumer, &spec.topic, &place)?;
+    consumer
+        .subscribe(&[&spec.topic])
+        .map_err(|e| format!("{place}: cannot subscribe: {e}"))?;
+    let (senders, batches): (Vec<_>, Vec<_>) = (0..cores)
+        .map(|_| mpsc::sync_channel(flow::KAFKA_BATCHES_QUEUED))
+        .unzip();
+    let thread = std::thread::Builder::new()
+        .name(format!("roo-kafka-{name}"))
+        .spawn({
+            let interval = options.commit_interval;
+            move || consume(consumer, senders, lifecycle, interval)
+        })
+        .map_err(|e| format!("{place}: cannot start the consumer thread: {e}"))?;
+    Ok((thread, Dealt { batches, offsets }))
+}
+
+/// A topic the brokers say does not exist is a start-up error; brokers that do not
+/// answer are reported and left to librdkafka's retries.
+fn check_topic(consumer: &BaseConsumer<Committer>, topic: &str, place: &str) -> Result<(), String> {
+    match consumer.fetch_metadata(Some(topic), flow::KAFKA_METADATA_WAIT) {
+        Ok(metadata) => {
+            let missing = metadata
+                .topics()
+                .iter()
+                .find(|t| t.name() == topic)
+                .is_none_or(|t| {
+                    t.error() == Some(RDKafkaRespErr::RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+                        || t.partitions().is_empty()
+                });
+            match missing {
+                true => Err(format!(
+                    "{place}: the topic does not exist: create it first (for example with \
+                     scripts/kafka-broker.sh topic {topic} PARTITIONS)"
+                )),
+                false => Ok(()),
+            }
+        }
+        Err(error) => {
+            eprintln!(
+                "roo: {place}: brokers not reachable ({error}); roo keeps trying to reach them"
+            );
+            Ok(())
+        }
+    }
+}
+
+/// The consumer thread's loop: poll, deal, commit; at the end, the last commit.
+fn consume(
+    consumer: BaseConsumer<Committer>,
+    senders: Vec<SyncSender<Vec<Record>>>,
+    lifecycle: Arc<Lifecycle>,
+    commit_interval: Duration,
+) {
+    let context = consumer.context();
+    let cores = senders.len();
+    let mut dealer = Dealer::new(cores);
+    let mut seen_assignments = u64::MAX;
+    let mut deal = HashMap::new();
+    let mut next_commit = Instant::now() + commit_interval;
+    while lifecycle.running() {
+        let mut timeout = flow::KAFKA_POLL;
+        for _ in 0..flow::KAFKA_RECORDS_PER_POLL {
+            let Some(polled) = consumer.poll(timeout) else {
+                break;
+            };
+            timeout = Duration::ZERO;
+            let assignments = context.assignments.load(Ordering::Acquire);
+            if assignments != seen_assignments {
+                deal = context.deal.lock().expect("lock").clone();
+                seen_assignments = assignments;
+            }
+            match polled {
+                Ok(message) => {
+                    let core = deal.get(&message.partition()).copied().unwrap_or(0);
+                    if let Some(full) = dealer.add(core, &message) {
+                        send(&senders[core], full, &lifecycle);
+                    }
+                }
+                Err(error) => context
+                    .log
+                    .print("poll", &format!("reading failed: {error}")),
+            }
+        }
+        for (core, batch) in dealer.take_all() {
+            send(&senders[core], batch, &lifecycle);
+        }
+        if Instant::now() >= next_commit {
+            context.commit_point(&consumer, None);
+            next_commit = Instant::now() + commit_interval;
+        }
+    }
+    // Draining: what was dealt and not run is read again next time. Once the engine is
+    // done, everything run has been written: commit it.
+    drop(senders);
+    while !lifecycle.done() {
+        std::thread::sleep(flow::PHASE_POLL);
+    }
+    context.commit(&consumer, None);
+}
+
+/// Hands `batch` to its core, waiting while the core's queue is full (the core is busy:
+/// the consumer then stops polling too); gives up once the engine drains.
+fn send(to: &SyncSender<Vec<Record>>, mut batch: Vec<Record>, lifecycle: &Lifecycle) {
+    loop {
+        match to.try_send(batch) {
+            Ok(()) => return,
+            Err(TrySendError::Disconnected(_)) => return,
+            Err(TrySendError::Full(back)) => {
+                if !lifecycle.running() {
+                    return;
+                }
+                batch = back;
+                std::thread::sleep(flow::PAUSED_POLL);
+            }
+        }
+    }
+}
+
+/// Per core, the records polled for it and not yet sent, with their bytes in one buffer
+/// per batch (each record's `Bytes` is a slice of it: no allocation per record).
+struct Dealer {
+    batches: Vec<Vec<Record>>,
+    arenas: Vec<BytesMut>,
+}
+
+impl Dealer {
+    fn new(cores: usize) -> Dealer {
+        Dealer {
+            batches: (0..cores).map(|_| Vec::new()).collect(),
+            arenas: (0..cores).map(|_| BytesMut::new()).collect(),
+        }
+    }
+
+    /// Adds a record for `core`; returns its batch when that is full.
+    fn add<M: Message>(&mut self, core: usize, message: &M) -> Option<Vec<Record>> {
+        let arena = &mut self.arenas[core];
+        let mut copy = |bytes: &[u8]| -> Bytes {
+            if arena.capacity() - arena.len() < bytes.len() {
+                arena.reserve(bytes.len().max(flow::KAFKA_ARENA));
+            }
+            arena.extend_from_slice(bytes);
+            arena.split().freeze()
+        };
+        let value = copy(message.payload().unwrap_or_default());
+        let key = message.key().map(&mut copy);
+        let batch = &mut self.batches[core];
+        batch.push(Record {
+            partition: message.partition(),
+            offset: message.offset(),
+            value,
+            key,
+            timestamp_ms: message.timestamp().to_millis(),
+        });
+        (batch.len() >= flow::MESSAGES_PER_BATCH).then(|| std::mem::take(batch))
+    }
+
+    /// Every batch with records in it.
+    fn take_all(&mut self) -> impl Iterator<Item = (usize, Vec<Record>)> + '_ {
+        self.batches
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, batch)| !batch.is_empty())
+            .map(|(core, batch)| (core, std::mem::take(batch)))
+    }
+}

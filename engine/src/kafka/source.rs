@@ -1,0 +1,40 @@
+//! The core side of a Kafka source: runs the batches of records the consumer thread
+//! deals to this core, in order, and says what has run.
+
+use super::consumer::RunOffsets;
+use crate::flow;
+use crate::intake::SourceHandle;
+use model::{clock, Meta, Record};
+use std::rc::Rc;
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::Arc;
+
+/// Runs the records dealt to this core for `source` until the engine drains. The caller
+/// counts it as an opened connection, so the drain waits for it to stop.
+pub async fn run_records(
+    handle: Rc<SourceHandle>,
+    source: usize,
+    batches: Receiver<Vec<Record>>,
+    offsets: Arc<RunOffsets>,
+) {
+    while handle.lifecycle.running() {
+        handle.wait_for_room().await;
+        if !handle.lifecycle.running() {
+            break;
+        }
+        match batches.try_recv() {
+            Ok(batch) => {
+                let meta = Meta {
+                    source: source as u32,
+                    ingest_ns: clock::now_ns(),
+                };
+                handle.intake.run_records(source, &batch, meta);
+                offsets.ran(&batch);
+                futures_lite::future::yield_now().await;
+            }
+            Err(TryRecvError::Empty) => glommio::timer::sleep(flow::KAFKA_IDLE_POLL).await,
+            Err(TryRecvError::Disconnected) => break,
+        }
+    }
+    handle.lifecycle.connection_closed();
+}
