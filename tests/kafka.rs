@@ -177,3 +177,211 @@ fn a_missing_topic_is_a_start_up_error() {
         "{stderr}"
     );
 }
+
+fn lines_of_text(seed: u64, count: usize) -> Vec<String> {
+    lines_of_words(seed, count)
+        .into_iter()
+        .enumerate()
+        .map(|(i, line)| format!("{i}: {line} é"))
+        .collect()
+}
+
+/// Kafka in, TCP out: every record's value arrives reversed at the receiver.
+fn kafka_to_tcp(cores: usize) {
+    let broker = Broker::start();
+    broker.create_topic("in", 3);
+    let lines = lines_of_text(11, 500);
+    let input: Vec<(Option<&[u8]>, &[u8])> = lines.iter().map(|l| (None, l.as_bytes())).collect();
+    broker.produce("in", &input);
+    let dir = TempDir::new(&format!("kafka-to-tcp-{cores}"));
+    let out = dir.path("out.txt");
+    let receiver_addr = free_addr();
+    let mut receiver = start_receiver(&receiver_addr, &out, lines.len());
+    let app_args = [
+        "--kafka_source_topic".to_string(),
+        "in".into(),
+        "--kafka_source_brokers".into(),
+        broker.address.clone(),
+        "--out".into(),
+        receiver_addr.clone(),
+    ];
+    let mut worker = start_kafka_worker(&test_app("kafka_reverse.py"), cores, &app_args);
+    expect_success(&mut receiver, WAIT, &[&worker]);
+    assert_same_multiset(read_out(&out), reversed(&lines), "reversed records");
+    worker.signal("TERM");
+    expect_success(&mut worker, EXIT_WITHIN, &[]);
+}
+at_core_counts!(kafka_to_tcp);
+
+/// TCP in, Kafka out: every frame becomes a record, the original as its key.
+fn tcp_to_kafka(cores: usize) {
+    let broker = Broker::start();
+    broker.create_topic("out", 2);
+    let lines = lines_of_text(12, 500);
+    let dir = TempDir::new(&format!("tcp-to-kafka-{cores}"));
+    let input = dir.path("in.txt");
+    write_lines(&input, &lines);
+    let source_addr = free_addr();
+    let app_args = [
+        "--in".to_string(),
+        source_addr.clone(),
+        "--kafka_sink_topic".into(),
+        "out".into(),
+        "--kafka_sink_brokers".into(),
+        broker.address.clone(),
+    ];
+    let mut worker = start_kafka_worker(&test_app("kafka_reverse.py"), cores, &app_args);
+    send(&source_addr, &input, &[], WAIT, &[&worker]);
+    let read = broker.read_until("out", 2, OUTPUT_WITHIN, |read| read.len() >= lines.len());
+    let got: Vec<String> = read
+        .iter()
+        .map(|(key, value)| {
+            let key = String::from_utf8(key.clone().expect("a key")).unwrap();
+            let value = String::from_utf8(value.clone()).unwrap();
+            assert_eq!(value, key.chars().rev().collect::<String>());
+            key
+        })
+        .collect();
+    assert_same_multiset(got, lines.clone(), "keys of the records");
+    worker.signal("TERM");
+    expect_success(&mut worker, EXIT_WITHIN, &[]);
+    assert!(worker
+        .stderr()
+        .contains(&format!("{} records delivered", lines.len())));
+}
+at_core_counts!(tcp_to_kafka);
+
+/// Wallaroo's celsius over Kafka (the 0.5 ApplicationBuilder with the default Kafka CLI
+/// parsers): every temperature converted, a value that is no number counted.
+fn celsius_over_kafka(cores: usize) {
+    let broker = Broker::start();
+    broker.create_topic("celsius", 2);
+    broker.create_topic("fahrenheit", 1);
+    let celsius: Vec<String> = (0..300).map(|i| format!("{}.5", i - 100)).collect();
+    let mut input: Vec<(Option<&[u8]>, &[u8])> =
+        celsius.iter().map(|c| (None, c.as_bytes())).collect();
+    input.push((None, b"warm"));
+    broker.produce("celsius", &input);
+    let app_args = [
+        "--kafka_source_topic",
+        "celsius",
+        "--kafka_source_brokers",
+        &broker.address,
+        "--kafka_sink_topic",
+        "fahrenheit",
+        "--kafka_sink_brokers",
+        &broker.address,
+    ]
+    .map(String::from);
+    let mut worker = start_kafka_worker(&example("celsius_kafka.py"), cores, &app_args);
+    let read = broker.read_until("fahrenheit", 1, OUTPUT_WITHIN, |read| {
+        read.len() >= celsius.len()
+    });
+    let got: Vec<String> = read
+        .iter()
+        .map(|(_, value)| String::from_utf8(value.clone()).unwrap())
+        .collect();
+    let want: Vec<String> = celsius
+        .iter()
+        .map(|c| format!("{:.2}", c.parse::<f64>().unwrap() * 1.8 + 32.0))
+        .collect();
+    assert_same_multiset(got, want, "fahrenheit values");
+    worker.signal("TERM");
+    expect_success(&mut worker, EXIT_WITHIN, &[]);
+    assert_eq!(
+        errors_at(&worker.stderr(), "decoder of source"),
+        1,
+        "{}",
+        worker.stderr()
+    );
+}
+at_core_counts!(celsius_over_kafka, one_core = 1, two_cores = 2);
+
+/// Offsets are committed for what has run: a word count stopped and started again reads
+/// only the records that came after it stopped.
+#[test]
+fn a_restarted_worker_goes_on_from_the_committed_offsets() {
+    let broker = Broker::start();
+    broker.create_topic("lines", 4);
+    broker.create_topic("counts", 2);
+    let args = word_count_args(&broker);
+    let produce_lines = |seed: u64| {
+        let lines = lines_of_words(seed, 300);
+        let input: Vec<(Option<&[u8]>, &[u8])> =
+            lines.iter().map(|l| (None, l.as_bytes())).collect();
+        broker.produce("lines", &input);
+        split_words(&lines.join("\n")).len()
+    };
+    let first_words = produce_lines(21);
+    let mut first = start_kafka_worker(&example("word_count_kafka.py"), 2, &args);
+    broker.read_until("counts", 2, OUTPUT_WITHIN, |read| read.len() >= first_words);
+    first.signal("TERM");
+    expect_success(&mut first, EXIT_WITHIN, &[]);
+
+    let second_words = produce_lines(22);
+    let mut second = start_kafka_worker(&example("word_count_kafka.py"), 2, &args);
+    broker.read_until("counts", 2, OUTPUT_WITHIN, |read| {
+        read.len() >= first_words + second_words
+    });
+    second.signal("TERM");
+    expect_success(&mut second, EXIT_WITHIN, &[]);
+    let (records_in, _, _) = totals(&second.stderr());
+    assert_eq!(
+        records_in,
+        300,
+        "the second run read only the new records:\n{}",
+        second.stderr()
+    );
+}
+
+/// The broker's connection goes away mid-stream (a Kafka proxy in front of the broker is
+/// stopped for two seconds and started again): nothing is lost, the counts stay exact,
+/// and records the producer sent twice are few.
+#[test]
+fn a_broker_that_goes_away_and_comes_back_loses_nothing() {
+    let broker = Broker::start();
+    broker.create_topic("lines", 4);
+    broker.create_topic("counts", 2);
+    let proxy_port = free_port();
+    let mut proxy = Some(broker.start_proxy(proxy_port));
+    let proxy_address = format!("127.0.0.1:{proxy_port}");
+    let args: Vec<String> = word_count_args(&broker)
+        .into_iter()
+        .map(|arg| {
+            if arg == broker.address {
+                proxy_address.clone()
+            } else {
+                arg
+            }
+        })
+        .collect();
+    let lines = lines_of_words(31, 2000);
+    let want = count_words(&lines, split_words);
+    let total: usize = want.values().sum();
+    let input: Vec<(Option<&[u8]>, &[u8])> = lines.iter().map(|l| (None, l.as_bytes())).collect();
+    let (early, late) = input.split_at(1000);
+    broker.produce("lines", early);
+    let mut worker = start_kafka_worker(&example("word_count_kafka.py"), 2, &args);
+    broker.read_until("counts", 2, OUTPUT_WITHIN, |read| !read.is_empty());
+    drop(proxy.take());
+    broker.produce("lines", late);
+    std::thread::sleep(Duration::from_secs(2));
+    proxy = Some(broker.start_proxy(proxy_port));
+    let read = broker.read_until("counts", 2, OUTPUT_WITHIN, |read| {
+        highest_counts(read) == want
+    });
+    let duplicates = read.len() - total;
+    assert!(
+        duplicates <= total / 10,
+        "{duplicates} duplicate records of {total}"
+    );
+    worker.signal("TERM");
+    expect_success(&mut worker, EXIT_WITHIN, &[]);
+    let outage = format!("Connect to ipv4#{proxy_address} failed");
+    assert!(
+        worker.stderr().contains(&outage),
+        "no outage seen:\n{}",
+        worker.stderr()
+    );
+    drop(proxy);
+}

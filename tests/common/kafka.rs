@@ -64,6 +64,28 @@ impl Broker {
         Broker { address, process }
     }
 
+    /// Starts a Kafka proxy (tansu's) on 127.0.0.1:`port` in front of this broker; it
+    /// stops when the returned process drops.
+    pub fn start_proxy(&self, port: u16) -> Proc {
+        let url = format!("tcp://127.0.0.1:{port}");
+        let mut command = Command::new(tansu());
+        command.args([
+            "proxy",
+            "--listener-url",
+            &url,
+            "--advertised-listener-url",
+            &url,
+        ]);
+        command.args(["--origin-url", &format!("tcp://{}", self.address)]);
+        let process = Proc::spawn(format!("tansu proxy on {port}"), command);
+        wait_until(
+            Duration::from_secs(20),
+            || format!("tansu proxy listening on {port}"),
+            || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        );
+        process
+    }
+
     pub fn create_topic(&self, name: &str, partitions: u32) {
         let output = Command::new(tansu())
             .args([
