@@ -1,7 +1,7 @@
 //! `roo run`: run a Python application on this machine's cores.
 
 use clap::{Args, ValueEnum};
-use engine::{DrainEnd, EngineConfig, KafkaOptions};
+use engine::{DrainEnd, EngineConfig, KafkaOptions, Resilience};
 use pybridge::PythonMode;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,6 +55,17 @@ pub struct RunArgs {
     /// is written out, and the offsets run are committed.
     #[arg(long, default_value_t = 1000, value_name = "MS")]
     kafka_commit_interval_ms: u64,
+    /// Take checkpoints (state partitions, generator positions, Kafka offsets) in DIR,
+    /// and start from the newest one found there (Wallaroo's flag).
+    #[arg(long, value_name = "DIR")]
+    resilience_dir: Option<PathBuf>,
+    /// Take checkpoints in --resilience-dir, or in /tmp/roo-resilience without it
+    /// (Wallaroo's flag).
+    #[arg(long)]
+    run_with_resilience: bool,
+    /// Nanoseconds between checkpoints (Wallaroo's unit).
+    #[arg(long, default_value_t = 1_000_000_000, value_name = "NS")]
+    time_between_checkpoints: u64,
     /// Wallaroo's (machida's) way to name the app: NAME.py, looked for in the current
     /// directory and then on PYTHONPATH; every positional argument then goes to the app.
     #[arg(long, value_name = "NAME")]
@@ -160,6 +171,15 @@ pub fn main(args: RunArgs) -> ExitCode {
             overrides: args.kafka_option.clone(),
             commit_interval: std::time::Duration::from_millis(args.kafka_commit_interval_ms),
         },
+        resilience: (args.run_with_resilience || args.resilience_dir.is_some()).then(|| {
+            Resilience {
+                dir: args
+                    .resilience_dir
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from("/tmp/roo-resilience")),
+                interval: std::time::Duration::from_nanos(args.time_between_checkpoints.max(1)),
+            }
+        }),
     };
     eprintln!("{}: starting {} on {cores} cores", args.name, app[0]);
     if let Some(warning) = pybridge::PythonEnvironment::warning() {

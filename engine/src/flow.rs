@@ -110,3 +110,9 @@ pub const KAFKA_METADATA_WAIT: Duration = Duration::from_secs(5);
 pub const COMMIT_SETTLE_LIMIT: Duration = Duration::from_secs(10);
 /// How often a commit point looks whether the engine has settled.
 pub const COMMIT_SETTLE_CHECK: Duration = Duration::from_micros(500);
+
+// --- Checkpoints ---
+
+/// How long the checkpointer waits for every core's snapshot (encoding a core's state
+/// partitions takes about a microsecond each: a million keys take about a second).
+pub const SNAPSHOT_WAIT: Duration = Duration::from_secs(60);

@@ -13,6 +13,7 @@
 #![cfg_attr(not(feature = "python"), allow(dead_code))]
 
 mod backlog;
+mod checkpoint;
 mod flow;
 mod generator_source;
 mod input_budget;
@@ -33,6 +34,7 @@ mod runner;
 #[cfg(feature = "python")]
 mod shard;
 
+pub use checkpoint::Resilience;
 pub use kafka::KafkaOptions;
 pub use lifecycle::DrainEnd;
 #[cfg(feature = "python")]

@@ -7,6 +7,7 @@
 //! goes through Flushing: every core runs its final ticks once, and their output is
 //! drained the same way. Then Done: sinks close and the cores return their summaries.
 
+use crate::flow;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 use std::sync::atomic::{AtomicI32, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
@@ -170,9 +171,22 @@ impl Lifecycle {
             && self.sink_bytes_pending.load(Ordering::Acquire) == 0
     }
 
-    /// Batches started so far: unchanged between two looks, no batch started in between.
-    pub fn batches_started(&self) -> u64 {
-        self.batches_started.load(Ordering::Acquire)
+    /// Waits, with sources paused, until `settled` holds twice in a row with no batch
+    /// started in between (a source that had passed its pause check may still be
+    /// starting one); false if that takes longer than `flow::COMMIT_SETTLE_LIMIT`.
+    pub fn settle(&self) -> bool {
+        let deadline = Instant::now() + flow::COMMIT_SETTLE_LIMIT;
+        while Instant::now() < deadline {
+            if self.settled() {
+                let started = self.batches_started.load(Ordering::Acquire);
+                std::thread::sleep(flow::COMMIT_SETTLE_CHECK);
+                if self.settled() && self.batches_started.load(Ordering::Acquire) == started {
+                    return true;
+                }
+            }
+            std::thread::sleep(flow::COMMIT_SETTLE_CHECK);
+        }
+        self.done()
     }
 
     /// Asks every core to stop (used when start-up fails on one of them).

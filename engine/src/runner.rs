@@ -4,6 +4,7 @@
 
 use crate::app_output::AppOutput;
 use crate::backlog::Backlogs;
+use crate::checkpoint::{self, Checkpointer, Resilience};
 use crate::flow;
 use crate::kafka::{self, KafkaOptions};
 use crate::lifecycle::{DrainEnd, DrainLimits, Lifecycle};
@@ -12,6 +13,7 @@ use crate::partition_table::{self, PartitionTable};
 use crate::shard::{self, CoreChannels, Go, Startup};
 use crate::summary::CoreSummary;
 use glommio::{LocalExecutorBuilder, Placement};
+use model::Placement as _;
 use model::{SourceInput, Topology};
 use pybridge::{GilKind, PythonMode};
 use std::path::PathBuf;
@@ -32,6 +34,8 @@ pub struct EngineConfig {
     /// The longest a drain may take before roo stops without finishing it.
     pub drain_timeout: Duration,
     pub kafka: KafkaOptions,
+    /// Checkpoints (`--resilience-dir`), if on.
+    pub resilience: Option<Resilience>,
 }
 
 /// How the run ended.
@@ -87,8 +91,8 @@ pub fn run(config: EngineConfig) -> Result<RunReport, String> {
     }
     drop(startup_tx);
 
-    let (topology, kafka_clients) =
-        match start_up(cores, &startup_rx, &go_senders, &config.kafka, &lifecycle) {
+    let (topology, kafka_clients, checkpointer) =
+        match start_up(cores, &startup_rx, &go_senders, &config, &lifecycle) {
             Ok(started) => started,
             Err(message) => {
                 lifecycle.abort();
@@ -119,6 +123,9 @@ pub fn run(config: EngineConfig) -> Result<RunReport, String> {
             if let Ok(Some(summary)) = executor.join() {
                 summaries.push(summary);
             }
+        }
+        if let Some(report) = checkpointer.and_then(Checkpointer::finish) {
+            eprintln!("roo: {}", checkpoint::summary(&report));
         }
         kafka_clients.finish();
     }
@@ -192,9 +199,9 @@ fn start_up(
     cores: usize,
     startup: &mpsc::Receiver<(usize, Startup)>,
     go: &[mpsc::Sender<Go>],
-    kafka: &KafkaOptions,
+    config: &EngineConfig,
     lifecycle: &Arc<Lifecycle>,
-) -> Result<(Topology, kafka::Clients), String> {
+) -> Result<(Topology, kafka::Clients, Option<Checkpointer>), String> {
     let mut loaded = vec![None; cores];
     for _ in 0..cores {
         match startup.recv() {
@@ -222,13 +229,60 @@ fn start_up(
         eprintln!("{}", shared_gil_note(cores));
     }
     let backlogs = Arc::new(Backlogs::new(cores));
-    let (kafka_clients, kafka_shares) = kafka::Clients::start(&topology, cores, kafka, lifecycle)?;
-    for (sender, share) in go.iter().zip(kafka_shares) {
+    let restored = match &config.resilience {
+        Some(resilience) => {
+            let restored = checkpoint::restore(resilience, &topology, cores, |state, key| {
+                table.owner(state, key)
+            })?;
+            match &restored {
+                Some(restored) => eprintln!(
+                    "roo: restoring checkpoint {} of {}",
+                    restored.epoch,
+                    resilience.dir.display()
+                ),
+                None => eprintln!(
+                    "roo: no checkpoint in {} yet: starting with empty state",
+                    resilience.dir.display()
+                ),
+            }
+            Some(restored)
+        }
+        None => None,
+    };
+    let resume = restored.as_ref().map(|restored| {
+        restored
+            .as_ref()
+            .map(|r| r.kafka.clone())
+            .unwrap_or_default()
+    });
+    let (kafka_clients, kafka_shares, checkpointed) =
+        kafka::Clients::start(&topology, cores, &config.kafka, lifecycle, resume.as_ref())?;
+    let (checkpointer, mut links) = match &config.resilience {
+        Some(resilience) => {
+            let plan = checkpoint::Plan {
+                resilience: resilience.clone(),
+                app: topology.name.clone(),
+                shape: checkpoint::shape_of(&topology),
+                first_epoch: restored.iter().flatten().next().map_or(1, |r| r.epoch + 1),
+                kafka: checkpointed,
+            };
+            let (checkpointer, links) = Checkpointer::start(plan, cores, lifecycle.clone())?;
+            (Some(checkpointer), links.into_iter().map(Some).collect())
+        }
+        None => (None, (0..cores).map(|_| None).collect::<Vec<_>>()),
+    };
+    let mut entries = restored
+        .flatten()
+        .map(|restored| restored.entries)
+        .unwrap_or_else(|| (0..cores).map(|_| vec![]).collect());
+    for (core, (sender, share)) in go.iter().zip(kafka_shares).enumerate() {
         let _ = sender.send(Go {
             table: table.clone(),
             backlogs: backlogs.clone(),
             kafka_sources: share.sources,
             kafka_producers: share.producers,
+            restore: std::mem::take(&mut entries[core]),
+            checkpoints: links[core].take(),
         });
     }
     for _ in 0..cores {
@@ -258,5 +312,5 @@ fn start_up(
             ),
         }
     }
-    Ok((topology, kafka_clients))
+    Ok((topology, kafka_clients, checkpointer))
 }

@@ -3,6 +3,7 @@
 //! and sink writers see the core only through their handles (`intake`, `sink_queue`).
 
 use crate::backlog::Backlogs;
+use crate::checkpoint::{self, CoreLink, CoreSnapshot};
 use crate::flow;
 use crate::generator_source;
 use crate::intake::{Intake, SourceHandle};
@@ -20,6 +21,7 @@ use crate::tcp_source::{self, Handoff};
 use bytes::Bytes;
 use glommio::channels::local_channel::{self, LocalReceiver, LocalSender};
 use glommio::channels::shared_channel::{ConnectedReceiver, ConnectedSender};
+use model::snapshot::Saved;
 use model::{Meta, Placement, Record, Routed, SourceInput, Topology, Value};
 use protocol::{FrameDecoder, FrameError};
 use pybridge::{GilKind, OutputFds, Outputs, Worker};
@@ -40,6 +42,10 @@ pub struct Go {
     pub kafka_sources: Vec<(usize, Receiver<Vec<Record>>, Arc<RunOffsets>)>,
     /// Per sink: its producer, for Kafka sinks.
     pub kafka_producers: Vec<Option<Arc<KafkaProducer>>>,
+    /// The checkpoint's entries this core owns, to put back before reading input.
+    pub restore: Vec<Saved>,
+    /// With checkpoints: this core's link to the checkpointer.
+    pub checkpoints: Option<CoreLink>,
 }
 
 /// One core's channels, built on the main thread.
@@ -72,6 +78,17 @@ pub struct Core {
 }
 
 impl Core {
+    /// Encodes this core's state partitions for checkpoint `epoch` and sends them.
+    fn answer_snapshot(&self, link: &CoreLink, epoch: u64) {
+        let mut body = vec![];
+        let snapshot = self.worker.borrow().snapshot(&mut body);
+        let _ = link.answers.send(CoreSnapshot {
+            core: self.id,
+            epoch,
+            body: snapshot.map(|_| body),
+        });
+    }
+
     /// Closes every sink writer's doorbell: each writes what is left and closes its socket.
     fn close_sinks(&self) {
         for queue in &self.sink_queues {
@@ -256,7 +273,14 @@ pub async fn run_core(
         backlogs,
         kafka_sources,
         kafka_producers,
+        restore,
+        checkpoints,
     } = go.recv().ok()?;
+    let mut worker = worker;
+    if let Err(message) = worker.restore(restore) {
+        let _ = startup.send((id, Startup::Ready(Err(message))));
+        return None;
+    }
     let routed = channels.routed.connect().await;
     let handoffs = channels.handoffs.connect().await;
     let cores = routed.to.len();
@@ -343,6 +367,10 @@ pub async fn run_core(
         glommio::spawn_local(tick_periodically(core.clone(), every)).detach();
     }
     glommio::spawn_local(end_error_windows(core.clone())).detach();
+    let checkpoints = checkpoints.map(Rc::new);
+    if let Some(link) = &checkpoints {
+        glommio::spawn_local(answer_snapshots(core.clone(), link.clone())).detach();
+    }
     let _ = startup.send((id, Startup::Ready(listening)));
 
     while lifecycle.running() {
@@ -360,6 +388,11 @@ pub async fn run_core(
     }
     while !lifecycle.done() {
         glommio::timer::sleep(flow::PHASE_POLL).await;
+    }
+    if let Some(link) = &checkpoints {
+        if let Some(epoch) = checkpoint::final_request(link) {
+            core.answer_snapshot(link, epoch);
+        }
     }
     // Normally everything is written by now; a sink the main thread gave up on may still
     // block its writer, so closing waits at most flow::SINK_CLOSE_WAIT.
@@ -440,6 +473,18 @@ fn start_sources(
         .detach();
     }
     Ok(())
+}
+
+/// Answers the checkpointer's snapshot requests until the engine is done (the final
+/// one, after the drain, is `run_core`'s).
+async fn answer_snapshots(core: Rc<Core>, link: Rc<CoreLink>) {
+    while !core.lifecycle.done() {
+        match checkpoint::pending_request(&link) {
+            Some(Some(epoch)) => core.answer_snapshot(&link, epoch),
+            Some(None) => glommio::timer::sleep(flow::PAUSED_POLL).await,
+            None => break,
+        }
+    }
 }
 
 /// Runs the periodic tick hooks (windows that end while no message comes) while running;

@@ -6,14 +6,17 @@
 //! - [`message`]: a message on its way to another core ([`Routed`], [`Meta`]) and the
 //!   placement of keys and parallel steps ([`Placement`]).
 //! - [`record`]: records a Kafka source brings in, and encoder output for record sinks.
+//! - [`snapshot`], [`value_bytes`]: a core's state partitions as checkpoint bytes.
 //! - [`clock`]: the process-wide clock ingest times are taken on.
 
 pub mod clock;
 pub mod message;
 pub mod record;
+pub mod snapshot;
 pub mod text;
 pub mod topology;
 pub mod value;
+pub mod value_bytes;
 
 pub use message::{Meta, Placement, Routed};
 pub use record::{Record, SinkBuffer};

@@ -12,6 +12,7 @@ use crate::python_framing;
 use crate::steps::Run;
 use crate::subinterpreter::{self, GilKind, Interpreter, PyObj, PythonMode};
 use bytes::Bytes;
+use model::snapshot::Saved;
 use model::topology::{HeaderDecoding, Topology};
 use model::{clock, Meta, Placement, Record, Routed, ValueMap};
 use protocol::{FrameDecoder, FrameError};
@@ -158,6 +159,89 @@ impl Worker {
                 run.frame(source, frame, meta);
             }
         });
+    }
+
+    /// Writes every state partition this core owns and every generator's position to
+    /// `out` (see `model::snapshot`). Err names the state and key of a state object that
+    /// cannot be encoded.
+    pub fn snapshot(&self, out: &mut Vec<u8>) -> Result<usize, String> {
+        let app = self.app.as_ref().expect("app loaded");
+        let codec = &app.objects.codec;
+        let topology = &self.topology;
+        self.interpreter.with(|py| {
+            let mut entries = 0;
+            for (state, partitions) in app.states.iter().enumerate() {
+                for (key, object) in partitions {
+                    let value = codec.to_value(object.bind(py)).map_err(|text| {
+                        format!(
+                            "the state '{}' of key {key} cannot be saved in a checkpoint: {text}",
+                            topology.states[state].name
+                        )
+                    })?;
+                    let saved = Saved::State {
+                        state: state as u32,
+                        key: key.clone(),
+                        value,
+                    };
+                    saved.write(out);
+                    entries += 1;
+                }
+            }
+            for (source, last) in app.generated.iter().enumerate() {
+                let Some(last) = last else { continue };
+                let last = codec.to_value(last.bind(py)).map_err(|text| {
+                    format!(
+                        "the last message of generator source '{}' cannot be saved in a \
+                         checkpoint: {text}",
+                        topology.sources[source].name
+                    )
+                })?;
+                let saved = Saved::Generator {
+                    source: source as u32,
+                    last,
+                };
+                saved.write(out);
+                entries += 1;
+            }
+            Ok(entries)
+        })
+    }
+
+    /// Puts back state partitions and generator positions of a checkpoint (those this
+    /// core owns). Err names what cannot be rebuilt.
+    pub fn restore(&mut self, entries: Vec<Saved>) -> Result<(), String> {
+        let Worker {
+            interpreter,
+            app,
+            topology,
+            ..
+        } = self;
+        let app = app.as_mut().expect("app loaded");
+        interpreter.with(|py| {
+            for entry in entries {
+                match entry {
+                    Saved::State { state, key, value } => {
+                        let name = topology.states.get(state as usize).map(|s| &s.name);
+                        let Some(name) = name else {
+                            return Err(format!(
+                                "the checkpoint has a state {state} this app does not"
+                            ));
+                        };
+                        let object = app.objects.codec.to_python(py, &value).map_err(|text| {
+                            format!("the state '{name}' of key {key} cannot be rebuilt: {text}")
+                        })?;
+                        app.states[state as usize].insert(key, PyObj::new(object));
+                    }
+                    Saved::Generator { source, last } => {
+                        let object = app.objects.codec.to_python(py, &last)?;
+                        if let Some(slot) = app.generated.get_mut(source as usize) {
+                            *slot = Some(PyObj::new(object));
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })
     }
 
     /// Decodes records of Kafka source `source` and runs them through the steps, in order.

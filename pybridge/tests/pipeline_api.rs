@@ -213,9 +213,10 @@ fn decorator_mistakes_are_reported_at_start_up() {
         e.contains("'count'") && e.contains("used as a stateless step"),
         "{e}"
     );
+    // A Kafka source without its topic on the command line.
     let e = v05_startup_error("kafka");
     assert!(
-        e.contains("DefaultKafkaSourceCLIParser: Kafka is not supported by Roo"),
+        e.contains("DefaultKafkaSourceCLIParser --kafka_source_topic: no topic given"),
         "{e}"
     );
     let e = v05_startup_error("connector");

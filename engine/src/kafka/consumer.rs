@@ -35,7 +35,7 @@ impl RunOffsets {
         }
     }
 
-    fn snapshot(&self) -> BTreeMap<i32, i64> {
+    pub(crate) fn snapshot(&self) -> BTreeMap<i32, i64> {
         self.next.lock().expect("offsets lock").clone()
     }
 
@@ -64,6 +64,8 @@ struct Committer {
     /// Bumped at every assignment, so the thread knows to reread `deal`.
     assignments: AtomicU64,
     cores: usize,
+    /// With checkpoints, offsets are committed only as part of a durable checkpoint.
+    checkpointed: bool,
     log: ClientLog,
 }
 
@@ -88,6 +90,9 @@ impl ConsumerContext for Committer {
     /// member that gets them goes on from there.
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Revoke(revoked) = rebalance {
+            if self.checkpointed {
+                return;
+            }
             let partitions: Vec<i32> = revoked.elements().iter().map(|e| e.partition()).collect();
             self.commit_point(consumer, Some(&partitions));
             for partition in partitions {
@@ -128,7 +133,7 @@ impl Committer {
     /// commits the offsets run (of `only` these partitions, or of every one assigned).
     fn commit_point(&self, consumer: &BaseConsumer<Self>, only: Option<&[i32]>) {
         self.lifecycle.pause_sources();
-        let settled = settle(&self.lifecycle);
+        let settled = self.lifecycle.settle();
         if settled {
             self.commit(consumer, only);
         } else {
@@ -143,6 +148,17 @@ impl Committer {
 
     /// Commits the run offsets that moved since the last commit.
     fn commit(&self, consumer: &BaseConsumer<Self>, only: Option<&[i32]>) {
+        self.commit_offsets(consumer, self.offsets.snapshot(), only);
+    }
+
+    /// Commits `offsets` (of `only` these partitions, or of every one assigned) where
+    /// they moved since the last commit.
+    fn commit_offsets(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        offsets: BTreeMap<i32, i64>,
+        only: Option<&[i32]>,
+    ) {
         let assigned = match only {
             Some(partitions) => partitions.to_vec(),
             None => self.deal.lock().expect("lock").keys().copied().collect(),
@@ -150,7 +166,7 @@ impl Committer {
         let mut committed = self.committed.lock().expect("lock");
         let mut list = TopicPartitionList::new();
         let mut moved = vec![];
-        for (partition, next) in self.offsets.snapshot() {
+        for (partition, next) in offsets {
             if assigned.contains(&partition) && committed.get(&partition) != Some(&next) {
                 let _ = list.add_partition_offset(&self.topic, partition, Offset::Offset(next));
                 moved.push((partition, next));
@@ -168,24 +184,6 @@ impl Committer {
     }
 }
 
-/// Waits, with sources paused, until `Lifecycle::settled` holds twice in a row with no
-/// batch started in between (a source that had passed its pause check may still be
-/// starting one); false if that takes longer than `flow::COMMIT_SETTLE_LIMIT`.
-fn settle(lifecycle: &Lifecycle) -> bool {
-    let deadline = Instant::now() + flow::COMMIT_SETTLE_LIMIT;
-    while Instant::now() < deadline {
-        if lifecycle.settled() {
-            let started = lifecycle.batches_started();
-            std::thread::sleep(flow::COMMIT_SETTLE_CHECK);
-            if lifecycle.settled() && lifecycle.batches_started() == started {
-                return true;
-            }
-        }
-        std::thread::sleep(flow::COMMIT_SETTLE_CHECK);
-    }
-    lifecycle.done()
-}
-
 /// Creates the consumer of Kafka source `spec`, checks its topic, and starts its thread.
 /// Err (a start-up error) if the topic does not exist; a broker that cannot be reached
 /// is only reported, and tried again by librdkafka.
@@ -195,12 +193,22 @@ pub fn start(
     cores: usize,
     options: &KafkaOptions,
     lifecycle: Arc<Lifecycle>,
+    checkpoints: Option<Checkpointed>,
 ) -> Result<(JoinHandle<()>, Dealt), String> {
     let place = format!(
         "source '{name}' ({})",
         kafka_place(&spec.topic, &spec.brokers)
     );
-    let offsets = Arc::new(RunOffsets::default());
+    // With checkpoints, every partition the restored checkpoint knows stays in the next
+    // checkpoints, also one that brings no record in this run.
+    let offsets = Arc::new(RunOffsets {
+        next: Mutex::new(
+            checkpoints
+                .as_ref()
+                .map(|c| c.resume.clone())
+                .unwrap_or_default(),
+        ),
+    });
     let committer = Committer {
         topic: spec.topic.clone(),
         lifecycle: lifecycle.clone(),
@@ -209,24 +217,43 @@ pub fn start(
         deal: Mutex::default(),
         assignments: AtomicU64::new(0),
         cores,
+        checkpointed: checkpoints.is_some(),
         log: ClientLog::new(place.clone()),
+    };
+    // A checkpoint's offset that the broker says is out of range is an error, not a
+    // silent jump to the earliest record (that would apply records twice).
+    let reset = match checkpoints {
+        Some(_) => "error",
+        None => "earliest",
     };
     let config = options.client_config(
         &spec.brokers,
         &[
             ("group.id", &spec.group),
             ("enable.auto.commit", "false"),
-            ("auto.offset.reset", "earliest"),
+            ("auto.offset.reset", reset),
             ("enable.partition.eof", "false"),
+            // librdkafka's 500 ms lets a broker hold a fetch that long when records come
+            // slowly, and that is latency (benches/RESULTS.md, "Kafka peers").
+            ("fetch.wait.max.ms", "10"),
         ],
     );
     let consumer: BaseConsumer<Committer> = config
         .create_with_context(committer)
         .map_err(|e| format!("{place}: cannot create a consumer: {e}"))?;
     check_topic(&consumer, &spec.topic, &place)?;
-    consumer
-        .subscribe(&[&spec.topic])
-        .map_err(|e| format!("{place}: cannot subscribe: {e}"))?;
+    let commits = match checkpoints {
+        Some(Checkpointed { resume, commits }) => {
+            assign_from_checkpoint(&consumer, &spec.topic, &resume, &place)?;
+            Some(commits)
+        }
+        None => {
+            consumer
+                .subscribe(&[&spec.topic])
+                .map_err(|e| format!("{place}: cannot subscribe: {e}"))?;
+            None
+        }
+    };
     let (senders, batches): (Vec<_>, Vec<_>) = (0..cores)
         .map(|_| mpsc::sync_channel(flow::KAFKA_BATCHES_QUEUED))
         .unzip();
@@ -234,7 +261,7 @@ pub fn start(
         .name(format!("roo-kafka-{name}"))
         .spawn({
             let interval = options.commit_interval;
-            move || consume(consumer, senders, lifecycle, interval)
+            move || consume(consumer, senders, lifecycle, interval, commits)
         })
         .map_err(|e| format!("{place}: cannot start the consumer thread: {e}"))?;
     Ok((thread, Dealt { batches, offsets }))
@@ -276,6 +303,7 @@ fn consume(
     senders: Vec<SyncSender<Vec<Record>>>,
     lifecycle: Arc<Lifecycle>,
     commit_interval: Duration,
+    checkpoint_commits: Option<Receiver<BTreeMap<i32, i64>>>,
 ) {
     let context = consumer.context();
     let cores = senders.len();
@@ -310,18 +338,89 @@ fn consume(
         for (core, batch) in dealer.take_all() {
             send(&senders[core], batch, &lifecycle);
         }
-        if Instant::now() >= next_commit {
-            context.commit_point(&consumer, None);
-            next_commit = Instant::now() + commit_interval;
+        match &checkpoint_commits {
+            Some(commits) => {
+                while let Ok(offsets) = commits.try_recv() {
+                    context.commit_offsets(&consumer, offsets, None);
+                }
+            }
+            None if Instant::now() >= next_commit => {
+                context.commit_point(&consumer, None);
+                next_commit = Instant::now() + commit_interval;
+            }
+            None => {}
         }
     }
     // Draining: what was dealt and not run is read again next time. Once the engine is
     // done, everything run has been written: commit it.
     drop(senders);
-    while !lifecycle.done() {
-        std::thread::sleep(flow::PHASE_POLL);
+    match checkpoint_commits {
+        // The final checkpoint's offsets, once it is durable (or nothing, if it is not
+        // taken: the drain was cut).
+        Some(commits) => {
+            while let Ok(offsets) = commits.recv() {
+                context.commit_offsets(&consumer, offsets, None);
+            }
+        }
+        None => {
+            while !lifecycle.done() {
+                std::thread::sleep(flow::PHASE_POLL);
+            }
+            context.commit(&consumer, None);
+        }
     }
-    context.commit(&consumer, None);
+}
+
+/// A Kafka source's part in checkpoints: the offsets of the checkpoint it starts from,
+/// and where the offsets of each durable checkpoint come to be committed.
+pub struct Checkpointed {
+    pub resume: BTreeMap<i32, i64>,
+    pub commits: Receiver<BTreeMap<i32, i64>>,
+}
+
+/// With checkpoints the checkpoint, not the group, says where each partition goes on
+/// from: the consumer takes every partition of the topic itself (one roo process per
+/// resilience directory), from the checkpoint's offsets, or for a partition the
+/// checkpoint does not have (none of its records is in the state), from its beginning.
+/// The group's offsets are still committed after each durable checkpoint, for tools
+/// that read them.
+fn assign_from_checkpoint(
+    consumer: &BaseConsumer<Committer>,
+    topic: &str,
+    offsets: &BTreeMap<i32, i64>,
+    place: &str,
+) -> Result<(), String> {
+    let metadata = consumer
+        .fetch_metadata(Some(topic), flow::KAFKA_METADATA_WAIT)
+        .map_err(|e| format!("{place}: cannot read the topic's partitions: {e}"))?;
+    let mut partitions: Vec<i32> = metadata
+        .topics()
+        .iter()
+        .filter(|t| t.name() == topic)
+        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+        .collect();
+    partitions.sort_unstable();
+    let mut list = TopicPartitionList::new();
+    for &partition in &partitions {
+        let offset = offsets
+            .get(&partition)
+            .map_or(Offset::Beginning, |&next| Offset::Offset(next));
+        let _ = list.add_partition_offset(topic, partition, offset);
+    }
+    consumer
+        .assign(&list)
+        .map_err(|e| format!("{place}: cannot take the topic's partitions: {e}"))?;
+    let context = consumer.context();
+    *context.deal.lock().expect("lock") = partitions
+        .iter()
+        .enumerate()
+        .map(|(i, &partition)| (partition, i % context.cores))
+        .collect();
+    context.assignments.fetch_add(1, Ordering::AcqRel);
+    eprintln!(
+        "roo: {place}: reading partitions {partitions:?} from the checkpoint's offsets {offsets:?}"
+    );
+    Ok(())
 }
 
 /// Hands `batch` to its core, waiting while the core's queue is full (the core is busy:

@@ -20,6 +20,7 @@ pub mod sink;
 pub mod source;
 
 use rdkafka::config::ClientConfig;
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -103,6 +104,14 @@ pub struct Clients {
     producers: Vec<std::sync::Arc<producer::KafkaProducer>>,
 }
 
+/// A Kafka source's index, its run offsets, and where its consumer hears a durable
+/// checkpoint's offsets.
+pub type CheckpointedSource = (
+    usize,
+    std::sync::Arc<consumer::RunOffsets>,
+    std::sync::mpsc::Sender<BTreeMap<i32, i64>>,
+);
+
 /// One core's share of the Kafka clients (see `shard::Go`).
 pub struct CoreShare {
     pub sources: Vec<(
@@ -116,12 +125,17 @@ pub struct CoreShare {
 impl Clients {
     /// Starts a consumer for every Kafka source and a producer for every Kafka sink of
     /// `topology`, and deals them to the cores.
+    /// With `checkpoints` (the restored offsets per source), offsets are committed only
+    /// when the checkpointer says a checkpoint is durable: the third value holds, per
+    /// Kafka source, what the checkpointer needs for that.
+    #[allow(clippy::type_complexity)]
     pub fn start(
         topology: &model::Topology,
         cores: usize,
         options: &KafkaOptions,
         lifecycle: &std::sync::Arc<crate::lifecycle::Lifecycle>,
-    ) -> Result<(Clients, Vec<CoreShare>), String> {
+        checkpoints: Option<&BTreeMap<usize, BTreeMap<i32, i64>>>,
+    ) -> Result<(Clients, Vec<CoreShare>, Vec<CheckpointedSource>), String> {
         let mut shares: Vec<CoreShare> = (0..cores)
             .map(|_| CoreShare {
                 sources: vec![],
@@ -132,10 +146,17 @@ impl Clients {
             consumers: vec![],
             producers: vec![],
         };
+        let mut checkpointed = vec![];
         for (index, source) in topology.sources.iter().enumerate() {
             let Some(spec) = source.kafka() else { continue };
+            let (commit_tx, commits) = std::sync::mpsc::channel();
+            let part = checkpoints.map(|restored| consumer::Checkpointed {
+                resume: restored.get(&index).cloned().unwrap_or_default(),
+                commits,
+            });
             let (thread, dealt) =
-                consumer::start(&source.name, spec, cores, options, lifecycle.clone())?;
+                consumer::start(&source.name, spec, cores, options, lifecycle.clone(), part)?;
+            checkpointed.push((index, dealt.offsets.clone(), commit_tx));
             clients.consumers.push(thread);
             for (share, batches) in shares.iter_mut().zip(dealt.batches) {
                 share.sources.push((index, batches, dealt.offsets.clone()));
@@ -151,7 +172,7 @@ impl Clients {
             }
             clients.producers.push(producer);
         }
-        Ok((clients, shares))
+        Ok((clients, shares, checkpointed))
     }
 
     /// Waits for the consumers' last commits and prints what each producer delivered.

@@ -1,0 +1,340 @@
+//! Checkpoints (`--resilience-dir`): every `--time-between-checkpoints` a consistent cut
+//! of the whole process is written to disk, and a restarted roo starts from the newest
+//! complete one.
+//!
+//! A checkpoint is a commit point (see `kafka`) that also saves state: the checkpointer
+//! thread pauses every source, waits until what was read has run and been written out
+//! (`Lifecycle::settle`), asks every core for its snapshot (its state partitions and
+//! generator positions, encoded on the core: `Worker::snapshot`), takes the Kafka
+//! sources' offsets run, lets the sources go on, and only then writes the files (off the
+//! cores' threads: `files`). Once the checkpoint is durable, each Kafka consumer commits
+//! the offsets it holds. After kill -9, the newest complete checkpoint's state and
+//! offsets belong to one cut: replaying from those offsets applies every update once.
+
+pub mod files;
+
+use crate::flow;
+use crate::kafka::CheckpointedSource;
+use crate::lifecycle::Lifecycle;
+use files::Manifest;
+use model::snapshot::Saved;
+use model::Topology;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Where and how often checkpoints are taken.
+#[derive(Clone, Debug)]
+pub struct Resilience {
+    pub dir: PathBuf,
+    pub interval: Duration,
+}
+
+/// One core's answer to a snapshot request: its entries, or why they cannot be saved.
+pub struct CoreSnapshot {
+    pub core: usize,
+    pub epoch: u64,
+    pub body: Result<Vec<u8>, String>,
+}
+
+/// A core's end of the checkpointer: requests (by epoch) come in, snapshots go out.
+pub struct CoreLink {
+    pub requests: Receiver<u64>,
+    pub answers: Sender<CoreSnapshot>,
+}
+
+/// A hash of what a checkpoint must agree with: the app's name, its states and sources.
+pub fn shape_of(topology: &Topology) -> u64 {
+    let mut text = format!("app {}\n", topology.name);
+    for state in &topology.states {
+        text += &format!("state {}\n", state.name);
+    }
+    for source in &topology.sources {
+        text += &format!("source {}\n", source.name);
+    }
+    files::checksum(text.as_bytes())
+}
+
+/// The checkpoint a run starts from.
+pub struct Restored {
+    pub epoch: u64,
+    /// Per core: the entries it owns.
+    pub entries: Vec<Vec<Saved>>,
+    /// Per Kafka source (by index): the offsets to go on from.
+    pub kafka: BTreeMap<usize, BTreeMap<i32, i64>>,
+}
+
+/// Reads the newest complete checkpoint of `resilience.dir` (None: there is none) and
+/// deals its entries to the cores that own them now (`owner`: state and key -> core;
+/// generators go to the core that runs their source). Err if the checkpoint belongs to
+/// another app.
+pub fn restore(
+    resilience: &Resilience,
+    topology: &Topology,
+    cores: usize,
+    owner: impl Fn(usize, &model::Value) -> usize,
+) -> Result<Option<Restored>, String> {
+    let dir = &resilience.dir;
+    let Some(loaded) = files::newest(dir)? else {
+        return Ok(None);
+    };
+    let manifest = &loaded.manifest;
+    if manifest.app != topology.name || manifest.shape != shape_of(topology) {
+        return Err(format!(
+            "the checkpoint in {} is of app '{}' with other states or sources than this app \
+             ('{}'): give another --resilience-dir, or remove it to start afresh",
+            dir.display(),
+            manifest.app,
+            topology.name
+        ));
+    }
+    let mut entries: Vec<Vec<Saved>> = (0..cores).map(|_| vec![]).collect();
+    for (core, body) in loaded.bodies.iter().enumerate() {
+        let saved = Saved::read_all(body).map_err(|e| {
+            format!(
+                "the checkpoint of epoch {} in {} cannot be read (core {core}: {})",
+                manifest.epoch,
+                dir.display(),
+                e.0
+            )
+        })?;
+        for entry in saved {
+            let to = match &entry {
+                Saved::State { state, key, .. } => owner(*state as usize, key),
+                Saved::Generator { source, .. } => *source as usize % cores,
+            };
+            entries[to].push(entry);
+        }
+    }
+    Ok(Some(Restored {
+        epoch: manifest.epoch,
+        entries,
+        kafka: manifest.kafka.clone(),
+    }))
+}
+
+/// What the checkpointer reports at the end of a run.
+pub struct Report {
+    pub taken: u64,
+    /// How long sources were paused for each checkpoint.
+    pub pauses: Vec<Duration>,
+}
+
+/// The checkpointer thread of a run.
+pub struct Checkpointer {
+    thread: JoinHandle<Report>,
+}
+
+/// What the checkpointer needs besides the cores' links.
+pub struct Plan {
+    pub resilience: Resilience,
+    pub app: String,
+    pub shape: u64,
+    pub first_epoch: u64,
+    /// Per Kafka source (by index): its run offsets, and where its consumer hears the
+    /// offsets of each durable checkpoint (to commit them).
+    pub kafka: Vec<CheckpointedSource>,
+}
+
+impl Checkpointer {
+    /// Starts the checkpointer; returns it and each core's link to it.
+    pub fn start(
+        plan: Plan,
+        cores: usize,
+        lifecycle: Arc<Lifecycle>,
+    ) -> Result<(Checkpointer, Vec<CoreLink>), String> {
+        std::fs::create_dir_all(&plan.resilience.dir).map_err(|e| {
+            format!(
+                "cannot create the resilience directory {}: {e}",
+                plan.resilience.dir.display()
+            )
+        })?;
+        let (answers, answered) = mpsc::channel();
+        let mut requests = vec![];
+        let links = (0..cores)
+            .map(|_| {
+                let (ask, asked) = mpsc::channel();
+                requests.push(ask);
+                CoreLink {
+                    requests: asked,
+                    answers: answers.clone(),
+                }
+            })
+            .collect();
+        let thread = std::thread::Builder::new()
+            .name("roo-checkpoints".into())
+            .spawn(move || {
+                let mut run = Run {
+                    plan,
+                    lifecycle,
+                    requests,
+                    answered,
+                    report: Report {
+                        taken: 0,
+                        pauses: vec![],
+                    },
+                };
+                run.serve();
+                run.report
+            })
+            .map_err(|e| format!("cannot start the checkpoint thread: {e}"))?;
+        Ok((Checkpointer { thread }, links))
+    }
+
+    /// Waits for the final checkpoint (taken once the drain is done) and reports.
+    pub fn finish(self) -> Option<Report> {
+        self.thread.join().ok()
+    }
+}
+
+struct Run {
+    plan: Plan,
+    lifecycle: Arc<Lifecycle>,
+    requests: Vec<Sender<u64>>,
+    answered: Receiver<CoreSnapshot>,
+    report: Report,
+}
+
+impl Run {
+    fn serve(&mut self) {
+        let mut epoch = self.plan.first_epoch;
+        let mut next = Instant::now() + self.plan.resilience.interval;
+        while self.lifecycle.running() {
+            std::thread::sleep(
+                flow::PHASE_POLL.min(next.saturating_duration_since(Instant::now())),
+            );
+            if Instant::now() < next || !self.lifecycle.running() {
+                continue;
+            }
+            if self.take(epoch, true) {
+                epoch += 1;
+            }
+            next = Instant::now() + self.plan.resilience.interval;
+        }
+        while !self.lifecycle.done() {
+            std::thread::sleep(flow::PHASE_POLL);
+        }
+        // Drained: everything read has run and been written; the final checkpoint needs
+        // no pause.
+        self.take(epoch, false);
+    }
+
+    /// Takes checkpoint `epoch`; false if it could not be (logged).
+    fn take(&mut self, epoch: u64, pause: bool) -> bool {
+        let started = Instant::now();
+        if pause {
+            self.lifecycle.pause_sources();
+            if !self.lifecycle.settle() {
+                self.lifecycle.resume_sources();
+                eprintln!(
+                    "roo: checkpoint {epoch} not taken: what was read did not finish running \
+                     within {:?}",
+                    flow::COMMIT_SETTLE_LIMIT
+                );
+                return false;
+            }
+        }
+        let bodies = self.collect(epoch);
+        let kafka: BTreeMap<usize, BTreeMap<i32, i64>> = self
+            .plan
+            .kafka
+            .iter()
+            .map(|(source, offsets, _)| (*source, offsets.snapshot()))
+            .collect();
+        if pause {
+            self.lifecycle.resume_sources();
+            self.report.pauses.push(started.elapsed());
+        }
+        let bodies = match bodies {
+            Ok(bodies) => bodies,
+            Err(why) => {
+                eprintln!("roo: checkpoint {epoch} not taken: {why}");
+                return false;
+            }
+        };
+        let manifest = Manifest {
+            app: self.plan.app.clone(),
+            shape: self.plan.shape,
+            epoch,
+            cores: vec![],
+            kafka: kafka.clone(),
+        };
+        if let Err(error) = files::write(&self.plan.resilience.dir, manifest, &bodies) {
+            eprintln!(
+                "roo: checkpoint {epoch} could not be written to {}: {error}",
+                self.plan.resilience.dir.display()
+            );
+            return false;
+        }
+        self.report.taken += 1;
+        for (source, _, commit) in &self.plan.kafka {
+            if let Some(offsets) = kafka.get(source) {
+                let _ = commit.send(offsets.clone());
+            }
+        }
+        true
+    }
+
+    /// Every core's snapshot for `epoch`, in core order.
+    fn collect(&mut self, epoch: u64) -> Result<Vec<Vec<u8>>, String> {
+        for ask in &self.requests {
+            ask.send(epoch)
+                .map_err(|_| "a core has stopped".to_string())?;
+        }
+        let mut bodies: Vec<Option<Vec<u8>>> = vec![None; self.requests.len()];
+        let deadline = Instant::now() + flow::SNAPSHOT_WAIT;
+        while bodies.iter().any(Option::is_none) {
+            let wait = deadline.saturating_duration_since(Instant::now());
+            match self.answered.recv_timeout(wait) {
+                Ok(answer) if answer.epoch == epoch => bodies[answer.core] = Some(answer.body?),
+                Ok(_) => {}
+                Err(RecvTimeoutError::Timeout) => {
+                    return Err(format!(
+                        "the cores did not answer within {:?}",
+                        flow::SNAPSHOT_WAIT
+                    ))
+                }
+                Err(RecvTimeoutError::Disconnected) => return Err("a core has stopped".into()),
+            }
+        }
+        Ok(bodies.into_iter().flatten().collect())
+    }
+}
+
+/// Pauses and their quantiles, for the summary: `N checkpoints, pause p50 X p99 Y max Z`.
+pub fn summary(report: &Report) -> String {
+    let mut pauses = report.pauses.clone();
+    pauses.sort_unstable();
+    let at = |q: f64| -> Duration {
+        match pauses.len() {
+            0 => Duration::ZERO,
+            n => pauses[((n as f64 * q).ceil() as usize).clamp(1, n) - 1],
+        }
+    };
+    format!(
+        "{} checkpoints written; sources paused p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        report.taken,
+        at(0.5).as_secs_f64() * 1e3,
+        at(0.99).as_secs_f64() * 1e3,
+        at(1.0).as_secs_f64() * 1e3
+    )
+}
+
+/// Answers the checkpointer's requests waiting now (a core's task polls it); None once
+/// the checkpointer is gone.
+pub fn pending_request(link: &CoreLink) -> Option<Option<u64>> {
+    match link.requests.try_recv() {
+        Ok(epoch) => Some(Some(epoch)),
+        Err(mpsc::TryRecvError::Empty) => Some(None),
+        Err(mpsc::TryRecvError::Disconnected) => None,
+    }
+}
+
+/// Waits (at most `flow::SNAPSHOT_WAIT`) for the final request, once the core has
+/// stopped; None if none comes.
+pub fn final_request(link: &CoreLink) -> Option<u64> {
+    link.requests.recv_timeout(flow::SNAPSHOT_WAIT).ok()
+}
