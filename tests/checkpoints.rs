@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::kafka::{Broker, ROO_KAFKA_OPTIONS};
+use common::kafka::{highest_counts, lines_of_words, Broker, ROO_KAFKA_OPTIONS};
 use common::rng::Rng;
 use common::*;
 use std::collections::BTreeMap;
@@ -16,31 +16,6 @@ use std::time::Duration;
 const OUTPUT_WITHIN: Duration = Duration::from_secs(120);
 /// Checkpoints every 200 ms (Wallaroo's unit: ns).
 const CHECKPOINT_EVERY: &str = "200000000";
-
-/// `lines` lines of 1 to 8 words from a vocabulary of 40 (`w0` .. `w39`).
-fn lines_of_words(rng: &mut Rng, lines: usize) -> Vec<String> {
-    (0..lines)
-        .map(|_| {
-            let words = 1 + rng.below(8);
-            (0..words)
-                .map(|_| format!("w{}", rng.below(40)))
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect()
-}
-
-fn highest_counts(records: &[(Option<Vec<u8>>, Vec<u8>)]) -> BTreeMap<String, usize> {
-    let mut highest = BTreeMap::new();
-    for (_, value) in records {
-        let text = String::from_utf8_lossy(value);
-        let (word, count) = text.split_once(' ').expect("'word count'");
-        let count: usize = count.trim().parse().expect("a count");
-        let entry = highest.entry(word.to_string()).or_insert(0);
-        *entry = count.max(*entry);
-    }
-    highest
-}
 
 /// (word, got, want) of every word whose highest count is not its true count.
 fn differences(

@@ -5,40 +5,17 @@
 
 mod common;
 
-use common::kafka::{Broker, ROO_KAFKA_OPTIONS};
+use common::kafka::{self, highest_counts, Broker, ROO_KAFKA_OPTIONS};
 use common::rng::Rng;
 use common::*;
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Bound on reading roo's complete output from a topic.
 const OUTPUT_WITHIN: Duration = Duration::from_secs(90);
 
-/// `lines` lines of 1 to 8 words from a vocabulary of 40 (`w0` .. `w39`).
+/// `lines` lines of words, seeded.
 fn lines_of_words(seed: u64, lines: usize) -> Vec<String> {
-    let mut rng = Rng(seed);
-    (0..lines)
-        .map(|_| {
-            let words = 1 + rng.below(8);
-            (0..words)
-                .map(|_| format!("w{}", rng.below(40)))
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect()
-}
-
-/// The highest count read for each word, from `word count` records.
-fn highest_counts(records: &[(Option<Vec<u8>>, Vec<u8>)]) -> BTreeMap<String, usize> {
-    let mut highest = BTreeMap::new();
-    for (_, value) in records {
-        let text = String::from_utf8_lossy(value);
-        let (word, count) = text.split_once(' ').expect("'word count'");
-        let count: usize = count.trim().parse().expect("a count");
-        let entry = highest.entry(word.to_string()).or_insert(0);
-        *entry = count.max(*entry);
-    }
-    highest
+    kafka::lines_of_words(&mut Rng(seed), lines)
 }
 
 /// The word count example's Kafka arguments for topics `lines` and `counts` on `broker`.

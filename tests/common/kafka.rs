@@ -282,3 +282,29 @@ impl Broker {
         self.process.stderr()
     }
 }
+
+/// `lines` lines of 1 to 8 words from a vocabulary of 40 (`w0` .. `w39`).
+pub fn lines_of_words(rng: &mut super::rng::Rng, lines: usize) -> Vec<String> {
+    (0..lines)
+        .map(|_| {
+            let words = 1 + rng.below(8);
+            (0..words)
+                .map(|_| format!("w{}", rng.below(40)))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
+/// The highest count read for each word, from `word count` records.
+pub fn highest_counts(records: &[KeyValue]) -> std::collections::BTreeMap<String, usize> {
+    let mut highest = std::collections::BTreeMap::new();
+    for (_, value) in records {
+        let text = String::from_utf8_lossy(value);
+        let (word, count) = text.split_once(' ').expect("'word count'");
+        let count: usize = count.trim().parse().expect("a count");
+        let entry = highest.entry(word.to_string()).or_insert(0);
+        *entry = count.max(*entry);
+    }
+    highest
+}

@@ -1,7 +1,7 @@
 //! A Kafka source's consumer thread: joins the group, deals records to the cores, and
 //! commits what has run at commit points (see the module above).
 
-use super::{is_other_clients_setting, ClientLog, KafkaOptions};
+use super::{ClientLog, KafkaOptions};
 use crate::flow;
 use crate::lifecycle::Lifecycle;
 use bytes::{Bytes, BytesMut};
@@ -71,17 +71,11 @@ struct Committer {
 
 impl ClientContext for Committer {
     fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, message: &str) {
-        use rdkafka::config::RDKafkaLogLevel::*;
-        if matches!(level, Emerg | Alert | Critical | Error | Warning)
-            && !is_other_clients_setting(fac)
-        {
-            self.log.print(fac, message);
-        }
+        self.log.client_log(level, fac, message);
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
-        self.log
-            .print(&error.to_string(), &format!("{error}: {reason}"));
+        self.log.client_error(error, reason);
     }
 }
 

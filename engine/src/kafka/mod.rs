@@ -73,6 +73,26 @@ impl ClientLog {
         }
     }
 
+    /// A librdkafka log line: warnings and worse are printed.
+    pub fn client_log(
+        &self,
+        level: rdkafka::config::RDKafkaLogLevel,
+        facility: &str,
+        message: &str,
+    ) {
+        use rdkafka::config::RDKafkaLogLevel::*;
+        if matches!(level, Emerg | Alert | Critical | Error | Warning)
+            && !is_other_clients_setting(facility)
+        {
+            self.print(facility, message);
+        }
+    }
+
+    /// A librdkafka error (a broker down, say).
+    pub fn client_error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        self.print(&error.to_string(), &format!("{error}: {reason}"));
+    }
+
     /// Prints `message` unless a message of the same `kind` was printed within
     /// `LOG_EVERY`; then says how many were left out.
     pub fn print(&self, kind: &str, message: &str) {

@@ -3,7 +3,7 @@
 //! pending sink bytes, so a drain or a commit point waits for the broker's
 //! acknowledgement.
 
-use super::{is_other_clients_setting, ClientLog, KafkaOptions};
+use super::{ClientLog, KafkaOptions};
 use crate::lifecycle::Lifecycle;
 use model::topology::{kafka_place, KafkaSink};
 use rdkafka::error::KafkaError;
@@ -32,17 +32,11 @@ pub struct Deliveries {
 
 impl ClientContext for Deliveries {
     fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, message: &str) {
-        use rdkafka::config::RDKafkaLogLevel::*;
-        if matches!(level, Emerg | Alert | Critical | Error | Warning)
-            && !is_other_clients_setting(fac)
-        {
-            self.log.print(fac, message);
-        }
+        self.log.client_log(level, fac, message);
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
-        self.log
-            .print(&error.to_string(), &format!("{error}: {reason}"));
+        self.log.client_error(error, reason);
     }
 }
 
