@@ -47,10 +47,20 @@ pub fn test_app(name: &str) -> String {
     format!("{}/tests/apps/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A port that was free a moment ago (bound to 127.0.0.1:0, then released).
+/// A port that was free a moment ago (bound to 127.0.0.1:0, then released), and not
+/// handed out before by this test process: the kernel may give a just-released port
+/// again, and two "free" addresses of one test (a source and a sink) must differ.
 pub fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
+    static HANDED_OUT: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    let mut handed_out = HANDED_OUT.lock().unwrap();
+    loop {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        if !handed_out.contains(&port) {
+            handed_out.push(port);
+            return port;
+        }
+    }
 }
 
 /// `127.0.0.1:<a free port>`.
