@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Kafka peers (issue #21): Kafka -> word count -> Kafka, Roo against Quix Streams, Faust
-# (faust-streaming) and Bytewax's Kafka connectors, on one broker (tansu, in memory, on
+# (faust-streaming) and Bytewax's Kafka connectors, on one broker (nisshi, in memory, on
 # this machine), the same text, the same input topic; then Roo's end-to-end latency
 # through Kafka at a tenth of its 1-core rate.
 #
@@ -166,14 +166,14 @@ spread_broker() { # spread_broker CPUS: the broker's threads may run on CPUS
     fi
 }
 spread_broker 1
-TANSU_VERSION="$("$ROOT/target/tools/bin/tansu" --version 2>/dev/null || echo tansu)"
+BROKER_VERSION="$("$(scripts/install-broker.sh)" --version 2>/dev/null || echo nisshi)"
 
 TEXT="$WORK/text-$LINES.txt"
 [[ -s "$TEXT" ]] || "$PY" "$TOOLS" text "$TEXT" "$LINES"
 expect="$("$PY" "$TOOLS" expect "$TEXT")"
 WORDS="$(field words "$expect")"
 DISTINCT="$(field distinct "$expect")"
-echo "text: $LINES lines, $WORDS words, $DISTINCT distinct; broker $TANSU_VERSION on $BROKERS" >&2
+echo "text: $LINES lines, $WORDS words, $DISTINCT distinct; broker $BROKER_VERSION on $BROKERS" >&2
 
 # --- one run ------------------------------------------------------------------------
 declare -A RATE START LAUNCH CPU FAILED
@@ -277,7 +277,7 @@ run_once() { # run_once ENGINE ROUND INPUT_TOPIC: appends to RATE/START/LAUNCH/C
     echo "  $engine: $(awk -v w="$WORDS" -v c="$first_count" -v a="$first" -v b="$end" \
         'BEGIN { printf "%.0f", (w - c) / (b - a) }') words/s, start-up $(awk -v a="$t0" -v b="$first" \
         'BEGIN { printf "%.2f", b - a }') s, CPU $cpu s; $checked" >&2
-    # The topics of this run are no longer needed; tansu keeps them in memory.
+    # The topics of this run are no longer needed; the broker keeps them in memory.
     rm -rf "$WORK/quix-state" "$WORK/faust-data"
 }
 
@@ -346,7 +346,7 @@ fi
 # --- report -------------------------------------------------------------------------
 echo
 echo "Kafka word count, $LINES records of 10 words ($WORDS words, $DISTINCT distinct), $PARTITIONS partitions,"
-echo "median of $RUNS runs (min-max); broker $TANSU_VERSION on the same machine ($(nproc) CPUs)"
+echo "median of $RUNS runs (min-max); broker $BROKER_VERSION on the same machine ($(nproc) CPUs)"
 echo "roo $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?') on $(/root/.pyenv/versions/3.13.0/bin/python3.13 -V 2>&1); peers on $("$PY" -V 2>&1):" \
     "quixstreams $(version quixstreams), faust-streaming $(version faust-streaming)" \
     "(aiokafka $(version aiokafka)), bytewax $(version bytewax), confluent-kafka $(version confluent-kafka)"

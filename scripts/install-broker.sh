@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# Installs the Kafka-compatible test broker (tansu, in-memory storage) under target/tools.
-# The first run builds it from crates.io (several minutes); later runs find it and return.
+# Installs the Kafka-compatible test broker (nisshi, tansu's successor, with in-memory
+# storage and transactions) under target/tools and prints its path. The first run builds
+# it from crates.io (about 10 minutes); later runs find it and return.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-TANSU_VERSION=0.6.0
+# 0.7.0: 0.8 refuses transactional producers. Its locked dependencies ask for a newer
+# rustc than some machines have; they build with this one (hence --ignore-rust-version).
+NISSHI_VERSION=0.7.0
 ROOT="$PWD/target/tools"
-BIN="$ROOT/bin/tansu"
+BIN="$ROOT/bin/nisshi"
 
-if [[ -x "$BIN" ]] && "$BIN" --version 2>/dev/null | grep -q "$TANSU_VERSION"; then
+if [[ -x "$BIN" ]] && "$BIN" --version 2>/dev/null | grep -q "$NISSHI_VERSION"; then
   echo "$BIN"
   exit 0
 fi
-echo "install-broker: building tansu $TANSU_VERSION into $ROOT (first run only)" >&2
-cargo install --quiet --locked --root "$ROOT" tansu --version "$TANSU_VERSION" --features dynostore >&2
+echo "install-broker: building nisshi $NISSHI_VERSION into $ROOT (first run only)" >&2
+cargo install --quiet --locked --ignore-rust-version --root "$ROOT" nisshi \
+  --version "$NISSHI_VERSION" --no-default-features --features dynostore >&2
 echo "$BIN"

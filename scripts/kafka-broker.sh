@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A Kafka-compatible broker for trying roo's Kafka sources and sinks and for the tests:
-# tansu with in-memory storage on a loopback port (installed by scripts/install-broker.sh).
+# nisshi with in-memory storage on a loopback port (installed by scripts/install-broker.sh).
 #
 #   scripts/kafka-broker.sh start [PORT]           start in the background (default 9092);
 #                                                  prints the broker's pid
@@ -11,16 +11,16 @@
 # listen). Its data lives in memory: a stopped broker forgets its topics.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-TANSU=$(scripts/install-broker.sh)
+BROKER=$(scripts/install-broker.sh)
 command=${1:-}
 case "$command" in
 start)
   port=${2:-9092}
   log="target/kafka-broker-$port.log"
   mkdir -p target
-  "$TANSU" broker --listener-url "tcp://127.0.0.1:$port" \
+  "$BROKER" broker --listener-url "tcp://127.0.0.1:$port" \
     --advertised-listener-url "tcp://127.0.0.1:$port" \
-    --storage-engine memory://tansu/ >"$log" 2>&1 &
+    --storage-engine memory://nisshi/ >"$log" 2>&1 &
   pid=$!
   echo "$pid" >"target/kafka-broker-$port.pid"
   for _ in $(seq 100); do
@@ -30,7 +30,7 @@ start)
     fi
     sleep 0.1
   done
-  echo "kafka-broker: tansu did not listen on 127.0.0.1:$port within 10 s; see $log" >&2
+  echo "kafka-broker: nisshi did not listen on 127.0.0.1:$port within 10 s; see $log" >&2
   kill "$pid" 2>/dev/null || true
   exit 1
   ;;
@@ -38,7 +38,7 @@ topic)
   name=${2:?topic name}
   partitions=${3:?number of partitions}
   port=${4:-9092}
-  "$TANSU" topic create "$name" --partitions "$partitions" --broker "tcp://127.0.0.1:$port"
+  "$BROKER" topic create "$name" --partitions "$partitions" --broker "tcp://127.0.0.1:$port"
   ;;
 stop)
   port=${2:-9092}

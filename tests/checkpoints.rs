@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::kafka::{highest_counts, lines_of_words, Broker, ROO_KAFKA_OPTIONS};
+use common::kafka::{highest_counts, lines_of_words, start_kafka_worker, word_count_args, Broker};
 use common::rng::Rng;
 use common::*;
 use std::collections::BTreeMap;
@@ -29,29 +29,17 @@ fn differences(
 }
 
 fn start_resilient_word_count(broker: &Broker, cores: usize, dir: &Path) -> Proc {
-    let mut options: Vec<&str> = ROO_KAFKA_OPTIONS.to_vec();
-    options.extend([
+    let options = [
         "--resilience-dir",
         s(dir),
         "--time-between-checkpoints",
         CHECKPOINT_EVERY,
-    ]);
-    let app_args = [
-        "--kafka_source_topic",
-        "lines",
-        "--kafka_source_brokers",
-        &broker.address,
-        "--kafka_sink_topic",
-        "counts",
-        "--kafka_sink_brokers",
-        &broker.address,
     ];
-    start_worker(
+    start_kafka_worker(
         &example("word_count_kafka.py"),
         cores,
-        false,
         &options,
-        &app_args,
+        &word_count_args(broker),
     )
 }
 
@@ -105,14 +93,15 @@ fn killed_again_and_again(cores: usize) {
 }
 at_core_counts!(killed_again_and_again, one_core = 1, two_cores = 2);
 
-/// The newest checkpoint's file corrupted: roo says so, starts from the one before it,
-/// and (its Kafka offsets being that checkpoint's) still ends with exact counts.
-#[test]
-fn a_corrupt_newest_checkpoint_falls_back_to_the_one_before() {
+/// A first run of the Kafka word count with checkpoints, stopped cleanly; then `tamper`
+/// changes its resilience directory (given the epochs' directories, oldest first), more
+/// input comes, and a second run must end with exact counts over all of it. Returns the
+/// second run's stderr.
+fn restart_after_tampering(name: &str, tamper: impl Fn(&[std::path::PathBuf])) -> String {
     let broker = Broker::start();
     broker.create_topic("lines", 4);
     broker.create_topic("counts", 2);
-    let dir = TempDir::new("corrupt-checkpoint");
+    let dir = TempDir::new(name);
     let state = dir.path("state");
     let mut rng = Rng(77);
     let first = lines_of_words(&mut rng, 400);
@@ -136,11 +125,7 @@ fn a_corrupt_newest_checkpoint_falls_back_to_the_one_before() {
         2,
         "the two newest checkpoints are kept: {epochs:?}"
     );
-    let newest = epochs.last().unwrap().join("core-0.snap");
-    let mut bytes = std::fs::read(&newest).unwrap();
-    let middle = bytes.len() / 2;
-    bytes[middle] ^= 0x55;
-    std::fs::write(&newest, bytes).unwrap();
+    tamper(&epochs);
 
     let second = lines_of_words(&mut rng, 400);
     produce_lines(&broker, &second);
@@ -154,8 +139,60 @@ fn a_corrupt_newest_checkpoint_falls_back_to_the_one_before() {
     assert!(seen, "{:?}", differences(&highest_counts(&read), &want));
     worker.signal("TERM");
     expect_success(&mut worker, EXIT_WITHIN, &[]);
-    let stderr = worker.stderr();
+    worker.stderr()
+}
+
+/// The newest checkpoint's file corrupted: roo says so, starts from the one before it,
+/// and (its Kafka offsets being that checkpoint's) still ends with exact counts.
+#[test]
+fn a_corrupt_newest_checkpoint_falls_back_to_the_one_before() {
+    let stderr = restart_after_tampering("corrupt-checkpoint", |epochs| {
+        let newest = epochs.last().unwrap().join("core-0.snap");
+        let mut bytes = std::fs::read(&newest).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x55;
+        std::fs::write(&newest, bytes).unwrap();
+    });
     assert!(stderr.contains("is not usable"), "{stderr}");
+}
+
+/// A newer checkpoint than the last committed one (as after a crash between writing it
+/// and committing its sink's transaction: its offsets are not the group's): roo passes
+/// it over and restores the committed one, so the counts are still exact.
+#[test]
+fn a_checkpoint_whose_transaction_was_not_committed_is_passed_over() {
+    let stderr = restart_after_tampering("uncommitted-checkpoint", |epochs| {
+        let newest = epochs.last().unwrap();
+        let name = newest.file_name().unwrap().to_str().unwrap();
+        let epoch: u64 = name.strip_prefix("epoch-").unwrap().parse().unwrap();
+        let later = newest.with_file_name(format!("epoch-{:012}", epoch + 1));
+        std::fs::create_dir_all(&later).unwrap();
+        for file in std::fs::read_dir(newest).unwrap() {
+            let file = file.unwrap().path();
+            let text = std::fs::read(&file).unwrap();
+            std::fs::write(later.join(file.file_name().unwrap()), text).unwrap();
+        }
+        // Its offsets moved on past the committed ones.
+        let manifest = std::fs::read_to_string(later.join("manifest")).unwrap();
+        let moved: Vec<String> = manifest
+            .lines()
+            .map(|line| match line.strip_prefix("kafka ") {
+                Some(rest) => {
+                    let fields: Vec<&str> = rest.split(' ').collect();
+                    let offset: i64 = fields[2].parse().unwrap();
+                    format!("kafka {} {} {}", fields[0], fields[1], offset + 5)
+                }
+                None => line.to_string(),
+            })
+            .collect();
+        assert_ne!(moved.join("\n") + "\n", manifest, "{manifest}");
+        std::fs::write(later.join("manifest"), moved.join("\n") + "\n").unwrap();
+    });
+    assert!(
+        stderr.contains("sinks' transaction was not committed"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("roo: restoring checkpoint"), "{stderr}");
 }
 
 /// A TCP word count keeps its counts across a clean stop: the second run's counts go on

@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::kafka::{self, highest_counts, Broker, ROO_KAFKA_OPTIONS};
+use common::kafka::{
+    self, highest_counts, start_kafka_worker, word_count_args, Broker, ROO_KAFKA_OPTIONS,
+};
 use common::rng::Rng;
 use common::*;
 use std::time::Duration;
@@ -16,27 +18,6 @@ const OUTPUT_WITHIN: Duration = Duration::from_secs(90);
 /// `lines` lines of words, seeded.
 fn lines_of_words(seed: u64, lines: usize) -> Vec<String> {
     kafka::lines_of_words(&mut Rng(seed), lines)
-}
-
-/// The word count example's Kafka arguments for topics `lines` and `counts` on `broker`.
-fn word_count_args(broker: &Broker) -> Vec<String> {
-    [
-        "--kafka_source_topic",
-        "lines",
-        "--kafka_source_brokers",
-        &broker.address,
-        "--kafka_sink_topic",
-        "counts",
-        "--kafka_sink_brokers",
-        &broker.address,
-    ]
-    .map(String::from)
-    .to_vec()
-}
-
-fn start_kafka_worker(app: &str, cores: usize, app_args: &[String]) -> Proc {
-    let args: Vec<&str> = app_args.iter().map(String::as_str).collect();
-    start_worker(app, cores, false, &ROO_KAFKA_OPTIONS, &args)
 }
 
 /// Kafka -> word count -> Kafka: every word's last count is its true count, every
@@ -57,6 +38,7 @@ fn kafka_word_count(cores: usize) {
     let mut worker = start_kafka_worker(
         &example("word_count_kafka.py"),
         cores,
+        &[],
         &word_count_args(&broker),
     );
     let read = broker.read_until("counts", 2, OUTPUT_WITHIN, |read| {
@@ -90,9 +72,9 @@ fn two_processes_share_a_topic(cores: usize) {
     broker.create_topic("lines", 4);
     broker.create_topic("counts", 2);
     let args = word_count_args(&broker);
-    let mut first = start_kafka_worker(&example("word_count_kafka.py"), cores, &args);
+    let mut first = start_kafka_worker(&example("word_count_kafka.py"), cores, &[], &args);
     first.wait_for_stderr_within("assigned partitions", READY_WITHIN);
-    let mut second = start_kafka_worker(&example("word_count_kafka.py"), cores, &args);
+    let mut second = start_kafka_worker(&example("word_count_kafka.py"), cores, &[], &args);
     second.wait_for_stderr_within("assigned partitions", READY_WITHIN);
     wait_until(
         READY_WITHIN,
@@ -182,7 +164,7 @@ fn kafka_to_tcp(cores: usize) {
         "--out".into(),
         receiver_addr.clone(),
     ];
-    let mut worker = start_kafka_worker(&test_app("kafka_reverse.py"), cores, &app_args);
+    let mut worker = start_kafka_worker(&test_app("kafka_reverse.py"), cores, &[], &app_args);
     expect_success(&mut receiver, WAIT, &[&worker]);
     assert_same_multiset(read_out(&out), reversed(&lines), "reversed records");
     worker.signal("TERM");
@@ -207,7 +189,7 @@ fn tcp_to_kafka(cores: usize) {
         "--kafka_sink_brokers".into(),
         broker.address.clone(),
     ];
-    let mut worker = start_kafka_worker(&test_app("kafka_reverse.py"), cores, &app_args);
+    let mut worker = start_kafka_worker(&test_app("kafka_reverse.py"), cores, &[], &app_args);
     send(&source_addr, &input, &[], WAIT, &[&worker]);
     let read = broker.read_until("out", 2, OUTPUT_WITHIN, |read| read.len() >= lines.len());
     let got: Vec<String> = read
@@ -250,7 +232,7 @@ fn celsius_over_kafka(cores: usize) {
         &broker.address,
     ]
     .map(String::from);
-    let mut worker = start_kafka_worker(&example("celsius_kafka.py"), cores, &app_args);
+    let mut worker = start_kafka_worker(&example("celsius_kafka.py"), cores, &[], &app_args);
     let read = broker.read_until("fahrenheit", 1, OUTPUT_WITHIN, |read| {
         read.len() >= celsius.len()
     });
@@ -290,13 +272,13 @@ fn a_restarted_worker_goes_on_from_the_committed_offsets() {
         split_words(&lines.join("\n")).len()
     };
     let first_words = produce_lines(21);
-    let mut first = start_kafka_worker(&example("word_count_kafka.py"), 2, &args);
+    let mut first = start_kafka_worker(&example("word_count_kafka.py"), 2, &[], &args);
     broker.read_until("counts", 2, OUTPUT_WITHIN, |read| read.len() >= first_words);
     first.signal("TERM");
     expect_success(&mut first, EXIT_WITHIN, &[]);
 
     let second_words = produce_lines(22);
-    let mut second = start_kafka_worker(&example("word_count_kafka.py"), 2, &args);
+    let mut second = start_kafka_worker(&example("word_count_kafka.py"), 2, &[], &args);
     broker.read_until("counts", 2, OUTPUT_WITHIN, |read| {
         read.len() >= first_words + second_words
     });
@@ -338,15 +320,16 @@ fn a_broker_that_goes_away_and_comes_back_loses_nothing() {
     let input: Vec<(Option<&[u8]>, &[u8])> = lines.iter().map(|l| (None, l.as_bytes())).collect();
     let (early, late) = input.split_at(1000);
     broker.produce("lines", early);
-    let mut worker = start_kafka_worker(&example("word_count_kafka.py"), 2, &args);
+    let mut worker = start_kafka_worker(&example("word_count_kafka.py"), 2, &[], &args);
     broker.read_until("counts", 2, OUTPUT_WITHIN, |read| !read.is_empty());
     drop(proxy.take());
     broker.produce("lines", late);
     std::thread::sleep(Duration::from_secs(2));
     proxy = Some(broker.start_proxy(proxy_port));
-    let read = broker.read_until("counts", 2, OUTPUT_WITHIN, |read| {
+    let (read, done) = broker.read_sealed_for("counts", 2, OUTPUT_WITHIN, |read| {
         highest_counts(read) == want
     });
+    assert!(done, "{} records read\n{}", read.len(), worker.stderr());
     let duplicates = read.len() - total;
     assert!(
         duplicates <= total / 10,

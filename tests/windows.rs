@@ -80,27 +80,31 @@ fn expected_sums(
     sums
 }
 
+/// The output lines of count windows of `n` over `txs`: each user's transactions in
+/// order, cut into windows of n; the last, partial window is output at shutdown.
+fn count_window_lines(txs: &[(String, i64)], n: usize) -> Vec<String> {
+    let mut per_user: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+    for (user, amount) in txs {
+        per_user.entry(user).or_default().push(*amount);
+    }
+    per_user
+        .iter()
+        .flat_map(|(user, amounts)| {
+            amounts
+                .chunks(n)
+                .map(|w| line(user, w.iter().sum(), w.len()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 fn count_windows(cores: usize) {
     let dir = TempDir::new(&format!("count-windows-{cores}"));
     let input = dir.path("in.txt");
     let txs = transactions(7, 500);
     write_transactions(&input, &txs);
     const N: usize = 4;
-    // Each user's transactions in order, cut into windows of N; the last, partial
-    // window is output at shutdown.
-    let mut per_user: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
-    for (user, amount) in &txs {
-        per_user.entry(user).or_default().push(*amount);
-    }
-    let want: Vec<String> = per_user
-        .iter()
-        .flat_map(|(user, amounts)| {
-            amounts
-                .chunks(N)
-                .map(|w| line(user, w.iter().sum(), w.len()))
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let want = count_window_lines(&txs, N);
     let (in_addr, out_addr) = (free_addr(), free_addr());
     let out = dir.path("out.txt");
     let mut receiver = start_receiver(&out_addr, &out, want.len());
@@ -125,6 +129,80 @@ fn count_windows(cores: usize) {
 }
 
 at_core_counts!(count_windows = count_windows);
+
+/// Waits until `out` holds `n` lines; panics after OUTPUT_WITHIN.
+fn wait_for_lines(out: &Path, n: usize, others: &[&Proc]) {
+    let deadline = Instant::now() + OUTPUT_WITHIN;
+    while read_out(out).len() < n {
+        assert!(
+            Instant::now() < deadline,
+            "{} of {n} lines{}",
+            read_out(out).len(),
+            others_stderr(others)
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Count windows with checkpoints: after the first half of the input has run and been
+/// checkpointed, roo is killed with SIGKILL and started again (at another core count);
+/// the windows still open come back from the checkpoint, so with the second half every
+/// window holds exactly the transactions it would have without the kill.
+fn windows_survive_a_kill(cores: usize) {
+    let dir = TempDir::new(&format!("windows-kill-{cores}"));
+    let (first, second) = (dir.path("first.txt"), dir.path("second.txt"));
+    let txs = transactions(17, 400);
+    write_transactions(&first, &txs[..200]);
+    write_transactions(&second, &txs[200..]);
+    const N: usize = 6;
+    let (in_addr, out_addr) = (free_addr(), free_addr());
+    let out = dir.path("out.txt");
+    let state = dir.path("state");
+    let receiver = start_receiver_with(&out_addr, &out, None, "0", &[]);
+    let start = |cores: usize| {
+        start_worker(
+            &example("alerts_windowed.py"),
+            cores,
+            false,
+            &[
+                "--resilience-dir",
+                s(&state),
+                "--time-between-checkpoints",
+                "100000000",
+            ],
+            &[
+                "--in",
+                &in_addr,
+                "--out",
+                &out_addr,
+                "--count",
+                &N.to_string(),
+            ],
+        )
+    };
+    let worker = start(cores);
+    send(&in_addr, &first, &[], SEND_WITHIN, &[&worker, &receiver]);
+    // The full windows of the first half are out, and a checkpoint taken after them.
+    let full_windows: usize = count_window_lines(&txs[..200], N)
+        .iter()
+        .filter(|l| l.split(' ').nth(2) == Some(&N.to_string()))
+        .count();
+    wait_for_lines(&out, full_windows, &[&worker, &receiver]);
+    thread::sleep(Duration::from_millis(800));
+    worker.signal("KILL");
+    drop(worker);
+    let mut worker = start(3 - cores);
+    send(&in_addr, &second, &[], SEND_WITHIN, &[&worker, &receiver]);
+    thread::sleep(Duration::from_millis(500));
+    worker.signal("TERM");
+    expect_success(&mut worker, Duration::from_secs(30), &[&receiver]);
+    let want = count_window_lines(&txs, N);
+    wait_for_lines(&out, want.len(), &[&worker, &receiver]);
+    assert_same_multiset(read_out(&out), want, "count windows across a kill");
+    assert!(worker.stderr().contains("roo: restoring checkpoint"));
+}
+
+at_core_counts!(windows_survive_a_kill, one_core = 1, two_cores = 2);
 
 /// Waits until the lines in `out` sum, per user, to `want`; panics after OUTPUT_WITHIN.
 fn wait_for_sums(out: &Path, want: &BTreeMap<String, (i64, usize)>, others: &[&Proc]) {

@@ -3,10 +3,12 @@
 // Each bench uses part of this module.
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 /// The deterministic random numbers of generated data: roo send's own generator.
 #[path = "../../src/rng.rs"]
@@ -163,4 +165,152 @@ pub fn steal_percent_since(before: (u64, u64)) -> f64 {
         return 0.0;
     }
     100.0 * now.1.saturating_sub(before.1) as f64 / all as f64
+}
+
+/// A deterministic English-like text: `lines` lines of 10 words drawn with Zipf's law
+/// (s = 1) from 5000 made-up words, some followed by punctuation. As in real text, the top
+/// word is about 11% of all words; first letters are spread over the alphabet.
+pub fn write_text(path: &Path, lines: usize) {
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let vocabulary: Vec<String> = (0..5000)
+        .map(|_| {
+            let length = 2 + (next() % 8) as usize;
+            (0..length)
+                .map(|_| (b'a' + (next() % 26) as u8) as char)
+                .collect()
+        })
+        .collect();
+    let mut cumulative = Vec::with_capacity(vocabulary.len());
+    let mut total = 0.0;
+    for rank in 1..=vocabulary.len() {
+        total += 1.0 / rank as f64;
+        cumulative.push(total);
+    }
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    for _ in 0..lines {
+        let mut line = String::new();
+        for w in 0..10 {
+            let target = (next() % 1_000_000) as f64 / 1_000_000.0 * total;
+            let rank = cumulative
+                .partition_point(|&c| c < target)
+                .min(vocabulary.len() - 1);
+            if w > 0 {
+                line.push(' ');
+            }
+            line.push_str(&vocabulary[rank]);
+            if next() % 10 == 0 {
+                line.push(',');
+            }
+        }
+        writeln!(file, "{line}").unwrap();
+    }
+}
+
+/// Reads `roo run`'s stderr until it says `roo: ready`; returns the rest of it to read,
+/// and what it said until then.
+pub fn wait_ready(child: &mut Child) -> (BufReader<std::process::ChildStderr>, String) {
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut said = String::new();
+    while Instant::now() < deadline {
+        let start = said.len();
+        if stderr.read_line(&mut said).unwrap() == 0 {
+            panic!("roo run exited before it was ready: {said}");
+        }
+        if said[start..].contains("roo: ready") {
+            return (stderr, said);
+        }
+    }
+    panic!("roo run not ready in 60 s");
+}
+
+/// What one end-to-end run measured.
+pub struct RunFigures {
+    /// From the first byte sent to the last output line received.
+    pub seconds: f64,
+    /// CPU time roo used over the whole run (start-up included).
+    pub roo_cpu_seconds: f64,
+    /// Share of the machine's CPU time the host stole during the run, %.
+    pub steal_percent: f64,
+}
+
+/// One run of examples/word_count.py (with `extra` roo run options) over `text`, which
+/// holds `words` words; also returns what roo printed after `roo: ready`.
+pub fn word_count_run(
+    text: &Path,
+    words: usize,
+    cores: usize,
+    extra: &[&str],
+) -> (RunFigures, String) {
+    let (in_port, out_port) = (free_port(), free_port());
+    let receiver = roo_tool(cores)
+        .args([
+            "receive",
+            "--listen",
+            &format!("127.0.0.1:{out_port}"),
+            "--expect",
+            &words.to_string(),
+            "--timeout",
+            "600",
+            "--quiet",
+        ])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut receiver = Guard(receiver);
+    let worker = Command::new(ROO)
+        .args(["run", "--cores", &cores.to_string(), "--exit-when-idle"])
+        .args(extra)
+        .arg(root().join("examples/word_count.py"))
+        .args([
+            "--in",
+            &format!("127.0.0.1:{in_port}"),
+            "--out",
+            &format!("127.0.0.1:{out_port}"),
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut worker = Guard(worker);
+    let (mut stderr, _) = wait_ready(&mut worker.0);
+    let ticks = machine_ticks();
+    let start = Instant::now();
+    let sent = roo_tool(cores)
+        .args([
+            "send",
+            "--to",
+            &format!("127.0.0.1:{in_port}"),
+            "--connections",
+            &cores.max(2).to_string(),
+            "--quiet",
+            "--file",
+        ])
+        .arg(text)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(sent.success(), "roo send failed");
+    let received = receiver.0.wait().unwrap();
+    let seconds = start.elapsed().as_secs_f64();
+    let steal_percent = steal_percent_since(ticks);
+    assert!(
+        received.success(),
+        "roo receive did not get all {words} lines"
+    );
+    // With --exit-when-idle roo ends on its own once the sender's connections closed.
+    let roo_cpu_seconds = cpu_seconds_at_exit(&mut worker.0, Duration::from_secs(30));
+    let mut said = String::new();
+    let _ = stderr.read_to_string(&mut said);
+    let figures = RunFigures {
+        seconds,
+        roo_cpu_seconds,
+        steal_percent,
+    };
+    (figures, said)
 }

@@ -105,6 +105,9 @@ pub const KAFKA_ARENA: usize = 64 * 1024;
 pub const KAFKA_IDLE_POLL: Duration = Duration::from_micros(100);
 /// How long start-up waits for a Kafka broker to say whether a topic exists.
 pub const KAFKA_METADATA_WAIT: Duration = Duration::from_secs(5);
+/// How long a transactional Kafka sink waits for the broker to start, commit or abort a
+/// transaction (librdkafka retries within it); past it the transaction has failed.
+pub const KAFKA_TRANSACTION_WAIT: Duration = Duration::from_secs(30);
 /// A commit point waits at most this long for what was read to run and be written out;
 /// past it the sources go on and the commit waits for the next point.
 pub const COMMIT_SETTLE_LIMIT: Duration = Duration::from_secs(10);

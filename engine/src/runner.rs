@@ -229,11 +229,33 @@ fn start_up(
         eprintln!("{}", shared_gil_note(cores));
     }
     let backlogs = Arc::new(Backlogs::new(cores));
+    // Transactional sinks first: starting them fences off an earlier run's producers, so
+    // the groups' committed offsets read next are final.
+    let transactions = config
+        .resilience
+        .as_ref()
+        .map(|resilience| checkpoint::transactional_id(resilience, &topology));
+    let (mut kafka_clients, mut kafka_shares) = kafka::Clients::start_producers(
+        &topology,
+        cores,
+        &config.kafka,
+        lifecycle,
+        transactions.as_deref(),
+    )?;
+    let transactional = kafka_clients.transactional_producers();
     let restored = match &config.resilience {
         Some(resilience) => {
-            let restored = checkpoint::restore(resilience, &topology, cores, |state, key| {
-                table.owner(state, key)
-            })?;
+            let committed = match transactional.is_empty() {
+                true => None,
+                false => Some(kafka::committed_offsets(&topology, &config.kafka)?),
+            };
+            let restored = checkpoint::restore(
+                resilience,
+                &topology,
+                cores,
+                committed.as_ref(),
+                |state, key| table.owner(state, key),
+            )?;
             match &restored {
                 Some(restored) => eprintln!(
                     "roo: restoring checkpoint {} of {}",
@@ -255,16 +277,21 @@ fn start_up(
             .map(|r| r.kafka.clone())
             .unwrap_or_default()
     });
-    let (kafka_clients, kafka_shares, checkpointed) =
-        kafka::Clients::start(&topology, cores, &config.kafka, lifecycle, resume.as_ref())?;
+    let checkpointed = kafka_clients.start_consumers(
+        &mut kafka_shares,
+        &topology,
+        &config.kafka,
+        lifecycle,
+        resume.as_ref(),
+    )?;
     let (checkpointer, mut links) = match &config.resilience {
         Some(resilience) => {
             let plan = checkpoint::Plan {
                 resilience: resilience.clone(),
                 app: topology.name.clone(),
                 shape: checkpoint::shape_of(&topology),
-                first_epoch: restored.iter().flatten().next().map_or(1, |r| r.epoch + 1),
                 kafka: checkpointed,
+                transactions: transactional,
             };
             let (checkpointer, links) = Checkpointer::start(plan, cores, lifecycle.clone())?;
             (Some(checkpointer), links.into_iter().map(Some).collect())

@@ -3,7 +3,7 @@
 //! and sink writers see the core only through their handles (`intake`, `sink_queue`).
 
 use crate::backlog::Backlogs;
-use crate::checkpoint::{self, CoreLink, CoreSnapshot};
+use crate::checkpoint::{self, Asked, CoreLink, CoreSnapshot};
 use crate::flow;
 use crate::generator_source;
 use crate::intake::{Intake, SourceHandle};
@@ -480,9 +480,9 @@ fn start_sources(
 async fn answer_snapshots(core: Rc<Core>, link: Rc<CoreLink>) {
     while !core.lifecycle.done() {
         match checkpoint::pending_request(&link) {
-            Some(Some(epoch)) => core.answer_snapshot(&link, epoch),
-            Some(None) => glommio::timer::sleep(flow::PAUSED_POLL).await,
-            None => break,
+            Asked::Snapshot(epoch) => core.answer_snapshot(&link, epoch),
+            Asked::Nothing => glommio::timer::sleep(flow::PAUSED_POLL).await,
+            Asked::Gone => break,
         }
     }
 }
@@ -492,6 +492,10 @@ async fn answer_snapshots(core: Rc<Core>, link: Rc<CoreLink>) {
 async fn tick_periodically(core: Rc<Core>, every: Duration) {
     while core.lifecycle.running() {
         glommio::timer::sleep(every).await;
+        // A checkpoint is being taken: what a tick outputs now would belong to no epoch.
+        if core.lifecycle.sources_paused() {
+            continue;
+        }
         core.run_ticks(false);
     }
 }

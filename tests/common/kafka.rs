@@ -1,8 +1,8 @@
-//! A real Kafka-compatible broker for the tests (tansu, in memory, on a free loopback
+//! A real Kafka-compatible broker for the tests (nisshi, in memory, on a free loopback
 //! port, installed by scripts/install-broker.sh and stopped by pid on drop), and a real
 //! Kafka client (rdkafka) to write the tests' input and read roo's output.
 
-use super::{free_port, wait_until, Proc};
+use super::{free_port, start_worker, wait_until, Proc};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
@@ -20,8 +20,8 @@ pub const ROO_KAFKA_OPTIONS: [&str; 4] = [
     "heartbeat.interval.ms=500",
 ];
 
-/// The tansu binary, built on first use by scripts/install-broker.sh.
-fn tansu() -> String {
+/// The broker's binary (nisshi), built on first use by scripts/install-broker.sh.
+fn broker_binary() -> String {
     let script = format!("{}/scripts/install-broker.sh", env!("CARGO_MANIFEST_DIR"));
     let output = Command::new(script)
         .output()
@@ -32,6 +32,31 @@ fn tansu() -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8(output.stdout).unwrap().trim().to_string()
+}
+
+/// The arguments of a Kafka word count (examples/word_count_kafka.py) reading topic
+/// `lines` and writing topic `counts` of `broker`.
+pub fn word_count_args(broker: &Broker) -> Vec<String> {
+    [
+        "--kafka_source_topic",
+        "lines",
+        "--kafka_source_brokers",
+        &broker.address,
+        "--kafka_sink_topic",
+        "counts",
+        "--kafka_sink_brokers",
+        &broker.address,
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// Starts `roo run` of `app` with the tests' Kafka settings and `options`.
+pub fn start_kafka_worker(app: &str, cores: usize, options: &[&str], app_args: &[String]) -> Proc {
+    let mut all: Vec<&str> = ROO_KAFKA_OPTIONS.to_vec();
+    all.extend_from_slice(options);
+    let args: Vec<&str> = app_args.iter().map(String::as_str).collect();
+    start_worker(app, cores, false, &all, &args)
 }
 
 /// A record read back: its key (if any) and value.
@@ -51,7 +76,7 @@ impl Broker {
         let port = free_port();
         let address = format!("127.0.0.1:{port}");
         let url = format!("tcp://{address}");
-        let mut command = Command::new(tansu());
+        let mut command = Command::new(broker_binary());
         command.args([
             "broker",
             "--listener-url",
@@ -59,22 +84,22 @@ impl Broker {
             "--advertised-listener-url",
             &url,
             "--storage-engine",
-            "memory://tansu/",
+            "memory://nisshi/",
         ]);
-        let process = Proc::spawn(format!("tansu broker on {address}"), command);
+        let process = Proc::spawn(format!("nisshi broker on {address}"), command);
         wait_until(
             Duration::from_secs(20),
-            || format!("tansu listening on {address}"),
+            || format!("nisshi listening on {address}"),
             || std::net::TcpStream::connect(&address).is_ok(),
         );
         Broker { address, process }
     }
 
-    /// Starts a Kafka proxy (tansu's) on 127.0.0.1:`port` in front of this broker; it
+    /// Starts a Kafka proxy (nisshi's) on 127.0.0.1:`port` in front of this broker; it
     /// stops when the returned process drops.
     pub fn start_proxy(&self, port: u16) -> Proc {
         let url = format!("tcp://127.0.0.1:{port}");
-        let mut command = Command::new(tansu());
+        let mut command = Command::new(broker_binary());
         command.args([
             "proxy",
             "--listener-url",
@@ -83,17 +108,17 @@ impl Broker {
             &url,
         ]);
         command.args(["--origin-url", &format!("tcp://{}", self.address)]);
-        let process = Proc::spawn(format!("tansu proxy on {port}"), command);
+        let process = Proc::spawn(format!("nisshi proxy on {port}"), command);
         wait_until(
             Duration::from_secs(20),
-            || format!("tansu proxy listening on {port}"),
+            || format!("nisshi proxy listening on {port}"),
             || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
         );
         process
     }
 
     pub fn create_topic(&self, name: &str, partitions: u32) {
-        let output = Command::new(tansu())
+        let output = Command::new(broker_binary())
             .args([
                 "topic",
                 "create",
@@ -103,7 +128,7 @@ impl Broker {
             ])
             .args(["--broker", &format!("tcp://{}", self.address)])
             .output()
-            .expect("run tansu topic create");
+            .expect("run nisshi topic create");
         assert!(
             output.status.success(),
             "creating topic {name} failed: {}{}",
@@ -173,23 +198,13 @@ impl Broker {
         within: Duration,
         done: impl Fn(&[KeyValue]) -> bool,
     ) -> (Vec<KeyValue>, bool) {
-        let deadline = Instant::now() + within;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let read = self.read_once(topic, partitions, left, &done);
-            if done(&read) {
-                return (read, true);
-            }
-            if Instant::now() >= deadline {
-                return (read, false);
-            }
-        }
+        self.read_passes(topic, partitions, within, false, done)
     }
 
     /// Like `read_for`, for a topic whose last writes may be all there is: tansu 0.6.0
-    /// reports the start of a partition's last batch (plus one) as its high-water mark,
-    /// so consumers do not see the rest of that batch until more is written. Before each
-    /// pass this writes a `SEAL` record to every partition, which brings the records
+    /// reported the start of a partition's last batch (plus one) as its high-water mark,
+    /// so consumers did not see the rest of that batch until more was written. Before
+    /// each pass this writes a `SEAL` record to every partition, which brings the records
     /// before it into view; `done` gets the records without the seals.
     pub fn read_sealed_for(
         &self,
@@ -198,11 +213,29 @@ impl Broker {
         within: Duration,
         done: impl Fn(&[KeyValue]) -> bool,
     ) -> (Vec<KeyValue>, bool) {
+        self.read_passes(topic, partitions, within, true, done)
+    }
+
+    /// Reads `topic` from its beginning again and again (sealing it first, with `seal`)
+    /// until `done` holds or `within` has passed.
+    fn read_passes(
+        &self,
+        topic: &str,
+        partitions: u32,
+        within: Duration,
+        seal: bool,
+        done: impl Fn(&[KeyValue]) -> bool,
+    ) -> (Vec<KeyValue>, bool) {
         let deadline = Instant::now() + within;
         loop {
-            self.seal(topic, partitions);
+            if seal {
+                self.seal(topic, partitions);
+            }
             let left = deadline.saturating_duration_since(Instant::now());
-            let mut read = self.read_once(topic, partitions, left, &|_| false);
+            let mut read = match seal {
+                true => self.read_once(topic, partitions, left, &|_| false),
+                false => self.read_once(topic, partitions, left, &done),
+            };
             read.retain(|(_, value)| value != SEAL);
             if done(&read) {
                 return (read, true);

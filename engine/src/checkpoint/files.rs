@@ -157,18 +157,27 @@ fn epochs(dir: &Path) -> std::io::Result<Vec<u64>> {
     Ok(epochs)
 }
 
+/// The epoch after every one in `dir` (complete or not), so a new checkpoint never
+/// rewrites an old one's files.
+pub fn next_epoch(dir: &Path) -> std::io::Result<u64> {
+    Ok(epochs(dir)?.first().map_or(1, |newest| newest + 1))
+}
+
 /// A complete checkpoint read back.
 pub struct Loaded {
     pub manifest: Manifest,
     pub bodies: Vec<Vec<u8>>,
 }
 
-/// The newest complete checkpoint in `dir` (None if there is none), with a log line for
-/// each newer one that is torn or corrupt.
-pub fn newest(dir: &Path) -> Result<Option<Loaded>, String> {
+/// The newest complete checkpoint in `dir` that `accept` takes (None if there is none),
+/// with a log line for each newer one that is torn, corrupt or not accepted (and why).
+pub fn newest(
+    dir: &Path,
+    accept: impl Fn(&Manifest) -> Result<(), String>,
+) -> Result<Option<Loaded>, String> {
     let epochs = epochs(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
     for epoch in epochs {
-        match load(dir, epoch) {
+        match load(dir, epoch).and_then(|loaded| accept(&loaded.manifest).map(|()| loaded)) {
             Ok(loaded) => return Ok(Some(loaded)),
             Err(why) => eprintln!(
                 "roo: checkpoint {} is not usable ({why}); trying the one before it",
@@ -224,7 +233,8 @@ mod tests {
             write(&dir, manifest(epoch), &bodies).unwrap();
         }
         assert_eq!(epochs(&dir).unwrap(), [4, 3]);
-        let loaded = newest(&dir).unwrap().expect("a checkpoint");
+        assert_eq!(next_epoch(&dir).unwrap(), 5);
+        let loaded = newest(&dir, |_| Ok(())).unwrap().expect("a checkpoint");
         assert_eq!(loaded.manifest.epoch, 4);
         assert_eq!(loaded.manifest.kafka, manifest(4).kafka);
         assert_eq!(loaded.bodies, [vec![4u8; 10], vec![]]);
@@ -240,11 +250,25 @@ mod tests {
         let mut body = fs::read(core_file(&dir, 2, 0)).unwrap();
         body[50] ^= 1;
         fs::write(core_file(&dir, 2, 0), body).unwrap();
-        assert_eq!(newest(&dir).unwrap().unwrap().manifest.epoch, 1);
+        assert_eq!(newest(&dir, |_| Ok(())).unwrap().unwrap().manifest.epoch, 1);
         // An epoch without its manifest (cut before it was renamed): also skipped.
         fs::create_dir_all(epoch_dir(&dir, 3)).unwrap();
         fs::write(core_file(&dir, 3, 0), b"partial").unwrap();
-        assert_eq!(newest(&dir).unwrap().unwrap().manifest.epoch, 1);
+        assert_eq!(newest(&dir, |_| Ok(())).unwrap().unwrap().manifest.epoch, 1);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_checkpoint_not_accepted_falls_back_to_the_one_before() {
+        let dir = temp_dir("accept");
+        write(&dir, manifest(1), &[vec![1; 10]]).unwrap();
+        write(&dir, manifest(2), &[vec![2; 10]]).unwrap();
+        let before_two = |m: &Manifest| match m.epoch {
+            2 => Err("not committed".to_string()),
+            _ => Ok(()),
+        };
+        assert_eq!(newest(&dir, before_two).unwrap().unwrap().manifest.epoch, 1);
+        assert!(newest(&dir, |_| Err("no".into())).unwrap().is_none());
         fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -10,11 +10,20 @@
 //! cores' threads: `files`). Once the checkpoint is durable, each Kafka consumer commits
 //! the offsets it holds. After kill -9, the newest complete checkpoint's state and
 //! offsets belong to one cut: replaying from those offsets applies every update once.
+//!
+//! With Kafka sinks, the output between two checkpoints is one transaction of each
+//! sink's producer. The sources stay paused until the checkpoint is durable and the
+//! transactions are committed, the Kafka sources' offsets with them (so no output of
+//! the next epoch can join this one's transaction). A restart restores the newest
+//! checkpoint whose offsets are the ones the groups committed: the one whose output was
+//! committed; a newer one (written, its transaction not committed) has its output
+//! aborted, and is passed over.
 
 pub mod files;
 
 use crate::flow;
-use crate::kafka::CheckpointedSource;
+use crate::kafka::producer::KafkaProducer;
+use crate::kafka::{CheckpointedSource, GroupOffsets};
 use crate::lifecycle::Lifecycle;
 use files::Manifest;
 use model::snapshot::Saved;
@@ -32,6 +41,9 @@ pub struct Resilience {
     pub dir: PathBuf,
     pub interval: Duration,
 }
+
+/// The exit status when a Kafka sink's transaction cannot be committed.
+pub const EXIT_TRANSACTION_FAILED: i32 = 75;
 
 /// One core's answer to a snapshot request: its entries, or why they cannot be saved.
 pub struct CoreSnapshot {
@@ -58,6 +70,28 @@ pub fn shape_of(topology: &Topology) -> u64 {
     files::checksum(text.as_bytes())
 }
 
+/// The start of the transactional ids of this run's Kafka sinks: the same for every run
+/// of this app on this resilience directory, so a restart fences off the run before it.
+pub fn transactional_id(resilience: &Resilience, topology: &Topology) -> String {
+    let dir = resilience
+        .dir
+        .canonicalize()
+        .unwrap_or_else(|_| resilience.dir.clone());
+    let place = files::checksum(dir.to_string_lossy().as_bytes());
+    format!("roo-{}-{place:016x}", topology.name.replace(' ', "_"))
+}
+
+/// Whether two offset maps agree, a source without offsets being one not listed.
+fn same_offsets(a: &GroupOffsets, b: &GroupOffsets) -> bool {
+    let listed = |m: &GroupOffsets| -> GroupOffsets {
+        m.iter()
+            .filter(|(_, offsets)| !offsets.is_empty())
+            .map(|(source, offsets)| (*source, offsets.clone()))
+            .collect()
+    };
+    listed(a) == listed(b)
+}
+
 /// The checkpoint a run starts from.
 pub struct Restored {
     pub epoch: u64,
@@ -69,16 +103,44 @@ pub struct Restored {
 
 /// Reads the newest complete checkpoint of `resilience.dir` (None: there is none) and
 /// deals its entries to the cores that own them now (`owner`: state and key -> core;
-/// generators go to the core that runs their source). Err if the checkpoint belongs to
-/// another app.
+/// generators go to the core that runs their source). With `committed` (the groups'
+/// offsets, when Kafka sinks are transactional) it is the newest whose offsets those
+/// are. Err if the checkpoint belongs to another app.
 pub fn restore(
     resilience: &Resilience,
     topology: &Topology,
     cores: usize,
+    committed: Option<&GroupOffsets>,
     owner: impl Fn(usize, &model::Value) -> usize,
 ) -> Result<Option<Restored>, String> {
     let dir = &resilience.dir;
-    let Some(loaded) = files::newest(dir)? else {
+    let loaded = match committed {
+        None => files::newest(dir, |_| Ok(()))?,
+        Some(committed) => {
+            let matching = files::newest(dir, |manifest| {
+                match same_offsets(&manifest.kafka, committed) {
+                    true => Ok(()),
+                    false => Err("its sinks' transaction was not committed: its offsets are \
+                                  not the ones the consumer groups committed"
+                        .into()),
+                }
+            })?;
+            match matching {
+                Some(loaded) => Some(loaded),
+                None if same_offsets(committed, &GroupOffsets::new()) => None,
+                None => {
+                    eprintln!(
+                        "roo: warning: no checkpoint in {} has the offsets the consumer groups \
+                         committed ({committed:?}): restoring the newest; output since then may \
+                         be written twice",
+                        dir.display()
+                    );
+                    files::newest(dir, |_| Ok(()))?
+                }
+            }
+        }
+    };
+    let Some(loaded) = loaded else {
         return Ok(None);
     };
     let manifest = &loaded.manifest;
@@ -133,10 +195,10 @@ pub struct Plan {
     pub resilience: Resilience,
     pub app: String,
     pub shape: u64,
-    pub first_epoch: u64,
-    /// Per Kafka source (by index): its run offsets, and where its consumer hears the
-    /// offsets of each durable checkpoint (to commit them).
+    /// The Kafka sources: their run offsets, and how their offsets are committed.
     pub kafka: Vec<CheckpointedSource>,
+    /// The Kafka sinks' transactional producers (none: sinks are not transactional).
+    pub transactions: Vec<Arc<KafkaProducer>>,
 }
 
 impl Checkpointer {
@@ -164,6 +226,8 @@ impl Checkpointer {
                 }
             })
             .collect();
+        let first_epoch = files::next_epoch(&plan.resilience.dir)
+            .map_err(|e| format!("cannot read {}: {e}", plan.resilience.dir.display()))?;
         let thread = std::thread::Builder::new()
             .name("roo-checkpoints".into())
             .spawn(move || {
@@ -177,7 +241,7 @@ impl Checkpointer {
                         pauses: vec![],
                     },
                 };
-                run.serve();
+                run.serve(first_epoch);
                 run.report
             })
             .map_err(|e| format!("cannot start the checkpoint thread: {e}"))?;
@@ -199,8 +263,8 @@ struct Run {
 }
 
 impl Run {
-    fn serve(&mut self) {
-        let mut epoch = self.plan.first_epoch;
+    fn serve(&mut self, first_epoch: u64) {
+        let mut epoch = first_epoch;
         let mut next = Instant::now() + self.plan.resilience.interval;
         while self.lifecycle.running() {
             std::thread::sleep(
@@ -237,24 +301,59 @@ impl Run {
                 return false;
             }
         }
-        let bodies = self.collect(epoch);
-        let kafka: BTreeMap<usize, BTreeMap<i32, i64>> = self
-            .plan
-            .kafka
-            .iter()
-            .map(|(source, offsets, _)| (*source, offsets.snapshot()))
-            .collect();
-        if pause {
+        let cut = self.cut(epoch);
+        // The files are written while the sources go on, unless the sinks' transactions
+        // must be committed before the next epoch's output starts.
+        let transactional = !self.plan.transactions.is_empty();
+        if pause && !transactional {
             self.lifecycle.resume_sources();
             self.report.pauses.push(started.elapsed());
         }
-        let bodies = match bodies {
-            Ok(bodies) => bodies,
+        let written = cut.and_then(|(bodies, kafka)| self.write(epoch, &bodies, kafka));
+        if let (true, Ok(kafka)) = (transactional, &written) {
+            self.commit_transactions(epoch, kafka);
+        }
+        if pause && transactional {
+            self.lifecycle.resume_sources();
+            self.report.pauses.push(started.elapsed());
+        }
+        let kafka = match written {
+            Ok(kafka) => kafka,
             Err(why) => {
                 eprintln!("roo: checkpoint {epoch} not taken: {why}");
                 return false;
             }
         };
+        self.report.taken += 1;
+        if !transactional {
+            for source in &self.plan.kafka {
+                if let Some(offsets) = kafka.get(&source.source) {
+                    let _ = source.commits.send(offsets.clone());
+                }
+            }
+        }
+        true
+    }
+
+    /// The cut of checkpoint `epoch`: every core's snapshot and the Kafka offsets run.
+    fn cut(&mut self, epoch: u64) -> Result<(Vec<Vec<u8>>, GroupOffsets), String> {
+        let bodies = self.collect(epoch)?;
+        let kafka = self
+            .plan
+            .kafka
+            .iter()
+            .map(|source| (source.source, source.offsets.snapshot()))
+            .collect();
+        Ok((bodies, kafka))
+    }
+
+    /// Writes checkpoint `epoch`; returns its offsets.
+    fn write(
+        &self,
+        epoch: u64,
+        bodies: &[Vec<u8>],
+        kafka: GroupOffsets,
+    ) -> Result<GroupOffsets, String> {
         let manifest = Manifest {
             app: self.plan.app.clone(),
             shape: self.plan.shape,
@@ -262,20 +361,36 @@ impl Run {
             cores: vec![],
             kafka: kafka.clone(),
         };
-        if let Err(error) = files::write(&self.plan.resilience.dir, manifest, &bodies) {
-            eprintln!(
-                "roo: checkpoint {epoch} could not be written to {}: {error}",
+        files::write(&self.plan.resilience.dir, manifest, bodies).map_err(|error| {
+            format!(
+                "it could not be written to {}: {error}",
                 self.plan.resilience.dir.display()
-            );
-            return false;
+            )
+        })?;
+        Ok(kafka)
+    }
+
+    /// Commits every sink's transaction, the first with the Kafka sources' `offsets`. A
+    /// transaction that cannot be committed leaves this run's output and the checkpoint
+    /// apart: roo stops, and a restart goes on from the last committed checkpoint.
+    fn commit_transactions(&self, epoch: u64, offsets: &GroupOffsets) {
+        let mut sources = vec![];
+        for source in &self.plan.kafka {
+            let (Some(group), Some(offsets)) = (&source.group, offsets.get(&source.source)) else {
+                continue;
+            };
+            sources.push((source.topic.as_str(), group, offsets));
         }
-        self.report.taken += 1;
-        for (source, _, commit) in &self.plan.kafka {
-            if let Some(offsets) = kafka.get(source) {
-                let _ = commit.send(offsets.clone());
+        for (index, producer) in self.plan.transactions.iter().enumerate() {
+            let with = if index == 0 { &sources[..] } else { &[] };
+            if let Err(why) = producer.commit_epoch(with) {
+                eprintln!(
+                    "roo: checkpoint {epoch}: {why}; roo stops, so that a restart goes on from \
+                     the last checkpoint whose output was committed"
+                );
+                std::process::exit(EXIT_TRANSACTION_FAILED);
             }
         }
-        true
     }
 
     /// Every core's snapshot for `epoch`, in core order.
@@ -323,13 +438,21 @@ pub fn summary(report: &Report) -> String {
     )
 }
 
-/// Answers the checkpointer's requests waiting now (a core's task polls it); None once
-/// the checkpointer is gone.
-pub fn pending_request(link: &CoreLink) -> Option<Option<u64>> {
+/// What a core finds on its link to the checkpointer.
+pub enum Asked {
+    /// A snapshot for this epoch.
+    Snapshot(u64),
+    Nothing,
+    /// The checkpointer has stopped.
+    Gone,
+}
+
+/// The checkpointer's request waiting on `link` now (a core's task polls it).
+pub fn pending_request(link: &CoreLink) -> Asked {
     match link.requests.try_recv() {
-        Ok(epoch) => Some(Some(epoch)),
-        Err(mpsc::TryRecvError::Empty) => Some(None),
-        Err(mpsc::TryRecvError::Disconnected) => None,
+        Ok(epoch) => Asked::Snapshot(epoch),
+        Err(mpsc::TryRecvError::Empty) => Asked::Nothing,
+        Err(mpsc::TryRecvError::Disconnected) => Asked::Gone,
     }
 }
 

@@ -7,7 +7,9 @@ use crate::lifecycle::Lifecycle;
 use bytes::{Bytes, BytesMut};
 use model::topology::{kafka_place, KafkaSource};
 use model::Record;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer, ConsumerContext, ConsumerGroupMetadata, Rebalance,
+};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::types::RDKafkaRespErr;
@@ -49,6 +51,8 @@ impl RunOffsets {
 pub struct Dealt {
     pub batches: Vec<Receiver<Vec<Record>>>,
     pub offsets: Arc<RunOffsets>,
+    /// The consumer's group, for committing offsets in a sink's transaction.
+    pub group: Option<ConsumerGroupMetadata>,
 }
 
 /// The consumer's side of commit points and rebalances (librdkafka calls the rebalance
@@ -189,10 +193,7 @@ pub fn start(
     lifecycle: Arc<Lifecycle>,
     checkpoints: Option<Checkpointed>,
 ) -> Result<(JoinHandle<()>, Dealt), String> {
-    let place = format!(
-        "source '{name}' ({})",
-        kafka_place(&spec.topic, &spec.brokers)
-    );
+    let place = source_place(name, spec);
     // With checkpoints, every partition the restored checkpoint knows stays in the next
     // checkpoints, also one that brings no record in this run.
     let offsets = Arc::new(RunOffsets {
@@ -235,10 +236,14 @@ pub fn start(
     let consumer: BaseConsumer<Committer> = config
         .create_with_context(committer)
         .map_err(|e| format!("{place}: cannot create a consumer: {e}"))?;
-    check_topic(&consumer, &spec.topic, &place)?;
+    let partitions = topic_partitions(&consumer, &spec.topic, &place)?;
+    let group = consumer.group_metadata();
     let commits = match checkpoints {
         Some(Checkpointed { resume, commits }) => {
-            assign_from_checkpoint(&consumer, &spec.topic, &resume, &place)?;
+            let partitions = partitions.ok_or_else(|| {
+                format!("{place}: cannot read the topic's partitions: no broker answers")
+            })?;
+            assign_from_checkpoint(&consumer, &spec.topic, &partitions, &resume, &place)?;
             Some(commits)
         }
         None => {
@@ -258,37 +263,89 @@ pub fn start(
             move || consume(consumer, senders, lifecycle, interval, commits)
         })
         .map_err(|e| format!("{place}: cannot start the consumer thread: {e}"))?;
-    Ok((thread, Dealt { batches, offsets }))
+    Ok((
+        thread,
+        Dealt {
+            batches,
+            offsets,
+            group,
+        },
+    ))
 }
 
-/// A topic the brokers say does not exist is a start-up error; brokers that do not
-/// answer are reported and left to librdkafka's retries.
-fn check_topic(consumer: &BaseConsumer<Committer>, topic: &str, place: &str) -> Result<(), String> {
-    match consumer.fetch_metadata(Some(topic), flow::KAFKA_METADATA_WAIT) {
-        Ok(metadata) => {
-            let missing = metadata
-                .topics()
-                .iter()
-                .find(|t| t.name() == topic)
-                .is_none_or(|t| {
-                    t.error() == Some(RDKafkaRespErr::RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
-                        || t.partitions().is_empty()
-                });
-            match missing {
-                true => Err(format!(
-                    "{place}: the topic does not exist: create it first (for example with \
-                     scripts/kafka-broker.sh topic {topic} PARTITIONS)"
-                )),
-                false => Ok(()),
-            }
-        }
+/// The topic's partitions (sorted), or None if the brokers do not answer (reported; left
+/// to librdkafka's retries). A topic the brokers say does not exist is a start-up error.
+fn topic_partitions<C: ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    topic: &str,
+    place: &str,
+) -> Result<Option<Vec<i32>>, String> {
+    let metadata = match consumer.fetch_metadata(Some(topic), flow::KAFKA_METADATA_WAIT) {
+        Ok(metadata) => metadata,
         Err(error) => {
             eprintln!(
                 "roo: {place}: brokers not reachable ({error}); roo keeps trying to reach them"
             );
-            Ok(())
+            return Ok(None);
         }
+    };
+    let found = metadata
+        .topics()
+        .iter()
+        .find(|t| t.name() == topic)
+        .filter(|t| {
+            t.error() != Some(RDKafkaRespErr::RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+                && !t.partitions().is_empty()
+        });
+    let Some(found) = found else {
+        return Err(format!(
+            "{place}: the topic does not exist: create it first (for example with \
+             scripts/kafka-broker.sh topic {topic} PARTITIONS)"
+        ));
+    };
+    let mut partitions: Vec<i32> = found.partitions().iter().map(|p| p.id()).collect();
+    partitions.sort_unstable();
+    Ok(Some(partitions))
+}
+
+/// The offsets Kafka source `spec`'s group has committed for its topic, per partition
+/// (partitions without one are left out). With a transactional sink these say which
+/// checkpoint's transaction was the last committed.
+pub fn committed_offsets(
+    name: &str,
+    spec: &KafkaSource,
+    options: &KafkaOptions,
+) -> Result<BTreeMap<i32, i64>, String> {
+    let place = source_place(name, spec);
+    let consumer: BaseConsumer = options
+        .client_config(&spec.brokers, &[("group.id", &spec.group)])
+        .create()
+        .map_err(|e| format!("{place}: cannot create a consumer: {e}"))?;
+    let partitions = topic_partitions(&consumer, &spec.topic, &place)?.ok_or_else(|| {
+        format!("{place}: cannot read the group's committed offsets: no broker answers")
+    })?;
+    let mut list = TopicPartitionList::new();
+    for partition in partitions {
+        list.add_partition(&spec.topic, partition);
     }
+    let committed = consumer
+        .committed_offsets(list, flow::KAFKA_TRANSACTION_WAIT)
+        .map_err(|e| format!("{place}: cannot read the group's committed offsets: {e}"))?;
+    Ok(committed
+        .elements()
+        .iter()
+        .filter_map(|e| match e.offset() {
+            Offset::Offset(next) => Some((e.partition(), next)),
+            _ => None,
+        })
+        .collect())
+}
+
+fn source_place(name: &str, spec: &KafkaSource) -> String {
+    format!(
+        "source '{name}' ({})",
+        kafka_place(&spec.topic, &spec.brokers)
+    )
 }
 
 /// The consumer thread's loop: poll, deal, commit; at the end, the last commit.
@@ -381,21 +438,12 @@ pub struct Checkpointed {
 fn assign_from_checkpoint(
     consumer: &BaseConsumer<Committer>,
     topic: &str,
+    partitions: &[i32],
     offsets: &BTreeMap<i32, i64>,
     place: &str,
 ) -> Result<(), String> {
-    let metadata = consumer
-        .fetch_metadata(Some(topic), flow::KAFKA_METADATA_WAIT)
-        .map_err(|e| format!("{place}: cannot read the topic's partitions: {e}"))?;
-    let mut partitions: Vec<i32> = metadata
-        .topics()
-        .iter()
-        .filter(|t| t.name() == topic)
-        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-        .collect();
-    partitions.sort_unstable();
     let mut list = TopicPartitionList::new();
-    for &partition in &partitions {
+    for &partition in partitions {
         let offset = offsets
             .get(&partition)
             .map_or(Offset::Beginning, |&next| Offset::Offset(next));

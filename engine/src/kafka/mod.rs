@@ -9,10 +9,12 @@
 //!   counted against the lifecycle's pending sink bytes.
 //! - [`sink`]: the core-side task that hands a core's encoded records to the producer.
 //!
-//! Offsets are at-least-once: a commit point pauses every source, waits until what was
-//! read has run and every sink has written it (Kafka: the broker acknowledged it), then
-//! commits the offset after the last record run of each partition, and lets the sources
-//! go on. Records dealt to a core but not run when roo stops are read again next time.
+//! Without checkpoints, offsets are at-least-once: a commit point pauses every source,
+//! waits until what was read has run and every sink has written it (Kafka: the broker
+//! acknowledged it), then commits the offset after the last record run of each
+//! partition, and lets the sources go on. Records dealt to a core but not run when roo
+//! stops are read again next time. With checkpoints, see `checkpoint`: offsets live in
+//! the checkpoint, and Kafka sinks are transactional.
 
 pub mod consumer;
 pub mod producer;
@@ -20,8 +22,10 @@ pub mod sink;
 pub mod source;
 
 use rdkafka::config::ClientConfig;
+use rdkafka::consumer::ConsumerGroupMetadata;
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Settings for every Kafka client roo makes: `--kafka-option KEY=VALUE`s, given to
@@ -121,51 +125,110 @@ impl ClientLog {
 /// sink's producer.
 pub struct Clients {
     consumers: Vec<std::thread::JoinHandle<()>>,
-    producers: Vec<std::sync::Arc<producer::KafkaProducer>>,
+    producers: Vec<Arc<producer::KafkaProducer>>,
+    /// Whether the producers are transactional (checkpoints commit them).
+    transactional: bool,
 }
 
-/// A Kafka source's index, its run offsets, and where its consumer hears a durable
-/// checkpoint's offsets.
-pub type CheckpointedSource = (
-    usize,
-    std::sync::Arc<consumer::RunOffsets>,
-    std::sync::mpsc::Sender<BTreeMap<i32, i64>>,
-);
+/// A Kafka source in checkpoints: its index and topic, the offsets run, its consumer's
+/// group (for a sink's transaction), and where its consumer hears a durable
+/// checkpoint's offsets (to commit them itself when no sink's transaction does).
+pub struct CheckpointedSource {
+    pub source: usize,
+    pub topic: String,
+    pub offsets: Arc<consumer::RunOffsets>,
+    pub group: Option<ConsumerGroupMetadata>,
+    pub commits: Sender<BTreeMap<i32, i64>>,
+}
 
 /// One core's share of the Kafka clients (see `shard::Go`).
 pub struct CoreShare {
     pub sources: Vec<(
         usize,
         std::sync::mpsc::Receiver<Vec<model::Record>>,
-        std::sync::Arc<consumer::RunOffsets>,
+        Arc<consumer::RunOffsets>,
     )>,
-    pub producers: Vec<Option<std::sync::Arc<producer::KafkaProducer>>>,
+    pub producers: Vec<Option<Arc<producer::KafkaProducer>>>,
+}
+
+/// Per Kafka source (by index): the offsets its group committed.
+pub type GroupOffsets = BTreeMap<usize, BTreeMap<i32, i64>>;
+
+/// The offsets each Kafka source's group of `topology` has committed.
+pub fn committed_offsets(
+    topology: &model::Topology,
+    options: &KafkaOptions,
+) -> Result<GroupOffsets, String> {
+    let mut committed = BTreeMap::new();
+    for (index, source) in topology.sources.iter().enumerate() {
+        if let Some(spec) = source.kafka() {
+            committed.insert(
+                index,
+                consumer::committed_offsets(&source.name, spec, options)?,
+            );
+        }
+    }
+    Ok(committed)
 }
 
 impl Clients {
-    /// Starts a consumer for every Kafka source and a producer for every Kafka sink of
-    /// `topology`, and deals them to the cores.
-    /// With `checkpoints` (the restored offsets per source), offsets are committed only
-    /// when the checkpointer says a checkpoint is durable: the third value holds, per
-    /// Kafka source, what the checkpointer needs for that.
-    #[allow(clippy::type_complexity)]
-    pub fn start(
+    /// Starts a producer for every Kafka sink of `topology` and deals them to the cores'
+    /// shares. With `transactions` (the start of their transactional ids) the producers
+    /// are transactional: each fences off the producer of its id in an earlier run.
+    pub fn start_producers(
         topology: &model::Topology,
         cores: usize,
         options: &KafkaOptions,
-        lifecycle: &std::sync::Arc<crate::lifecycle::Lifecycle>,
-        checkpoints: Option<&BTreeMap<usize, BTreeMap<i32, i64>>>,
-    ) -> Result<(Clients, Vec<CoreShare>, Vec<CheckpointedSource>), String> {
+        lifecycle: &Arc<crate::lifecycle::Lifecycle>,
+        transactions: Option<&str>,
+    ) -> Result<(Clients, Vec<CoreShare>), String> {
         let mut shares: Vec<CoreShare> = (0..cores)
             .map(|_| CoreShare {
                 sources: vec![],
                 producers: vec![None; topology.sinks.len()],
             })
             .collect();
-        let mut clients = Clients {
+        let mut producers = vec![];
+        for (index, sink) in topology.sinks.iter().enumerate() {
+            let model::topology::SinkOutput::Kafka(spec) = &sink.output else {
+                continue;
+            };
+            let id = transactions.map(|base| format!("{base}-sink-{index}"));
+            let producer =
+                producer::KafkaProducer::start(spec, options, lifecycle.clone(), id.as_deref())?;
+            for share in &mut shares {
+                share.producers[index] = Some(producer.clone());
+            }
+            producers.push(producer);
+        }
+        let clients = Clients {
             consumers: vec![],
-            producers: vec![],
+            transactional: transactions.is_some() && !producers.is_empty(),
+            producers,
         };
+        Ok((clients, shares))
+    }
+
+    /// The producers, when they are transactional.
+    pub fn transactional_producers(&self) -> Vec<Arc<producer::KafkaProducer>> {
+        match self.transactional {
+            true => self.producers.clone(),
+            false => vec![],
+        }
+    }
+
+    /// Starts a consumer for every Kafka source of `topology` and deals its records to
+    /// the cores' shares. With `checkpoints` (the restored offsets per source) partitions
+    /// go on from there, and offsets are committed only as part of durable checkpoints:
+    /// what the checkpointer needs for that is returned, per Kafka source.
+    pub fn start_consumers(
+        &mut self,
+        shares: &mut [CoreShare],
+        topology: &model::Topology,
+        options: &KafkaOptions,
+        lifecycle: &Arc<crate::lifecycle::Lifecycle>,
+        checkpoints: Option<&GroupOffsets>,
+    ) -> Result<Vec<CheckpointedSource>, String> {
         let mut checkpointed = vec![];
         for (index, source) in topology.sources.iter().enumerate() {
             let Some(spec) = source.kafka() else { continue };
@@ -174,25 +237,27 @@ impl Clients {
                 resume: restored.get(&index).cloned().unwrap_or_default(),
                 commits,
             });
-            let (thread, dealt) =
-                consumer::start(&source.name, spec, cores, options, lifecycle.clone(), part)?;
-            checkpointed.push((index, dealt.offsets.clone(), commit_tx));
-            clients.consumers.push(thread);
+            let (thread, dealt) = consumer::start(
+                &source.name,
+                spec,
+                shares.len(),
+                options,
+                lifecycle.clone(),
+                part,
+            )?;
+            checkpointed.push(CheckpointedSource {
+                source: index,
+                topic: spec.topic.clone(),
+                offsets: dealt.offsets.clone(),
+                group: dealt.group,
+                commits: commit_tx,
+            });
+            self.consumers.push(thread);
             for (share, batches) in shares.iter_mut().zip(dealt.batches) {
                 share.sources.push((index, batches, dealt.offsets.clone()));
             }
         }
-        for (index, sink) in topology.sinks.iter().enumerate() {
-            let model::topology::SinkOutput::Kafka(spec) = &sink.output else {
-                continue;
-            };
-            let producer = producer::KafkaProducer::start(spec, options, lifecycle.clone())?;
-            for share in &mut shares {
-                share.producers[index] = Some(producer.clone());
-            }
-            clients.producers.push(producer);
-        }
-        Ok((clients, shares, checkpointed))
+        Ok(checkpointed)
     }
 
     /// Waits for the consumers' last commits and prints what each producer delivered.

@@ -2,14 +2,22 @@
 //! on its own threads; each delivery (or final failure) is taken off the lifecycle's
 //! pending sink bytes, so a drain or a commit point waits for the broker's
 //! acknowledgement.
+//!
+//! With checkpoints the producer is transactional: what the cores produce between two
+//! checkpoints is one transaction, committed by the checkpointer together with the Kafka
+//! sources' offsets once the checkpoint is durable (`commit_epoch`). Consumers reading
+//! committed records (librdkafka's default) see each epoch's output once or not at all.
 
 use super::{ClientLog, KafkaOptions};
+use crate::flow;
 use crate::lifecycle::Lifecycle;
 use model::topology::{kafka_place, KafkaSink};
+use rdkafka::consumer::ConsumerGroupMetadata;
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::producer::{DeliveryResult, Producer, ProducerContext, ThreadedProducer};
-use rdkafka::ClientContext;
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -64,10 +72,13 @@ impl ProducerContext for Deliveries {
 impl KafkaProducer {
     /// The producer of Kafka sink `spec` (made on the main thread, which no core is
     /// pinned to, so librdkafka's threads are not pinned either).
+    /// With `transactional_id`, the producer fences off an earlier producer of that id
+    /// (aborting its open transaction) and opens the first transaction.
     pub fn start(
         spec: &KafkaSink,
         options: &KafkaOptions,
         lifecycle: Arc<Lifecycle>,
+        transactional_id: Option<&str>,
     ) -> Result<Arc<KafkaProducer>, String> {
         let place = format!("sink {}", kafka_place(&spec.topic, &spec.brokers));
         let deliveries = Deliveries {
@@ -78,23 +89,62 @@ impl KafkaProducer {
             log: ClientLog::new(place.clone()),
         };
         let linger = spec.max_produce_buffer_ms.to_string();
-        let config = options.client_config(
-            &spec.brokers,
-            &[
-                ("linger.ms", &linger),
-                // The Java client's key -> partition mapping.
-                ("partitioner", "murmur2_random"),
-            ],
-        );
-        let producer = config
+        let mut defaults = vec![
+            ("linger.ms", linger.as_str()),
+            // The Java client's key -> partition mapping.
+            ("partitioner", "murmur2_random"),
+        ];
+        if let Some(id) = transactional_id {
+            defaults.push(("transactional.id", id));
+        }
+        let config = options.client_config(&spec.brokers, &defaults);
+        let producer: ThreadedProducer<Deliveries> = config
             .create_with_context(deliveries)
             .map_err(|e| format!("{place}: cannot create a producer: {e}"))?;
+        if transactional_id.is_some() {
+            producer
+                .init_transactions(flow::KAFKA_TRANSACTION_WAIT)
+                .and_then(|()| producer.begin_transaction())
+                .map_err(|e| format!("{place}: cannot start a transaction: {e}"))?;
+        }
         Ok(Arc::new(KafkaProducer {
             producer,
             topic: spec.topic.clone(),
             max_message_size: spec.max_message_size,
             place,
         }))
+    }
+
+    /// Commits the open transaction with the consumer offsets of `sources` (per source:
+    /// its topic, group and next offset per partition) and opens the next one.
+    pub fn commit_epoch(
+        &self,
+        sources: &[(&str, &ConsumerGroupMetadata, &BTreeMap<i32, i64>)],
+    ) -> Result<(), String> {
+        let wait = flow::KAFKA_TRANSACTION_WAIT;
+        for (topic, group, offsets) in sources {
+            if offsets.is_empty() {
+                continue;
+            }
+            let mut list = TopicPartitionList::new();
+            for (&partition, &next) in offsets.iter() {
+                let _ = list.add_partition_offset(topic, partition, Offset::Offset(next));
+            }
+            self.producer
+                .send_offsets_to_transaction(&list, group, wait)
+                .map_err(|e| {
+                    format!(
+                        "{}: cannot add topic '{topic}''s offsets to the transaction: {e}",
+                        self.place
+                    )
+                })?;
+        }
+        self.producer
+            .commit_transaction(wait)
+            .map_err(|e| format!("{}: cannot commit the transaction: {e}", self.place))?;
+        self.producer
+            .begin_transaction()
+            .map_err(|e| format!("{}: cannot open the next transaction: {e}", self.place))
     }
 
     /// `sink kafka topic 'T' on B: N records delivered` (and failures), for the summary.
