@@ -1,5 +1,6 @@
 //! The `roo` command: run a Python stream application, or drive one with the load tools.
 
+mod external;
 mod giles;
 mod receive;
 mod rng;
@@ -35,6 +36,9 @@ enum Command {
     Send(send::SendArgs),
     /// Receive framed or newline-delimited messages and report rates and latency.
     Receive(receive::ReceiveArgs),
+    /// Send a message on a running roo's external control channel (Wallaroo's
+    /// external_sender): a clean shutdown, a print, or a query whose answer is printed.
+    External(external::ExternalArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,5 +47,6 @@ fn main() -> ExitCode {
         Command::Run(args) => run::main(args),
         Command::Send(args) => send::main(args),
         Command::Receive(args) => receive::main(args),
+        Command::External(args) => external::main(args),
     }
 }

@@ -66,6 +66,10 @@ pub struct RunArgs {
     /// Nanoseconds between checkpoints (Wallaroo's unit).
     #[arg(long, default_value_t = 1_000_000_000, value_name = "NS")]
     time_between_checkpoints: u64,
+    /// Serve Wallaroo's external control channel on HOST:PORT (see `roo external`). A
+    /// Wallaroo-style `--external HOST:PORT` among the app's arguments counts too.
+    #[arg(long, short = 'e', value_name = "HOST:PORT")]
+    external: Option<String>,
     /// Wallaroo's (machida's) way to name the app: NAME.py, looked for in the current
     /// directory and then on PYTHONPATH; every positional argument then goes to the app.
     #[arg(long, value_name = "NAME")]
@@ -125,6 +129,16 @@ fn module_among_app_args(app: &[String]) -> (Option<String>, Vec<String>) {
     (module, rest)
 }
 
+/// The value of a Wallaroo worker flag (`FLAG VALUE` or `FLAG=VALUE`) among the app's
+/// arguments: machida read its own flags from the same command line as the app's.
+fn flag_among_app_args(app_args: &[String], flag: &str) -> Option<String> {
+    let prefix = format!("{flag}=");
+    app_args.iter().enumerate().find_map(|(i, arg)| match arg {
+        _ if arg == flag => app_args.get(i + 1).cloned(),
+        _ => arg.strip_prefix(&prefix).map(String::from),
+    })
+}
+
 pub fn main(args: RunArgs) -> ExitCode {
     let (module, app_args) = match &args.application_module {
         Some(name) => (Some(name.clone()), args.app.clone()),
@@ -171,6 +185,10 @@ pub fn main(args: RunArgs) -> ExitCode {
             overrides: args.kafka_option.clone(),
             commit_interval: std::time::Duration::from_millis(args.kafka_commit_interval_ms),
         },
+        external: args
+            .external
+            .clone()
+            .or_else(|| flag_among_app_args(&app, "--external")),
         resilience: (args.run_with_resilience || args.resilience_dir.is_some()).then(|| {
             Resilience {
                 dir: args
@@ -226,5 +244,25 @@ fn at_least_one_core(text: &str) -> Result<usize, String> {
         Ok(0) => Err("roo needs at least one core".into()),
         Ok(cores) => Ok(cores),
         Err(error) => Err(error.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::flag_among_app_args;
+
+    #[test]
+    fn a_wallaroo_worker_flag_is_found_among_the_app_arguments() {
+        let args: Vec<String> = ["app.py", "--in", "x", "--external", "127.0.0.1:5050"]
+            .map(String::from)
+            .to_vec();
+        let found = flag_among_app_args(&args, "--external");
+        assert_eq!(found.as_deref(), Some("127.0.0.1:5050"));
+        let joined = ["app.py".to_string(), "--external=h:1".to_string()];
+        assert_eq!(
+            flag_among_app_args(&joined, "--external").as_deref(),
+            Some("h:1")
+        );
+        assert_eq!(flag_among_app_args(&args[..3], "--external"), None);
     }
 }

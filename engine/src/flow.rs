@@ -114,6 +114,16 @@ pub const COMMIT_SETTLE_LIMIT: Duration = Duration::from_secs(10);
 /// How often a commit point looks whether the engine has settled.
 pub const COMMIT_SETTLE_CHECK: Duration = Duration::from_micros(500);
 
+// --- Control ---
+
+/// How often a core looks for questions about its state (the external channel's): a
+/// query waits at most this long per core.
+pub const QUERY_POLL: Duration = Duration::from_millis(2);
+/// How long a query waits for a core's answer (a core inside a long batch answers after it).
+pub const QUERY_WAIT: Duration = Duration::from_secs(10);
+/// How long the external channel waits for the rest of a started message.
+pub const EXTERNAL_READ_WAIT: Duration = Duration::from_secs(30);
+
 // --- Checkpoints ---
 
 /// How long the checkpointer waits for every core's snapshot (encoding a core's state

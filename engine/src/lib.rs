@@ -14,6 +14,7 @@
 
 mod backlog;
 mod checkpoint;
+mod control;
 mod flow;
 mod generator_source;
 mod input_budget;

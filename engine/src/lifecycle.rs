@@ -9,7 +9,7 @@
 
 use crate::flow;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
-use std::sync::atomic::{AtomicI32, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -47,6 +47,8 @@ pub struct Lifecycle {
     cores_flushed: AtomicU64,
     /// Commit points under way (see `pause_sources`): while any is, sources do not read.
     pauses: AtomicU64,
+    /// A clean shutdown asked for on the external channel.
+    drain_asked: AtomicBool,
 }
 
 impl Lifecycle {
@@ -189,6 +191,11 @@ impl Lifecycle {
         self.done()
     }
 
+    /// Asks for the drain a first SIGTERM starts (the external channel's CleanShutdown).
+    pub fn ask_drain(&self) {
+        self.drain_asked.store(true, Ordering::Release);
+    }
+
     /// Asks every core to stop (used when start-up fails on one of them).
     pub fn abort(&self) {
         self.phase.store(DONE, Ordering::Release);
@@ -246,6 +253,12 @@ impl Lifecycle {
                     signal_name(self.last_signal.load(Ordering::Acquire)),
                     REPEAT_SIGNAL_AFTER.as_secs(),
                     limits.drain_timeout.as_secs()
+                );
+                self.phase.store(DRAINING, Ordering::Release);
+            } else if self.drain_asked.load(Ordering::Acquire) {
+                eprintln!(
+                    "roo: clean shutdown asked on the external channel: draining: finishing \
+                     what was read"
                 );
                 self.phase.store(DRAINING, Ordering::Release);
             } else if exit_when_idle && self.idle() {

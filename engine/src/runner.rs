@@ -5,6 +5,7 @@
 use crate::app_output::AppOutput;
 use crate::backlog::Backlogs;
 use crate::checkpoint::{self, Checkpointer, Resilience};
+use crate::control;
 use crate::flow;
 use crate::kafka::{self, KafkaOptions};
 use crate::lifecycle::{DrainEnd, DrainLimits, Lifecycle};
@@ -36,6 +37,8 @@ pub struct EngineConfig {
     pub kafka: KafkaOptions,
     /// Checkpoints (`--resilience-dir`), if on.
     pub resilience: Option<Resilience>,
+    /// Where Wallaroo's external control channel listens (`--external`), if anywhere.
+    pub external: Option<String>,
 }
 
 /// How the run ended.
@@ -298,6 +301,8 @@ fn start_up(
         }
         None => (None, (0..cores).map(|_| None).collect::<Vec<_>>()),
     };
+    let (query_senders, query_links) = control::links(cores);
+    let mut query_links = query_links.into_iter();
     let mut entries = restored
         .flatten()
         .map(|restored| restored.entries)
@@ -310,6 +315,7 @@ fn start_up(
             kafka_producers: share.producers,
             restore: std::mem::take(&mut entries[core]),
             checkpoints: links[core].take(),
+            queries: query_links.next().expect("one per core"),
         });
     }
     for _ in 0..cores {
@@ -318,6 +324,14 @@ fn start_up(
             Ok((_, Startup::Ready(Err(message)))) => return Err(message),
             _ => return Err("a core stopped during start-up".into()),
         }
+    }
+    if let Some(address) = &config.external {
+        let channel = control::external::Channel {
+            topology: Arc::new(topology.clone()),
+            lifecycle: lifecycle.clone(),
+            cores: query_senders,
+        };
+        control::external::start(address, channel)?;
     }
     for (index, source) in topology.sources.iter().enumerate() {
         match source.input {

@@ -4,6 +4,7 @@
 
 use crate::backlog::Backlogs;
 use crate::checkpoint::{self, Asked, CoreLink, CoreSnapshot};
+use crate::control::CoreQuery;
 use crate::flow;
 use crate::generator_source;
 use crate::intake::{Intake, SourceHandle};
@@ -46,6 +47,8 @@ pub struct Go {
     pub restore: Vec<Saved>,
     /// With checkpoints: this core's link to the checkpointer.
     pub checkpoints: Option<CoreLink>,
+    /// Questions about this core's state partitions (the external channel's).
+    pub queries: Receiver<CoreQuery>,
 }
 
 /// One core's channels, built on the main thread.
@@ -275,6 +278,7 @@ pub async fn run_core(
         kafka_producers,
         restore,
         checkpoints,
+        queries,
     } = go.recv().ok()?;
     let mut worker = worker;
     if let Err(message) = worker.restore(restore) {
@@ -371,6 +375,7 @@ pub async fn run_core(
     if let Some(link) = &checkpoints {
         glommio::spawn_local(answer_snapshots(core.clone(), link.clone())).detach();
     }
+    glommio::spawn_local(answer_queries(core.clone(), queries)).detach();
     let _ = startup.send((id, Startup::Ready(listening)));
 
     while lifecycle.running() {
@@ -483,6 +488,22 @@ async fn answer_snapshots(core: Rc<Core>, link: Rc<CoreLink>) {
             Asked::Snapshot(epoch) => core.answer_snapshot(&link, epoch),
             Asked::Nothing => glommio::timer::sleep(flow::PAUSED_POLL).await,
             Asked::Gone => break,
+        }
+    }
+}
+
+/// Answers questions about this core's state partitions between batches, until the
+/// core stops.
+async fn answer_queries(core: Rc<Core>, queries: Receiver<CoreQuery>) {
+    while !core.lifecycle.done() {
+        match queries.try_recv() {
+            Ok(CoreQuery::Keys(reply)) => {
+                let _ = reply.send(core.worker.borrow().state_keys());
+            }
+            Err(std::sync::mpsc::TryRecvError::Empty) => {
+                glommio::timer::sleep(flow::QUERY_POLL).await
+            }
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => break,
         }
     }
 }

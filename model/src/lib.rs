@@ -10,6 +10,7 @@
 //! - [`clock`]: the process-wide clock ingest times are taken on.
 
 pub mod clock;
+pub mod json;
 pub mod message;
 pub mod record;
 pub mod snapshot;

@@ -31,6 +31,7 @@
 mod decoder;
 mod encoder;
 mod error;
+pub mod external;
 mod framing;
 mod header;
 

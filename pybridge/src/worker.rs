@@ -161,6 +161,16 @@ impl Worker {
         });
     }
 
+    /// The keys of the state partitions this worker holds, per state (no Python runs:
+    /// the keys are Rust values).
+    pub fn state_keys(&self) -> Vec<Vec<model::Value>> {
+        let app = self.app.as_ref().expect("app loaded");
+        app.states
+            .iter()
+            .map(|partitions| partitions.keys().cloned().collect())
+            .collect()
+    }
+
     /// Writes every state partition this core owns and every generator's position to
     /// `out` (see `model::snapshot`). Err names the state and key of a state object that
     /// cannot be encoded.
