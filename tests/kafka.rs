@@ -345,3 +345,49 @@ fn a_broker_that_goes_away_and_comes_back_loses_nothing() {
     );
     drop(proxy);
 }
+
+/// Windows over a Kafka source use the records' timestamps: records an hour old, 10, 20
+/// and 30 of them in three 10 s windows of their timestamps (all produced at once), come
+/// out as those three windows' counts, whatever their arrival times.
+fn windows_use_kafka_timestamps(cores: usize) {
+    let broker = Broker::start();
+    broker.create_topic("events", 1);
+    broker.create_topic("windows", 1);
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let hour_ago = (now_ms - 3_600_000) / 10_000 * 10_000;
+    let mut records: Vec<(&[u8], i64)> = vec![];
+    for (window, count) in [(0, 10), (1, 20), (2, 30)] {
+        for i in 0..count {
+            records.push((b"sensor", hour_ago + window * 10_000 + i * 300));
+        }
+    }
+    broker.produce_at("events", &records);
+    let args: Vec<String> = [
+        "--kafka_source_topic",
+        "events",
+        "--kafka_source_brokers",
+        &broker.address,
+        "--kafka_sink_topic",
+        "windows",
+        "--kafka_sink_brokers",
+        &broker.address,
+    ]
+    .map(String::from)
+    .to_vec();
+    let mut worker = start_kafka_worker(&test_app("kafka_windows.py"), cores, &[], &args);
+    // The first two windows end as later records go by; the third when roo stops.
+    let (read, done) = broker.read_sealed_for("windows", 1, OUTPUT_WITHIN, |read| read.len() >= 2);
+    assert!(done, "{read:?}\n{}", worker.stderr());
+    worker.signal("TERM");
+    expect_success(&mut worker, EXIT_WITHIN, &[]);
+    let values: Vec<String> = broker
+        .read_sealed_all("windows", 1)
+        .iter()
+        .map(|(_, value)| String::from_utf8_lossy(value).into_owned())
+        .collect();
+    assert_eq!(values, ["sensor 10", "sensor 20", "sensor 30"]);
+}
+at_core_counts!(windows_use_kafka_timestamps, one_core = 1, two_cores = 2);

@@ -500,6 +500,9 @@ async fn answer_queries(core: Rc<Core>, queries: Receiver<CoreQuery>) {
             Ok(CoreQuery::Keys(reply)) => {
                 let _ = reply.send(core.worker.borrow().state_keys());
             }
+            Ok(CoreQuery::State { state, key, reply }) => {
+                let _ = reply.send(core.worker.borrow().state_json(state, &key));
+            }
             Err(std::sync::mpsc::TryRecvError::Empty) => {
                 glommio::timer::sleep(flow::QUERY_POLL).await
             }

@@ -255,6 +255,7 @@ impl<'a> Connection<'a> {
         let meta = Meta {
             source: self.source as u32,
             ingest_ns: clock::now_ns(),
+            event_ns: None,
         };
         let framed =
             self.handle

@@ -20,6 +20,9 @@ pub struct Meta {
     /// Index of the source it entered by (its pipeline, for per-pipeline latency).
     pub source: u32,
     pub ingest_ns: u64,
+    /// When the message happened, in ns since the Unix epoch, if its source says (a Kafka
+    /// record's timestamp); windows use it as the message's time.
+    pub event_ns: Option<i64>,
 }
 
 /// A message on its way to the core that owns its state partition, or to a core that

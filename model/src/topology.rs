@@ -97,6 +97,9 @@ pub struct StepSpec {
     /// once at shutdown, and every `tick_ns` if set.
     pub ticks: bool,
     pub tick_ns: Option<u64>,
+    /// A state step that also takes the message's event time (ns since the Unix epoch,
+    /// or None when its source gives none) as a third argument: windows.
+    pub event_time: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -140,6 +140,7 @@ fn bench(c: &mut Criterion) {
                 Meta {
                     source: 0,
                     ingest_ns: clock::now_ns(),
+                    event_ns: None,
                 },
                 &Everywhere,
                 &mut outputs,

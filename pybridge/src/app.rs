@@ -462,6 +462,7 @@ impl<'py> Description<'py> {
             partitioned: partition.is_some(),
             ticks: tick.is_some(),
             tick_ns,
+            event_time: self.bool(step, "event_time")?,
             name,
         };
         Ok((

@@ -314,11 +314,12 @@ impl<'py> Run<'_, 'py> {
                 }
             },
         };
-        let result = match self.objects.steps[chain][step]
-            .call
-            .bind(self.py)
-            .call1((&value, &state))
-        {
+        let call = self.objects.steps[chain][step].call.bind(self.py);
+        let called = match spec.event_time {
+            true => call.call1((&value, &state, meta.event_ns)),
+            false => call.call1((&value, &state)),
+        };
+        let result = match called {
             Ok(result) => result,
             Err(err) => {
                 return self.python_error(
@@ -388,6 +389,7 @@ impl<'py> Run<'_, 'py> {
         let meta = Meta {
             source,
             ingest_ns: clock::now_ns(),
+            event_ns: None,
         };
         let spec = &self.topology.chains[chain].steps[step];
         for (key, state) in partitions {

@@ -16,6 +16,7 @@ use model::snapshot::Saved;
 use model::topology::{HeaderDecoding, Topology};
 use model::{clock, Meta, Placement, Record, Routed, ValueMap};
 use protocol::{FrameDecoder, FrameError};
+use pyo3::types::PyAnyMethods;
 use std::path::Path;
 
 pub(crate) type StateMap = ValueMap<PyObj>;
@@ -171,6 +172,28 @@ impl Worker {
             .collect()
     }
 
+    /// The state of partition `key` of state `state` as JSON (None: this worker holds no
+    /// such partition): its value as roo converts it (see `model::json::value`), or
+    /// `{"repr": ...}` when part of it has no JSON form.
+    pub fn state_json(&self, state: usize, key: &model::Value) -> Option<String> {
+        let app = self.app.as_ref().expect("app loaded");
+        let object = app.states.get(state)?.get(key)?;
+        let codec = &app.objects.codec;
+        Some(self.interpreter.with(|py| {
+            let bound = object.bind(py);
+            let json = codec
+                .to_value(bound)
+                .ok()
+                .and_then(|value| model::json::value(&value));
+            json.unwrap_or_else(|| {
+                let repr = bound
+                    .repr()
+                    .map_or_else(|e| format!("<repr failed: {e}>"), |r| r.to_string());
+                model::json::object([("repr", model::json::quoted(&repr))])
+            })
+        }))
+    }
+
     /// Writes every state partition this core owns and every generator's position to
     /// `out` (see `model::snapshot`). Err names the state and key of a state object that
     /// cannot be encoded.
@@ -265,7 +288,8 @@ impl Worker {
     ) {
         self.batch(placement, out, |run| {
             for record in records {
-                run.record(source, record, meta);
+                let event_ns = record.timestamp_ms.map(|ms| ms.saturating_mul(1_000_000));
+                run.record(source, record, Meta { event_ns, ..meta });
             }
         });
     }
@@ -284,6 +308,7 @@ impl Worker {
             let meta = Meta {
                 source: source as u32,
                 ingest_ns: clock::now_ns(),
+                event_ns: None,
             };
             for _ in 0..count {
                 going = run.generate(source, meta);

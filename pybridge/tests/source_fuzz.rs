@@ -60,6 +60,7 @@ fn feed(source: usize, bytes: &[u8], chunk: usize) -> (u64, u64, u64) {
             let meta = Meta {
                 source: source as u32,
                 ingest_ns: clock::now_ns(),
+                event_ns: None,
             };
             worker.run_frames(
                 source,

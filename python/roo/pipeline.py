@@ -175,6 +175,7 @@ class _ApplicationWriter:
                 state=state,
                 tick=computation.tick,
                 tick_ns=computation.tick_ns,
+                event_time=True,
             )
         if isinstance(computation, Computation):
             return step(computation.name(), computation.function, computation.function, computation.multi)

@@ -29,7 +29,7 @@ Shape of the description:
             "parallel": bool, "call": callable, "where": str,
             "state": int | None, "partition": callable | None,
             "key_by": callable | None,
-            "tick": callable | None, "tick_ns": int | None}
+            "tick": callable | None, "tick_ns": int | None, "event_time": bool}
 
 A Kafka source: the engine consumes `topic` from `brokers` (bootstrap servers, each with
 its port, 9092 when the app gave none) as consumer group `group`, or the app's name when
@@ -283,7 +283,7 @@ class Topology:
 
 def step(
     name, call, origin, multi, state=None, partition=None, parallel=False, tick=None,
-    tick_ns=None, persist_flag=False,
+    tick_ns=None, persist_flag=False, event_time=False,
 ):
     """One step of the description; `call` is what runs per message (no wrapper in between).
 
@@ -293,8 +293,11 @@ def step(
 
     A state step may have `tick(state, final) -> list | None`, called on every partition
     of this core every `tick_ns` (if set) and once at shutdown with final=True (windows).
+    With `event_time`, `call` also gets the message's event time (ns since the epoch, a
+    Kafka record's timestamp; None when the source gives none): call(data, state, event_ns).
     """
     return {
+        "event_time": bool(event_time),
         "tick": tick,
         "tick_ns": tick_ns,
         "name": str(name),

@@ -1,8 +1,11 @@
 """Windows and aggregations of Wallaroo 0.6: `.to(range_windows(seconds(9)).over(Agg))`.
 
-A window step is a state step with one window state per key (built with its key). Time is
-the time a message reaches the step (Wallaroo's TCP sources stamped event time on
-arrival too). Range windows cut time into panes of gcd(range, slide): each message
+A window step is a state step with one window state per key (built with its key). A
+message's time is its event time when its source gives one (a Kafka record's timestamp),
+else the time it reaches the step (Wallaroo's TCP sources stamped event time on arrival
+too). Between messages the step's clock is the latest event time seen plus the wall time
+since it was seen, so windows of old (replayed) records end as the records go by, and
+the last ones end once that much time has passed with no newer record. Range windows cut time into panes of gcd(range, slide): each message
 updates the accumulator of its pane only, and a window [start, start + range) is the
 `combine` of its panes, output once the clock passes its end plus the delay. The engine
 also calls the step's `tick` every `tick_ns` (so a window ends while no message comes)
@@ -213,6 +216,9 @@ class RangeWindows(Windows):
     clock = staticmethod(time.time_ns)
 
     def __init__(self, window_range, slide, delay, agg, late_data_policy="drop"):
+        # The latest event time seen (ns) and the wall time it was seen at.
+        self.latest_event = None
+        self.seen_at = 0
         self.range = window_range
         self.slide = slide
         self.delay = delay
@@ -228,8 +234,19 @@ class RangeWindows(Windows):
     def new_state(self, key):
         return _RangeState(key)
 
-    def on_message(self, data, state):
-        now = self.clock()
+    def _now(self, event_ns=None):
+        """The step's time: the message's event time, or the clock's (see the module)."""
+        wall = self.clock()
+        if event_ns is not None:
+            if self.latest_event is None or event_ns >= self.latest_event:
+                self.latest_event, self.seen_at = event_ns, wall
+            return event_ns
+        if self.latest_event is None:
+            return wall
+        return self.latest_event + (wall - self.seen_at)
+
+    def on_message(self, data, state, event_ns=None):
+        now = self._now(event_ns)
         pane = now - now % self.pane
         if state.next_start is not None and pane < state.next_start:
             # Older than every window still open (the clock went back): its windows were
@@ -261,7 +278,7 @@ class RangeWindows(Windows):
         return [] if output is None else [output]
 
     def tick(self, state, final):
-        return self._ended(state, self.clock(), final)
+        return self._ended(state, self._now(), final)
 
     def _ended(self, state, now, final):
         """Outputs of every window that has ended (all windows holding data, if final)."""
@@ -304,7 +321,7 @@ class CountWindows(Windows):
     def new_state(self, key):
         return _CountState(key, self.aggregation.initial_accumulator())
 
-    def on_message(self, data, state):
+    def on_message(self, data, state, event_ns=None):
         state.acc = _update(self.aggregation, data, state.acc)
         state.seen += 1
         if state.seen < self.count:

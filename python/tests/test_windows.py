@@ -118,3 +118,20 @@ def test_a_policy_is_named_once_and_must_be_known():
 
 def test_windows_are_range_windows():
     assert isinstance(wallaroo.range_windows(S).over(Sum), RangeWindows)
+
+
+def test_event_times_place_messages_and_the_clock_goes_on_from_the_latest():
+    """Records an hour old (a replayed Kafka topic) fall in the windows of their own
+    timestamps; between messages the step's time is the latest event time plus the wall
+    time since it came, so the last window ends when wall time has gone on to its end, not at once."""
+    windows, state, clock = tumbling(Sum)
+    hour_ago = clock.now - 3600 * S
+    outputs = []
+    for offset, data in [(0, 1), (3, 2), (12, 4), (15, 8), (21, 16)]:
+        outputs += windows.on_message(data, state, hour_ago + offset * S)
+    assert outputs == [("k", 3), ("k", 12)]
+    assert windows.tick(state, False) == []
+    clock.now += 8 * S  # the latest event (21 s) + 8 s: window [20, 30) has not ended
+    assert windows.tick(state, False) == []
+    clock.now += 1 * S
+    assert windows.tick(state, False) == [("k", 16)]

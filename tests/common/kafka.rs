@@ -139,17 +139,33 @@ impl Broker {
 
     /// Writes `records` (key, value) to `topic` and waits until the broker has them all.
     pub fn produce(&self, topic: &str, records: &[(Option<&[u8]>, &[u8])]) {
+        self.produce_records(records.iter().map(|(key, value)| {
+            let record = BaseRecord::<[u8], [u8]>::to(topic).payload(*value);
+            match key {
+                Some(key) => record.key(*key),
+                None => record,
+            }
+        }));
+    }
+
+    /// Writes `records` (value, timestamp in ms since the epoch) to `topic`, like
+    /// `produce`.
+    pub fn produce_at(&self, topic: &str, records: &[(&[u8], i64)]) {
+        self.produce_records(records.iter().map(|(value, at)| {
+            BaseRecord::<[u8], [u8]>::to(topic)
+                .payload(*value)
+                .timestamp(*at)
+        }));
+    }
+
+    fn produce_records<'a>(&self, records: impl Iterator<Item = BaseRecord<'a, [u8], [u8]>>) {
         let producer: BaseProducer = ClientConfig::new()
             .set("bootstrap.servers", &self.address)
             .set("partitioner", "murmur2_random")
             .set("linger.ms", "5")
             .create()
             .expect("producer");
-        for (key, value) in records {
-            let mut record = BaseRecord::<[u8], [u8]>::to(topic).payload(value);
-            if let Some(key) = key {
-                record = record.key(key);
-            }
+        for record in records {
             let mut record = Some(record);
             while let Some(to_send) = record.take() {
                 if let Err((_, back)) = producer.send(to_send) {

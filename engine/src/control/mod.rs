@@ -12,6 +12,12 @@ use std::sync::mpsc::{self, Receiver, Sender};
 pub enum CoreQuery {
     /// The keys of the state partitions the core holds, per state.
     Keys(Sender<Vec<Vec<Value>>>),
+    /// The state of one partition as JSON (None: the core does not hold it).
+    State {
+        state: usize,
+        key: Value,
+        reply: Sender<Option<String>>,
+    },
 }
 
 /// Each core's end of the queries (by core), and the senders that ask them.
@@ -35,6 +41,35 @@ pub fn all_keys(cores: &[Sender<CoreQuery>], states: usize) -> Result<Vec<Vec<Va
         }
     }
     Ok(keys)
+}
+
+/// The state of partition `key` (its text) of state `state` as JSON, asked of the core
+/// that owns it (`owner`); the key is looked for as that string, and as a number when it
+/// is one. None: no such partition. Err: the core did not answer.
+pub fn state_json(
+    cores: &[Sender<CoreQuery>],
+    owner: impl Fn(&Value) -> usize,
+    state: usize,
+    key: &str,
+) -> Result<Option<String>, String> {
+    let mut candidates = vec![Value::Str(model::Text::from(key))];
+    if let Ok(number) = key.parse::<i64>() {
+        candidates.push(Value::Int(number));
+    }
+    for key in candidates {
+        let core = owner(&key);
+        let (reply, answer) = mpsc::channel();
+        cores[core]
+            .send(CoreQuery::State { state, key, reply })
+            .map_err(|_| format!("core {core} has stopped"))?;
+        let found = answer
+            .recv_timeout(flow::QUERY_WAIT)
+            .map_err(|_| format!("core {core} did not answer within {:?}", flow::QUERY_WAIT))?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    Ok(None)
 }
 
 /// A key as the external channel shows it: a string as itself, anything else as Python

@@ -27,6 +27,7 @@ pub async fn run_records(
                 let meta = Meta {
                     source: source as u32,
                     ingest_ns: clock::now_ns(),
+                    event_ns: None,
                 };
                 handle.intake.run_records(source, &batch, meta);
                 offsets.ran(&batch);

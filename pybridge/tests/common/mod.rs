@@ -212,6 +212,7 @@ fn serve(
                 let meta = Meta {
                     source: source as u32,
                     ingest_ns: clock::now_ns(),
+                    event_ns: None,
                 };
                 worker.run_frames(source, &frames, meta, &placement, &mut out);
             }
