@@ -302,3 +302,80 @@ fn tcp_counts_survive_a_kill(cores: usize) {
     );
 }
 at_core_counts!(tcp_counts_survive_a_kill);
+
+/// A state that cannot be encoded: every checkpoint is refused with an error naming the
+/// state and the key, and the app goes on counting.
+#[test]
+fn a_state_that_cannot_be_saved_is_an_error_naming_state_and_key() {
+    let dir = TempDir::new("unsaveable");
+    let input = dir.path("in.txt");
+    let out = dir.path("out.txt");
+    write_lines(&input, &["alpha".into(), "alpha".into()]);
+    let (source, sink) = (free_addr(), free_addr());
+    let mut receiver = start_receiver(&sink, &out, 2);
+    let state = dir.path("state");
+    let options = [
+        "--resilience-dir",
+        s(&state),
+        "--time-between-checkpoints",
+        CHECKPOINT_EVERY,
+    ];
+    let mut worker = start_worker(
+        &test_app("unsaveable_state.py"),
+        1,
+        true,
+        &options,
+        &["--in", &source, "--out", &sink],
+    );
+    send(&source, &input, &[], WAIT, &[&worker]);
+    expect_success(&mut worker, EXIT_WITHIN, &[&receiver]);
+    expect_success(&mut receiver, WAIT, &[&worker]);
+    assert_eq!(read_out(&out), ["alpha 1", "alpha 2"]);
+    let stderr = worker.stderr();
+    assert!(
+        stderr.contains("the state 'guarded' of key \"alpha\" cannot be saved in a checkpoint"),
+        "{stderr}"
+    );
+}
+
+/// A resilience directory holding another app's checkpoint is refused at start-up, with
+/// the way out in the message.
+#[test]
+fn another_apps_checkpoint_is_refused() {
+    let dir = TempDir::new("other-app");
+    let state = dir.path("state");
+    let input = dir.path("in.txt");
+    write_lines(&input, &["roo".into()]);
+    let (source, sink) = (free_addr(), free_addr());
+    let mut receiver = start_receiver(&sink, &dir.path("out.txt"), 1);
+    let options = ["--resilience-dir", s(&state)];
+    let mut worker = start_worker(
+        &example("word_count.py"),
+        1,
+        true,
+        &options,
+        &["--in", &source, "--out", &sink],
+    );
+    send(&source, &input, &[], WAIT, &[&worker]);
+    expect_success(&mut worker, EXIT_WITHIN, &[&receiver]);
+    expect_success(&mut receiver, WAIT, &[&worker]);
+    let mut other = Proc::start(&[
+        "run",
+        "--cores",
+        "1",
+        "--resilience-dir",
+        s(&state),
+        &example("alerts_windowed.py"),
+        "--in",
+        &free_addr(),
+        "--out",
+        &free_addr(),
+    ]);
+    assert!(!other.wait_within(EXIT_WITHIN).success());
+    let stderr = other.stderr();
+    assert!(
+        stderr.contains("is of app 'Word Count Application'")
+            && stderr.contains("give another --resilience-dir"),
+        "{stderr}"
+    );
+}
