@@ -21,6 +21,7 @@ mod intake;
 mod kafka;
 mod lifecycle;
 mod mesh;
+mod metrics;
 pub mod partition_table;
 mod sink_queue;
 pub mod summary;
