@@ -267,7 +267,8 @@ fn histogram_buckets(latency: &LatencyFigures) -> Vec<(f64, u64)> {
     bounds.zip(latency.buckets).collect()
 }
 
-/// One metric family of integer samples.
+/// One metric family of integer samples. A name ending in `_bytes` is given the unit
+/// bytes (the encoder then appends `_bytes` itself, and `_total` to counters).
 fn family(
     encoder: &mut DescriptorEncoder,
     name: &str,
