@@ -3,6 +3,7 @@
 use clap::{Args, ValueEnum};
 use engine::{DrainEnd, EngineConfig, KafkaOptions, Resilience};
 use pybridge::PythonMode;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -74,6 +75,17 @@ pub struct RunArgs {
     /// directory and then on PYTHONPATH; every positional argument then goes to the app.
     #[arg(long, value_name = "NAME")]
     application_module: Option<String>,
+    /// Serve Prometheus metrics at http://HOST:PORT/metrics and a live dashboard at
+    /// http://HOST:PORT/ (port 0: any free port, printed at start-up).
+    #[arg(long, value_name = "HOST:PORT")]
+    metrics_listen: Option<String>,
+    /// Print a progress line to stderr every 2 s: messages in and out per second, p99
+    /// latency, backlog, sink bytes pending, errors. On by default when stderr is a terminal.
+    #[arg(long, overrides_with = "no_progress")]
+    progress: bool,
+    /// No progress line, also when stderr is a terminal.
+    #[arg(long, overrides_with = "progress")]
+    no_progress: bool,
     #[command(flatten)]
     pony: crate::giles::PonyRuntimeFlags,
     /// The application file, then its own arguments (passed to application_setup unchanged).
@@ -198,6 +210,8 @@ pub fn main(args: RunArgs) -> ExitCode {
                 interval: std::time::Duration::from_nanos(args.time_between_checkpoints.max(1)),
             }
         }),
+        metrics_listen: args.metrics_listen.clone(),
+        progress: args.progress || (!args.no_progress && std::io::stderr().is_terminal()),
     };
     eprintln!("{}: starting {} on {cores} cores", args.name, app[0]);
     if let Some(warning) = pybridge::PythonEnvironment::warning() {

@@ -42,7 +42,7 @@ impl Backlogs {
     }
 
     /// Messages routed to `core` that it has not run yet.
-    fn waiting(&self, core: usize) -> usize {
+    pub fn waiting(&self, core: usize) -> usize {
         self.routed_in[core].0.load(Ordering::Relaxed)
     }
 

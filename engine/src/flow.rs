@@ -66,6 +66,12 @@ pub const ERROR_WINDOW_CHECK: Duration = Duration::from_secs(1);
 pub const SINK_FIRST_RETRY: Duration = Duration::from_millis(20);
 pub const SINK_LONGEST_RETRY: Duration = Duration::from_secs(1);
 
+// --- Metrics ---
+
+/// How often `--progress` prints its line: often enough to watch a run, seldom enough
+/// that a terminal of them stays readable.
+pub const PROGRESS_EVERY: Duration = Duration::from_secs(2);
+
 // --- The drain ---
 
 /// Most bytes a connection still reads once the engine drains: what its peer had already

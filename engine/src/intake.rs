@@ -8,6 +8,7 @@ use crate::input_budget::InputBudget;
 use crate::lifecycle::Lifecycle;
 use bytes::Bytes;
 use glommio::channels::local_channel::{self, LocalReceiver, LocalSender};
+use model::counters::CoreCounters;
 use model::topology::SourceSpec;
 use model::{HeaderDecoding, Meta, Record};
 use protocol::{FrameDecoder, FrameError};
@@ -48,6 +49,8 @@ pub trait Intake {
 pub struct SourceHandle {
     pub core: usize,
     pub intake: Rc<dyn Intake>,
+    /// The core's counters: bytes read per source, pauses.
+    pub counters: Arc<CoreCounters>,
     pub lifecycle: Arc<Lifecycle>,
     /// Bytes this core's source connections hold that are not yet whole frames.
     pub input_budget: InputBudget,
@@ -60,16 +63,17 @@ pub struct SourceHandle {
 
 impl SourceHandle {
     pub fn new(
-        core: usize,
         intake: Rc<dyn Intake>,
+        counters: Arc<CoreCounters>,
         lifecycle: Arc<Lifecycle>,
         specs: Vec<SourceSpec>,
         max_frame_size: usize,
         idle_poll: Duration,
     ) -> SourceHandle {
         SourceHandle {
-            core,
+            core: counters.core,
             intake,
+            counters,
             lifecycle,
             input_budget: InputBudget::new(flow::INPUT_BYTES_PER_CORE),
             max_frame_size,
@@ -110,9 +114,16 @@ impl SourceHandle {
 
     /// Waits while the core is congested (see [`Intake::congested`]) or a commit point
     /// pauses every source (`Lifecycle::pause_sources`).
+    /// Each wait counts as one pause.
     pub async fn wait_for_room(&self) {
-        while (self.intake.congested() || self.lifecycle.sources_paused()) && !self.lifecycle.done()
-        {
+        let must_wait = || {
+            (self.intake.congested() || self.lifecycle.sources_paused()) && !self.lifecycle.done()
+        };
+        if !must_wait() {
+            return;
+        }
+        self.counters.source_pauses().add(1);
+        while must_wait() {
             glommio::timer::sleep(flow::PAUSED_POLL).await;
         }
     }

@@ -9,7 +9,8 @@
 //!
 //! Without the default `python` feature the crate builds only its parts that run no
 //! Python (partition table, backlogs, flow limits, mesh, lifecycle, TCP sources and
-//! sinks behind their handles), so they build and test without libpython.
+//! sinks behind their handles, the metrics endpoint), so they build and test without
+//! libpython.
 #![cfg_attr(not(feature = "python"), allow(dead_code))]
 
 mod backlog;
@@ -22,6 +23,7 @@ mod intake;
 mod kafka;
 mod lifecycle;
 mod mesh;
+mod metrics;
 pub mod partition_table;
 mod sink_queue;
 pub mod summary;

@@ -249,10 +249,11 @@ impl Lifecycle {
             if signals.heard(self) == Heard::First {
                 eprintln!(
                     "roo: {}: draining: finishing what was read (a second signal {} s or more \
-                     later, or --drain-timeout {} s, stops without finishing)",
+                     later, or --drain-timeout {} s, stops without finishing); waiting for {}",
                     signal_name(self.last_signal.load(Ordering::Acquire)),
                     REPEAT_SIGNAL_AFTER.as_secs(),
-                    limits.drain_timeout.as_secs()
+                    limits.drain_timeout.as_secs(),
+                    self.unfinished()
                 );
                 self.phase.store(DRAINING, Ordering::Release);
             } else if self.drain_asked.load(Ordering::Acquire) {

@@ -5,11 +5,13 @@
 use crate::app_output::AppOutput;
 use crate::backlog::Backlogs;
 use crate::checkpoint::{self, Checkpointer, Resilience};
-use crate::control;
+use crate::control::{self, StateQueries};
 use crate::flow;
 use crate::kafka::{self, KafkaOptions};
 use crate::lifecycle::{DrainEnd, DrainLimits, Lifecycle};
 use crate::mesh;
+use crate::metrics::http::MetricsServer;
+use crate::metrics::{progress, Metrics};
 use crate::partition_table::{self, PartitionTable};
 use crate::shard::{self, CoreChannels, Go, Startup};
 use crate::summary::CoreSummary;
@@ -39,6 +41,10 @@ pub struct EngineConfig {
     pub resilience: Option<Resilience>,
     /// Where Wallaroo's external control channel listens (`--external`), if anywhere.
     pub external: Option<String>,
+    /// Where to serve `/metrics` and the dashboard (`--metrics-listen`), if anywhere.
+    pub metrics_listen: Option<String>,
+    /// Print a progress line every few seconds (`--progress`).
+    pub progress: bool,
 }
 
 /// How the run ended.
@@ -62,6 +68,11 @@ pub fn run(config: EngineConfig) -> Result<RunReport, String> {
         );
     }
     raise_open_file_limit();
+    let metrics_server = config
+        .metrics_listen
+        .as_deref()
+        .map(MetricsServer::bind)
+        .transpose()?;
     let lifecycle = Lifecycle::new()?;
     let (app_output, mut output_fds) = AppOutput::start(cores)?;
     pybridge::subinterpreter::initialize();
@@ -94,7 +105,7 @@ pub fn run(config: EngineConfig) -> Result<RunReport, String> {
     }
     drop(startup_tx);
 
-    let (topology, kafka_clients, checkpointer) =
+    let (metrics, queries, kafka_clients, checkpointer) =
         match start_up(cores, &startup_rx, &go_senders, &config, &lifecycle) {
             Ok(started) => started,
             Err(message) => {
@@ -107,8 +118,18 @@ pub fn run(config: EngineConfig) -> Result<RunReport, String> {
                 return Err(message);
             }
         };
+    if let Some(server) = metrics_server {
+        eprintln!(
+            "roo: metrics on http://{0}/metrics, dashboard on http://{0}/",
+            server.address()
+        );
+        server.serve(metrics.clone(), queries)?;
+    }
+    if config.progress {
+        progress::start(metrics.clone(), lifecycle.clone())?;
+    }
     eprintln!("roo: ready");
-    let flush_cores = if topology.has_ticks() {
+    let flush_cores = if metrics.topology.has_ticks() {
         cores as u64
     } else {
         0
@@ -197,14 +218,22 @@ fn sink_into_own_source(topology: &Topology) -> Option<String> {
 }
 
 /// Collects every core's loaded topology, checks they agree, sends the partition table,
-/// and waits until every core is serving; returns the topology.
+/// and waits until every core is serving; returns the topology and counters to read.
 fn start_up(
     cores: usize,
     startup: &mpsc::Receiver<(usize, Startup)>,
     go: &[mpsc::Sender<Go>],
     config: &EngineConfig,
     lifecycle: &Arc<Lifecycle>,
-) -> Result<(Topology, kafka::Clients, Option<Checkpointer>), String> {
+) -> Result<
+    (
+        Arc<Metrics>,
+        StateQueries,
+        kafka::Clients,
+        Option<Checkpointer>,
+    ),
+    String,
+> {
     let mut loaded = vec![None; cores];
     for _ in 0..cores {
         match startup.recv() {
@@ -217,14 +246,14 @@ fn start_up(
     }
     let loaded: Vec<_> = loaded.into_iter().flatten().collect();
     let topology = loaded[0].0.clone();
-    if let Some(id) = loaded.iter().position(|(other, _)| *other != topology) {
+    if let Some(id) = loaded.iter().position(|(other, _, _)| *other != topology) {
         return Err(format!("core {id} built a different application than core 0: application_setup must not depend on which interpreter runs it"));
     }
     if let Some(message) = sink_into_own_source(&topology) {
         return Err(message);
     }
     let table = Arc::new(PartitionTable::new(&topology, cores));
-    for (id, (_, gil)) in loaded.iter().enumerate() {
+    for (id, (_, gil, _)) in loaded.iter().enumerate() {
         let (listed, slots) = table.owned_by(id);
         eprintln!("roo: core {id}: {gil}; owns {listed} listed partition keys and {slots} of {} hash slots", partition_table::VIRTUAL_PARTITIONS);
     }
@@ -325,11 +354,11 @@ fn start_up(
             _ => return Err("a core stopped during start-up".into()),
         }
     }
+    let queries = StateQueries::new(query_senders, table.clone(), Arc::new(topology.clone()));
     if let Some(address) = &config.external {
         let channel = control::external::Channel {
-            topology: Arc::new(topology.clone()),
             lifecycle: lifecycle.clone(),
-            cores: query_senders,
+            queries: queries.clone(),
         };
         control::external::start(address, channel)?;
     }
@@ -353,5 +382,10 @@ fn start_up(
             ),
         }
     }
-    Ok((topology, kafka_clients, checkpointer))
+    let counters = loaded
+        .into_iter()
+        .map(|(_, _, counters)| counters)
+        .collect();
+    let metrics = Arc::new(Metrics::new(topology, counters, backlogs));
+    Ok((metrics, queries, kafka_clients, checkpointer))
 }

@@ -22,6 +22,7 @@ use crate::tcp_source::{self, Handoff};
 use bytes::Bytes;
 use glommio::channels::local_channel::{self, LocalReceiver, LocalSender};
 use glommio::channels::shared_channel::{ConnectedReceiver, ConnectedSender};
+use model::counters::CoreCounters;
 use model::snapshot::Saved;
 use model::{Meta, Placement, Record, Routed, SourceInput, Topology, Value};
 use protocol::{FrameDecoder, FrameError};
@@ -77,7 +78,7 @@ pub struct Core {
     sink_connection: Vec<usize>,
     sink_queues: Vec<Rc<SinkQueue>>,
     outboxes: Vec<Option<Outbox>>,
-    frames_in: Cell<u64>,
+    counters: Arc<CoreCounters>,
 }
 
 impl Core {
@@ -155,16 +156,7 @@ impl Core {
         let worker = self.worker.borrow();
         let outputs = self.outputs.borrow();
         CoreSummary {
-            core: self.id,
-            frames_in: self.frames_in.get(),
-            decoded: worker.stats().decoded,
-            messages_out: outputs.sunk,
-            routed_out: worker.stats().routed_out,
-            routed_in: worker.stats().routed_in,
-            handed_over: worker.stats().handed_over,
-            none_outputs: worker.stats().none_outputs,
-            errors: worker.errors().counts(),
-            sink_reconnects: self.sink_queues.iter().map(|q| q.reconnects()).sum(),
+            figures: worker.counters().read(),
             latency: outputs.latency.clone(),
             pipelines: self
                 .topology
@@ -188,8 +180,7 @@ impl Intake for Core {
             .worker
             .borrow_mut()
             .take_frames(source, decoder, frames);
-        self.frames_in
-            .set(self.frames_in.get() + frames.len() as u64);
+        self.counters.frames_in(source).add(frames.len() as u64);
         framed
     }
 
@@ -198,8 +189,9 @@ impl Intake for Core {
     }
 
     fn run_records(&self, source: usize, records: &[Record], meta: Meta) {
-        self.frames_in
-            .set(self.frames_in.get() + records.len() as u64);
+        let bytes: usize = records.iter().map(|record| record.value.len()).sum();
+        self.counters.frames_in(source).add(records.len() as u64);
+        self.counters.bytes_in(source).add(bytes as u64);
         self.batch(|worker, outputs| worker.run_records(source, records, meta, self, outputs));
     }
 
@@ -238,8 +230,9 @@ impl Placement for Core {
 
 /// What the main thread learns from each core at start-up.
 pub enum Startup {
-    /// The app loaded (its topology, and how the interpreter shares its GIL), or why not.
-    Loaded(Result<(Topology, GilKind), String>),
+    /// The app loaded (its topology, how the interpreter shares its GIL, the core's
+    /// counters), or why not.
+    Loaded(Result<(Topology, GilKind, Arc<CoreCounters>), String>),
     /// Tasks are running and core 0's listeners are bound, or why one could not be.
     Ready(Result<(), String>),
 }
@@ -268,7 +261,11 @@ pub async fn run_core(
     };
     let _ = startup.send((
         id,
-        Startup::Loaded(Ok((worker.topology().clone(), worker.gil_kind()))),
+        Startup::Loaded(Ok((
+            worker.topology().clone(),
+            worker.gil_kind(),
+            worker.counters().clone(),
+        ))),
     ));
     // Start-up only: block this executor until every core has loaded (or one failed).
     let Go {
@@ -289,13 +286,13 @@ pub async fn run_core(
     let handoffs = channels.handoffs.connect().await;
     let cores = routed.to.len();
     let topology = worker.topology().clone();
+    let counters = worker.counters().clone();
 
-    let (sink_connection, sink_addresses) = sink_connections(&topology);
+    let (sink_connection, sink_addresses) = topology.sink_connections();
     let mut sink_handles = vec![];
-    let sink_queues = sink_addresses
-        .iter()
-        .map(|_| {
-            let (queue, handle) = SinkQueue::new(id, lifecycle.clone());
+    let sink_queues = (0..sink_addresses.len())
+        .map(|connection| {
+            let (queue, handle) = SinkQueue::new(counters.clone(), connection, lifecycle.clone());
             sink_handles.push(handle);
             queue
         })
@@ -324,7 +321,7 @@ pub async fn run_core(
         sink_connection,
         sink_queues,
         outboxes,
-        frames_in: Cell::new(0),
+        counters: counters.clone(),
     });
 
     let sink_writers: Vec<_> = sink_handles
@@ -349,8 +346,8 @@ pub async fn run_core(
         glommio::spawn_local(receive_routed(core.clone(), receiver)).detach();
     }
     let sources = Rc::new(SourceHandle::new(
-        id,
         core.clone(),
+        counters,
         lifecycle.clone(),
         topology.sources.clone(),
         config.max_frame_size,
@@ -413,27 +410,6 @@ pub async fn run_core(
     .await;
     core.worker.borrow().flush_output();
     Some(core.summary())
-}
-
-/// Sink index -> connection index, and each connection's address: sinks with the same
-/// address share one connection (and its order).
-fn sink_connections(topology: &Topology) -> (Vec<usize>, Vec<String>) {
-    let mut addresses: Vec<String> = vec![];
-    let connection = topology
-        .sinks
-        .iter()
-        .map(|sink| {
-            let address = sink.address();
-            match addresses.iter().position(|a| *a == address) {
-                Some(index) => index,
-                None => {
-                    addresses.push(address);
-                    addresses.len() - 1
-                }
-            }
-        })
-        .collect();
-    (connection, addresses)
 }
 
 /// Starts this core's sources: the generators it runs, the readers of connections core 0

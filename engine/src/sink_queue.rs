@@ -4,8 +4,9 @@
 use crate::flow;
 use crate::lifecycle::Lifecycle;
 use glommio::channels::local_channel::{self, LocalReceiver, LocalSender};
+use model::counters::{CoreCounters, Counter};
 use model::SinkBuffer;
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -14,12 +15,13 @@ use std::sync::Arc;
 /// receiver), not a write per batch.
 pub struct SinkQueue {
     pending: RefCell<SinkBuffer>,
-    /// Bytes appended and not yet written (pending plus the write in flight).
-    queued: Cell<usize>,
     /// Rung when `pending` stops being empty; the writer waits on it when it has nothing.
     /// Taken (closed) by [`SinkQueue::close`], which ends the writer.
     doorbell: RefCell<Option<LocalSender<()>>>,
-    reconnects: Cell<u64>,
+    /// The core's counters and this queue's connection index in them: bytes appended and
+    /// not yet written (pending plus the write in flight), pauses, reconnects.
+    counters: Arc<CoreCounters>,
+    connection: usize,
     lifecycle: Arc<Lifecycle>,
 }
 
@@ -33,14 +35,20 @@ pub struct SinkHandle {
 }
 
 impl SinkQueue {
-    /// A queue and the handle its writer takes.
-    pub fn new(core: usize, lifecycle: Arc<Lifecycle>) -> (Rc<SinkQueue>, SinkHandle) {
+    /// A queue for sink connection `connection` of the core whose counters these are,
+    /// and the handle its writer takes.
+    pub fn new(
+        counters: Arc<CoreCounters>,
+        connection: usize,
+        lifecycle: Arc<Lifecycle>,
+    ) -> (Rc<SinkQueue>, SinkHandle) {
         let (doorbell, heard) = local_channel::new_bounded(1);
+        let core = counters.core;
         let queue = Rc::new(SinkQueue {
             pending: RefCell::new(SinkBuffer::default()),
-            queued: Cell::new(0),
             doorbell: RefCell::new(Some(doorbell)),
-            reconnects: Cell::new(0),
+            counters,
+            connection,
             lifecycle: lifecycle.clone(),
         });
         let handle = SinkHandle {
@@ -59,7 +67,11 @@ impl SinkQueue {
             return;
         }
         let bytes = output.bytes.len();
-        self.queued.set(self.queued.get() + bytes);
+        let was_congested = self.congested();
+        self.queued().add(bytes as u64);
+        if !was_congested && self.congested() {
+            self.counters.sink_pauses(self.connection).add(1);
+        }
         self.lifecycle.sink_bytes_queued(bytes as u64);
         // `pending` is bounded by flow::SINK_HIGH_WATER: sources wait while it is over.
         let mut pending = self.pending.borrow_mut();
@@ -92,12 +104,16 @@ impl SinkQueue {
     /// The writer has handed `bytes` taken from the queue to a client that reports their
     /// delivery to the lifecycle itself (the Kafka producer).
     pub fn handed_over(&self, bytes: usize) {
-        self.queued.set(self.queued.get() - bytes);
+        self.queued().sub(bytes as u64);
     }
 
     /// Over the high-water mark: the core's sources and routed input wait.
     pub fn congested(&self) -> bool {
-        self.queued.get() > flow::SINK_HIGH_WATER
+        self.queued().get() > flow::SINK_HIGH_WATER as u64
+    }
+
+    fn queued(&self) -> &Counter {
+        self.counters.sink_pending(self.connection)
     }
 
     /// Closes the doorbell: the writer writes what is left and closes its connection.
@@ -106,10 +122,11 @@ impl SinkQueue {
     }
 
     pub fn count_reconnect(&self) {
-        self.reconnects.set(self.reconnects.get() + 1);
+        self.counters.sink_reconnects(self.connection).add(1);
     }
 
+    #[cfg(test)]
     pub fn reconnects(&self) -> u64 {
-        self.reconnects.get()
+        self.counters.sink_reconnects(self.connection).get()
     }
 }

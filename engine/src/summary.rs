@@ -1,31 +1,15 @@
-//! The per-core report printed at shutdown.
+//! The per-core report printed at shutdown: the core's counters (the same ones the
+//! metrics endpoint reads) and its exact latency histograms.
 
 use hdrhistogram::Histogram;
-use std::collections::BTreeMap;
+use model::counters::CoreFigures;
 
-/// One core's counters and latency histograms (ns, per pipeline).
+/// One core's counters at the end and latency histograms (ns, per source).
 pub struct CoreSummary {
-    pub core: usize,
-    pub frames_in: u64,
-    pub decoded: u64,
-    pub messages_out: u64,
-    pub routed_out: u64,
-    pub routed_in: u64,
-    /// Of routed_out: messages whose parallel step another core ran.
-    pub handed_over: u64,
-    /// None items of compute_multi lists, skipped.
-    pub none_outputs: u64,
-    pub errors: BTreeMap<String, u64>,
-    pub sink_reconnects: u64,
+    pub figures: CoreFigures,
     pub latency: Vec<Histogram<u64>>,
     /// Pipeline name per latency histogram.
     pub pipelines: Vec<String>,
-}
-
-impl CoreSummary {
-    pub fn error_total(&self) -> u64 {
-        self.errors.values().sum()
-    }
 }
 
 fn micros(histogram: &Histogram<u64>, quantile: f64) -> f64 {
@@ -35,10 +19,11 @@ fn micros(histogram: &Histogram<u64>, quantile: f64) -> f64 {
 /// Text of the summary: a line per core, its error places, and latency per pipeline.
 pub fn render(summaries: &[CoreSummary]) -> String {
     let mut text = String::new();
-    for s in summaries {
+    for summary in summaries {
+        let s = &summary.figures;
         text.push_str(&format!(
             "core {}: frames in {}, decoded {}, messages out {}, routed out {} ({} parallel steps handed over), routed in {}, errors {}, sink reconnects {}\n",
-            s.core, s.frames_in, s.decoded, s.messages_out, s.routed_out, s.handed_over, s.routed_in, s.error_total(), s.sink_reconnects
+            s.core, s.frames_in(), s.messages_in(), s.messages_out(), s.routed_out, s.handed_over, s.routed_in, s.error_total(), s.sink_reconnects()
         ));
         if s.none_outputs > 0 {
             text.push_str(&format!(
@@ -46,10 +31,12 @@ pub fn render(summaries: &[CoreSummary]) -> String {
                 s.core, s.none_outputs
             ));
         }
-        for (place, count) in &s.errors {
+        let mut errors = s.errors.clone();
+        errors.sort();
+        for (place, count) in errors {
             text.push_str(&format!("core {}:   {count} errors in {place}\n", s.core));
         }
-        for (pipeline, histogram) in s.pipelines.iter().zip(&s.latency) {
+        for (pipeline, histogram) in summary.pipelines.iter().zip(&summary.latency) {
             if histogram.is_empty() {
                 continue;
             }
@@ -64,12 +51,12 @@ pub fn render(summaries: &[CoreSummary]) -> String {
             ));
         }
     }
-    let total = |f: fn(&CoreSummary) -> u64| summaries.iter().map(f).sum::<u64>();
+    let total = |f: fn(&CoreFigures) -> u64| summaries.iter().map(|s| f(&s.figures)).sum::<u64>();
     text.push_str(&format!(
         "total: frames in {}, messages out {}, errors {}\n",
-        total(|s| s.frames_in),
-        total(|s| s.messages_out),
-        total(CoreSummary::error_total)
+        total(CoreFigures::frames_in),
+        total(CoreFigures::messages_out),
+        total(CoreFigures::error_total)
     ));
     text
 }

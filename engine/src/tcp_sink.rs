@@ -147,7 +147,8 @@ mod tests {
             .make()
             .expect("executor")
             .run(async move {
-                let (queue, handle) = SinkQueue::new(0, Arc::new(Lifecycle::default()));
+                let counters = crate::metrics::test_counters(vec![], 1);
+                let (queue, handle) = SinkQueue::new(counters, 0, Arc::new(Lifecycle::default()));
                 let writer = glommio::spawn_local(write_sink(handle, address));
                 test(queue.clone()).await;
                 queue.close();

@@ -246,6 +246,7 @@ impl<'a> Connection<'a> {
     /// Frames and runs the `n` bytes just read into `scratch`; false if they end the
     /// connection (a bad frame).
     async fn run(&mut self, n: usize) -> bool {
+        self.handle.counters.bytes_in(self.source).add(n as u64);
         self.decoder
             .read_buf()
             .extend_from_slice(&self.scratch[..n]);
@@ -470,8 +471,8 @@ mod tests {
                     },
                 };
                 let handle = Rc::new(SourceHandle::new(
-                    0,
                     intake.clone(),
+                    crate::metrics::test_counters(vec![spec.clone()], 0),
                     Arc::new(Lifecycle::default()),
                     vec![spec],
                     1024,

@@ -8,8 +8,11 @@
 //! - [`record`]: records a Kafka source brings in, and encoder output for record sinks.
 //! - [`snapshot`], [`value_bytes`]: a core's state partitions as checkpoint bytes.
 //! - [`clock`]: the process-wide clock ingest times are taken on.
+//! - [`counters`]: one core's counters as atomics, read by the metrics scrape and the
+//!   shutdown summary.
 
 pub mod clock;
+pub mod counters;
 pub mod json;
 pub mod message;
 pub mod record;

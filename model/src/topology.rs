@@ -202,6 +202,27 @@ impl Topology {
             .any(|step| step.ticks)
     }
 
+    /// Sink index -> connection index, and each connection's address: sinks with the same
+    /// address share one connection (and its order).
+    pub fn sink_connections(&self) -> (Vec<usize>, Vec<String>) {
+        let mut addresses: Vec<String> = vec![];
+        let connection = self
+            .sinks
+            .iter()
+            .map(|sink| {
+                let address = sink.address();
+                match addresses.iter().position(|a| *a == address) {
+                    Some(index) => index,
+                    None => {
+                        addresses.push(address);
+                        addresses.len() - 1
+                    }
+                }
+            })
+            .collect();
+        (connection, addresses)
+    }
+
     /// Checks the cross references the Python side could get wrong.
     pub fn validate(&self) -> Result<(), String> {
         if self.sources.is_empty() {

@@ -5,7 +5,9 @@
 //! error cannot hide the others; a total cap bounds them together. When a window ends,
 //! each place that had errors not logged says how many.
 
+use model::counters::CoreCounters;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const WINDOW: Duration = Duration::from_secs(10);
@@ -14,25 +16,26 @@ const LINES_PER_PLACE: u32 = 10;
 /// Lines logged per window over every place.
 const LINES_PER_WINDOW: u32 = 50;
 
-#[derive(Default)]
 struct PlaceErrors {
-    total: u64,
+    /// The place's counter in the core's counters (where its total is kept).
+    slot: usize,
     logged_in_window: u32,
     not_logged_in_window: u64,
 }
 
-/// Per-core error counters by place ("step 'Split' of pipeline 'P'", ...) and a log limiter.
+/// Counts errors by place ("step 'Split' of pipeline 'P'", ...) in the core's counters,
+/// and limits what is logged.
 pub struct ErrorLog {
-    core: usize,
+    counters: Arc<CoreCounters>,
     places: BTreeMap<String, PlaceErrors>,
     window_start: Instant,
     logged_in_window: u32,
 }
 
 impl ErrorLog {
-    pub fn new(core: usize) -> ErrorLog {
+    pub fn new(counters: Arc<CoreCounters>) -> ErrorLog {
         ErrorLog {
-            core,
+            counters,
             places: BTreeMap::new(),
             window_start: Instant::now(),
             logged_in_window: 0,
@@ -42,11 +45,16 @@ impl ErrorLog {
     /// Counts one error at `place`; true when it should also be logged (see [`ErrorLog::log`]).
     pub fn count(&mut self, place: &str) -> bool {
         self.end_window_if_over();
+        let counters = &self.counters;
         let errors = match self.places.get_mut(place) {
             Some(errors) => errors,
-            None => self.places.entry(place.to_string()).or_default(),
+            None => self.places.entry(place.to_string()).or_insert(PlaceErrors {
+                slot: counters.error_slot(place),
+                logged_in_window: 0,
+                not_logged_in_window: 0,
+            }),
         };
-        errors.total += 1;
+        counters.errors_at(errors.slot).add(1);
         if errors.logged_in_window < LINES_PER_PLACE && self.logged_in_window < LINES_PER_WINDOW {
             errors.logged_in_window += 1;
             self.logged_in_window += 1;
@@ -68,7 +76,7 @@ impl ErrorLog {
             if errors.not_logged_in_window > 0 {
                 eprintln!(
                     "roo: core {}: {} more errors in {place} not logged in the last {} s",
-                    self.core,
+                    self.counters.core,
                     errors.not_logged_in_window,
                     WINDOW.as_secs()
                 );
@@ -82,7 +90,10 @@ impl ErrorLog {
 
     /// Writes one error line naming the core and the place.
     pub fn log(&self, place: &str, detail: &str) {
-        eprintln!("roo: core {}: error in {place}: {detail}", self.core);
+        eprintln!(
+            "roo: core {}: error in {place}: {detail}",
+            self.counters.core
+        );
     }
 
     /// Counts and, within the log budget, logs.
@@ -91,37 +102,38 @@ impl ErrorLog {
             self.log(place, &detail());
         }
     }
-
-    /// Errors counted so far, by place.
-    pub fn counts(&self) -> BTreeMap<String, u64> {
-        self.places
-            .iter()
-            .map(|(place, errors)| (place.clone(), errors.total))
-            .collect()
-    }
-
-    pub fn total(&self) -> u64 {
-        self.places.values().map(|errors| errors.total).sum()
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use model::Topology;
+
+    fn log() -> ErrorLog {
+        let topology = Topology {
+            name: "none".into(),
+            sources: vec![],
+            chains: vec![],
+            sinks: vec![],
+            states: vec![],
+        };
+        ErrorLog::new(Arc::new(CoreCounters::new(0, &topology)))
+    }
 
     #[test]
     fn one_noisy_place_leaves_budget_for_the_others() {
-        let mut log = ErrorLog::new(0);
+        let mut log = log();
         let logged = (0..1000).filter(|_| log.count("noisy")).count();
         assert_eq!(logged, LINES_PER_PLACE as usize);
         assert!(log.count("quiet"), "another place still logs");
-        assert_eq!(log.counts()["noisy"], 1000);
-        assert_eq!(log.total(), 1001);
+        let figures = log.counters.read();
+        assert_eq!(figures.errors[0], ("noisy".to_string(), 1000));
+        assert_eq!(figures.error_total(), 1001);
     }
 
     #[test]
     fn every_place_together_is_capped() {
-        let mut log = ErrorLog::new(0);
+        let mut log = log();
         let logged = (0..1000)
             .filter(|i| log.count(&format!("place {i}")))
             .count();
@@ -130,7 +142,7 @@ mod tests {
 
     #[test]
     fn a_new_window_logs_again() {
-        let mut log = ErrorLog::new(0);
+        let mut log = log();
         for _ in 0..100 {
             log.count("noisy");
         }

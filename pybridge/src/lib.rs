@@ -29,7 +29,7 @@ pub mod worker;
 pub use app::OutputFds;
 pub use environment::PythonEnvironment;
 pub use error_log::ErrorLog;
-pub use outputs::{Outputs, WorkerStats};
+pub use outputs::Outputs;
 pub use subinterpreter::{GilKind, Interpreter, PyObj, PythonMode};
 pub use value_codec::ValueCodec;
 pub use worker::Worker;

@@ -1,8 +1,9 @@
 //! What a batch hands back to the engine: encoder output per sink, messages for other
-//! cores, latency per pipeline, and the worker's counters.
+//! cores, and latency per pipeline.
 
 use bytes::BytesMut;
 use hdrhistogram::Histogram;
+use model::counters::CoreCounters;
 use model::topology::Topology;
 use model::{clock, Meta, Routed, SinkBuffer};
 
@@ -15,8 +16,6 @@ pub struct Outputs {
     /// Ingest-to-sink latency in ns, per source (pipeline): from the read that brought a
     /// message in to the end of the batch that handed its output to the sink queue.
     pub latency: Vec<Histogram<u64>>,
-    /// Messages written to sinks.
-    pub sunk: u64,
     /// Outputs of the running batch whose latency is not recorded yet, counted per
     /// ingest (consecutive outputs of one read share one entry): the clock is read once
     /// per batch, not per message.
@@ -38,22 +37,22 @@ impl Outputs {
                 .collect(),
             routed: (0..cores).map(|_| Vec::new()).collect(),
             latency: topology.sources.iter().map(|_| histogram()).collect(),
-            sunk: 0,
             unclocked: Vec::new(),
         }
     }
 
     /// Counts one output of a message that came in with `meta`.
-    pub(crate) fn sunk_one(&mut self, meta: Meta) {
-        self.sunk += 1;
+    pub(crate) fn sunk_one(&mut self, meta: Meta, counters: &CoreCounters) {
+        counters.messages_out(meta.source as usize).add(1);
         match self.unclocked.last_mut() {
             Some((last, count)) if *last == meta => *count += 1,
             _ => self.unclocked.push((meta, 1)),
         }
     }
 
-    /// The batch is over: records the latency of its outputs.
-    pub(crate) fn clock_batch(&mut self) {
+    /// The batch is over: records the latency of its outputs, in the core's histograms
+    /// and its counters' buckets.
+    pub(crate) fn clock_batch(&mut self, counters: &CoreCounters) {
         if self.unclocked.is_empty() {
             return;
         }
@@ -61,19 +60,7 @@ impl Outputs {
         for (meta, count) in self.unclocked.drain(..) {
             let latency = now.saturating_sub(meta.ingest_ns).max(1);
             self.latency[meta.source as usize].saturating_record_n(latency, count);
+            counters.record_latency(meta.source as usize, latency, count);
         }
     }
-}
-
-/// Counters of one core's Python work.
-#[derive(Default, Clone, Debug)]
-pub struct WorkerStats {
-    pub decoded: u64,
-    pub routed_out: u64,
-    pub routed_in: u64,
-    /// Of routed_out: messages whose parallel step another core ran (see `Placement`).
-    pub handed_over: u64,
-    /// None items of compute_multi lists: nothing goes on from them (Wallaroo skipped
-    /// them too), but they are counted.
-    pub none_outputs: u64,
 }

@@ -5,12 +5,13 @@
 use crate::app::{AppObjects, SourceObjects};
 use crate::error_log::ErrorLog;
 use crate::key_cache::KeyCache;
-use crate::outputs::{Outputs, WorkerStats};
+use crate::outputs::Outputs;
 use crate::places::{self, carried_for_errors, with_key, KeyAt};
 use crate::subinterpreter::{discard, error_text, str_utf8, PyObj};
 use crate::value_codec::ValueCodec;
 use crate::worker::StateMap;
 use bytes::BytesMut;
+use model::counters::CoreCounters;
 use model::topology::{StepKind, StepSpec, Topology};
 use model::{clock, Meta, Placement, Record, Routed, SinkBuffer, Value};
 use pyo3::prelude::*;
@@ -39,7 +40,7 @@ pub(crate) struct Run<'a, 'py> {
     pub(crate) keys: &'a mut KeyCache,
     pub(crate) placement: &'a dyn Placement,
     pub(crate) out: &'a mut Outputs,
-    pub(crate) stats: &'a mut WorkerStats,
+    pub(crate) counters: &'a CoreCounters,
     pub(crate) errors: &'a mut ErrorLog,
 }
 
@@ -75,9 +76,9 @@ impl<'py> Run<'_, 'py> {
     fn decoded(&mut self, source: usize, decoded: PyResult<Bound<'py, PyAny>>, meta: Meta) {
         match decoded {
             // A decoder may return None to discard the frame (Wallaroo 0.6).
-            Ok(message) if message.is_none() => self.stats.decoded += 1,
+            Ok(message) if message.is_none() => self.counters.messages_in(source).add(1),
             Ok(message) => {
-                self.stats.decoded += 1;
+                self.counters.messages_in(source).add(1);
                 self.continue_chain(
                     self.topology.sources[source].chain,
                     0,
@@ -114,7 +115,7 @@ impl<'py> Run<'_, 'py> {
         match next {
             Ok(message) if message.is_none() => false,
             Ok(message) => {
-                self.stats.decoded += 1;
+                self.counters.messages_in(source).add(1);
                 self.generated[source] = Some(PyObj::new(message.clone()));
                 self.continue_chain(spec.chain, 0, message, meta, Value::None);
                 true
@@ -198,7 +199,7 @@ impl<'py> Run<'_, 'py> {
                 if runner != self.core {
                     match self.send_to(runner, chain, index, key, &value, meta) {
                         Ok(()) => {
-                            self.stats.handed_over += 1;
+                            self.counters.handed_over().add(1);
                             return;
                         }
                         // A message that cannot be converted runs here instead.
@@ -224,6 +225,7 @@ impl<'py> Run<'_, 'py> {
         meta: Meta,
         key: &Value,
     ) -> Option<Bound<'py, PyAny>> {
+        self.counters.step_messages(chain, step).add(1);
         let call = self.objects.steps[chain][step].call.bind(self.py);
         let result = match call.call1((&value,)) {
             Ok(result) => result,
@@ -252,7 +254,7 @@ impl<'py> Run<'_, 'py> {
     ) -> Result<(), (Value, String)> {
         match self.codec.to_value(value) {
             Ok(value) => {
-                self.stats.routed_out += 1;
+                self.counters.routed_out().add(1);
                 self.out.routed[to].push(Routed {
                     chain: chain as u32,
                     step: step as u32,
@@ -314,6 +316,7 @@ impl<'py> Run<'_, 'py> {
                 }
             },
         };
+        self.counters.step_messages(chain, step).add(1);
         let call = self.objects.steps[chain][step].call.bind(self.py);
         let called = match spec.event_time {
             true => call.call1((&value, &state, meta.event_ns)),
@@ -430,7 +433,7 @@ impl<'py> Run<'_, 'py> {
         };
         for item in list.iter() {
             if item.is_none() {
-                self.stats.none_outputs += 1;
+                self.counters.none_outputs().add(1);
             } else {
                 self.continue_chain(chain, step + 1, item, meta, carried.clone());
             }
@@ -458,7 +461,7 @@ impl<'py> Run<'_, 'py> {
                 let place = places::encoder_place(self.topology, chain, sink);
                 return self.error(&place, carried_for_errors(&key), text);
             }
-            self.out.sunk_one(meta);
+            self.out.sunk_one(meta, self.counters);
         }
         if let Some(next) = spec.next {
             let key = match &self.objects.key_by_at_end[chain] {

@@ -7,17 +7,19 @@
 use crate::app::{self, AppObjects, OutputFds, SourceObjects};
 use crate::error_log::ErrorLog;
 use crate::key_cache::KeyCache;
-use crate::outputs::{Outputs, WorkerStats};
+use crate::outputs::Outputs;
 use crate::python_framing;
 use crate::steps::Run;
 use crate::subinterpreter::{self, GilKind, Interpreter, PyObj, PythonMode};
 use bytes::Bytes;
+use model::counters::CoreCounters;
 use model::snapshot::Saved;
 use model::topology::{HeaderDecoding, Topology};
 use model::{clock, Meta, Placement, Record, Routed, ValueMap};
 use protocol::{FrameDecoder, FrameError};
 use pyo3::types::PyAnyMethods;
 use std::path::Path;
+use std::sync::Arc;
 
 pub(crate) type StateMap = ValueMap<PyObj>;
 
@@ -35,7 +37,7 @@ pub struct Worker {
     core: usize,
     topology: Topology,
     app: Option<CoreApp>,
-    stats: WorkerStats,
+    counters: Arc<CoreCounters>,
     errors: ErrorLog,
     interpreter: Interpreter,
 }
@@ -70,12 +72,13 @@ impl Worker {
         });
         // On failure, objects created before it were already dropped inside `with`.
         let (topology, app) = loaded.map_err(|message| with_mode_hint(message, mode))?;
+        let counters = Arc::new(CoreCounters::new(core, &topology));
         Ok(Worker {
             core,
             topology,
             app: Some(app),
-            stats: WorkerStats::default(),
-            errors: ErrorLog::new(core),
+            errors: ErrorLog::new(counters.clone()),
+            counters,
             interpreter,
         })
     }
@@ -94,12 +97,9 @@ impl Worker {
         self.interpreter.kind()
     }
 
-    pub fn stats(&self) -> &WorkerStats {
-        &self.stats
-    }
-
-    pub fn errors(&self) -> &ErrorLog {
-        &self.errors
+    /// This core's counters, which the engine's sources and sinks add to as well.
+    pub fn counters(&self) -> &Arc<CoreCounters> {
+        &self.counters
     }
 
     /// Reports errors not logged in the error log's window once it is over.
@@ -322,7 +322,7 @@ impl Worker {
 
     /// Runs messages that other cores routed here, each from the step it names on.
     pub fn run_routed(&mut self, batch: Vec<Routed>, placement: &dyn Placement, out: &mut Outputs) {
-        self.stats.routed_in += batch.len() as u64;
+        self.counters.routed_in().add(batch.len() as u64);
         self.batch(placement, out, |run| {
             for routed in batch {
                 run.arrived(routed);
@@ -365,7 +365,7 @@ impl Worker {
             core,
             topology,
             app,
-            stats,
+            counters,
             errors,
             interpreter,
         } = self;
@@ -382,12 +382,12 @@ impl Worker {
                 keys: &mut app.keys,
                 placement,
                 out,
-                stats,
+                counters,
                 errors,
             };
             body(&mut run);
         });
-        out.clock_batch();
+        out.clock_batch(counters);
     }
 }
 

@@ -50,7 +50,9 @@ fn feed(source: usize, bytes: &[u8], chunk: usize) -> (u64, u64, u64) {
         };
         let mut decoder = FrameDecoder::new(framing, 256);
         let mut outputs = Outputs::new(worker.topology(), 1);
-        let (decoded_before, errors_before) = (worker.stats().decoded, worker.errors().total());
+        let counters = worker.counters().clone();
+        let figures = || counters.read();
+        let (decoded_before, errors_before) = (figures().messages_in(), figures().error_total());
         let mut frames_cut = 0;
         for piece in bytes.chunks(chunk.max(1)) {
             decoder.read_buf().extend_from_slice(piece);
@@ -78,8 +80,8 @@ fn feed(source: usize, bytes: &[u8], chunk: usize) -> (u64, u64, u64) {
         }
         (
             frames_cut,
-            worker.stats().decoded - decoded_before,
-            worker.errors().total() - errors_before,
+            figures().messages_in() - decoded_before,
+            figures().error_total() - errors_before,
         )
     })
 }

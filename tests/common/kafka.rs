@@ -85,6 +85,9 @@ impl Broker {
             &url,
             "--storage-engine",
             "memory://nisshi/",
+            // A group's first join is not held for more members (Kafka holds it 3 s).
+            "--group-initial-rebalance-delay",
+            "0s",
         ]);
         let process = Proc::spawn(format!("nisshi broker on {address}"), command);
         wait_until(

@@ -15,7 +15,7 @@
 //! - Anything else (shrink, log rotation, unknown ids) is logged and not answered, and
 //!   the connection stays open, as Wallaroo does.
 
-use super::{all_keys, key_text, CoreQuery};
+use super::{key_text, StateQueries};
 use crate::flow;
 use crate::lifecycle::Lifecycle;
 use bytes::BytesMut;
@@ -25,7 +25,6 @@ use protocol::external::{encode_external, parse_external, ExternalId, EXTERNAL_M
 use protocol::{FrameDecoder, Framing, LengthWidth};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::mpsc::Sender;
 use std::sync::Arc;
 
 /// Roo's one worker, as Wallaroo named its first.
@@ -36,12 +35,11 @@ fn key_list(keys: &[model::Value]) -> String {
     array(keys.iter().map(|key| quoted(&key_text(key))))
 }
 
-/// What the channel needs to answer: the app, the lifecycle, and a way to ask each core.
+/// What the channel needs to answer: the lifecycle, and a way to ask the cores.
 #[derive(Clone)]
 pub struct Channel {
-    pub topology: Arc<Topology>,
     pub lifecycle: Arc<Lifecycle>,
-    pub cores: Vec<Sender<CoreQuery>>,
+    pub queries: StateQueries,
 }
 
 /// Listens on `address` and serves the channel on a thread of its own (until the process
@@ -128,7 +126,7 @@ impl Channel {
                 self.cluster_status(),
             ),
             Some(ExternalId::SourceIdsQuery) => {
-                let ids = (0..self.topology.sources.len()).map(|i| quoted(&i.to_string()));
+                let ids = (0..self.topology().sources.len()).map(|i| quoted(&i.to_string()));
                 (
                     ExternalId::SourceIdsQueryResponse,
                     object([("source_ids", array(ids))]),
@@ -185,6 +183,10 @@ impl Channel {
         Some(out)
     }
 
+    fn topology(&self) -> &Topology {
+        self.queries.topology()
+    }
+
     fn cluster_status(&self) -> String {
         let processing = self.lifecycle.running() && !self.lifecycle.sources_paused();
         object([
@@ -196,7 +198,7 @@ impl Channel {
 
     /// Every state's keys, from every core; None (logged) if a core does not answer.
     fn keys(&self, peer: &str) -> Option<Vec<Vec<model::Value>>> {
-        match all_keys(&self.cores, self.topology.states.len()) {
+        match self.queries.keys() {
             Ok(keys) => Some(keys),
             Err(why) => {
                 eprintln!("roo: external channel, from {peer}: not answered: {why}");
@@ -212,7 +214,7 @@ impl Channel {
         show: impl Fn(&str, &[model::Value]) -> String,
     ) -> Option<String> {
         let keys = self.keys(peer)?;
-        Some(object(self.topology.states.iter().zip(&keys).map(
+        Some(object(self.topology().states.iter().zip(&keys).map(
             |(state, keys)| (state.name.as_str(), show(&state.name, keys)),
         )))
     }

@@ -219,14 +219,14 @@ fn serve(
             Command::Routed(batch) => worker.run_routed(batch, &placement, &mut out),
             Command::Stop => break,
             Command::Report(reply) => {
-                let stats = worker.stats().clone();
+                let figures = worker.counters().read();
                 reply
                     .send(Report {
                         sinks: std::mem::take(&mut sinks),
-                        errors: worker.errors().counts().clone(),
-                        routed_in: stats.routed_in,
-                        routed_out: stats.routed_out,
-                        handed_over: stats.handed_over,
+                        errors: figures.errors.into_iter().collect(),
+                        routed_in: figures.routed_in,
+                        routed_out: figures.routed_out,
+                        handed_over: figures.handed_over,
                     })
                     .unwrap();
                 continue;
