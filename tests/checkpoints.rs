@@ -333,7 +333,7 @@ fn a_state_that_cannot_be_saved_is_an_error_naming_state_and_key() {
     assert_eq!(read_out(&out), ["alpha 1", "alpha 2"]);
     let stderr = worker.stderr();
     assert!(
-        stderr.contains("the state 'guarded' of key \"alpha\" cannot be saved in a checkpoint"),
+        stderr.contains("the state 'count' of key \"alpha\" cannot be saved in a checkpoint"),
         "{stderr}"
     );
 }

@@ -346,8 +346,12 @@ def state_step(computation, state, partition):
 
 
 def partition_callable(partition_function):
-    """A partition function object with partition(data), or a plain function."""
+    """A partition function object with partition(data), or a plain function (a built-in
+    type such as `str` or `int` too: str's own `partition` method is not a partition
+    function)."""
     if inspect.isroutine(partition_function):
+        return partition_function
+    if isinstance(partition_function, type) and partition_function.__module__ == "builtins":
         return partition_function
     partition_function = instance_of(partition_function, "partition function")
     return method(partition_function, "partition", "partition function")
