@@ -114,6 +114,9 @@ pub const KAFKA_METADATA_WAIT: Duration = Duration::from_secs(5);
 /// How long a transactional Kafka sink waits for the broker to start, commit or abort a
 /// transaction (librdkafka retries within it); past it the transaction has failed.
 pub const KAFKA_TRANSACTION_WAIT: Duration = Duration::from_secs(30);
+/// The longest a Kafka sink's transaction may stay open: brokers refuse longer timeouts
+/// by default (Kafka's `transaction.max.timeout.ms`).
+pub const KAFKA_TRANSACTION_LONGEST: Duration = Duration::from_secs(15 * 60);
 /// A commit point waits at most this long for what was read to run and be written out;
 /// past it the sources go on and the commit waits for the next point.
 pub const COMMIT_SETTLE_LIMIT: Duration = Duration::from_secs(10);

@@ -266,13 +266,13 @@ fn start_up(
     let transactions = config
         .resilience
         .as_ref()
-        .map(|resilience| checkpoint::transactional_id(resilience, &topology));
+        .map(|resilience| checkpoint::transactions(resilience, &topology));
     let (mut kafka_clients, mut kafka_shares) = kafka::Clients::start_producers(
         &topology,
         cores,
         &config.kafka,
         lifecycle,
-        transactions.as_deref(),
+        transactions.as_ref(),
     )?;
     let transactional = kafka_clients.transactional_producers();
     let restored = match &config.resilience {

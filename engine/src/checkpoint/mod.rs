@@ -23,7 +23,7 @@ pub mod files;
 
 use crate::flow;
 use crate::kafka::producer::KafkaProducer;
-use crate::kafka::{CheckpointedSource, GroupOffsets};
+use crate::kafka::{CheckpointedSource, GroupOffsets, Transactions};
 use crate::lifecycle::Lifecycle;
 use files::Manifest;
 use model::snapshot::Saved;
@@ -70,15 +70,29 @@ pub fn shape_of(topology: &Topology) -> u64 {
     files::checksum(text.as_bytes())
 }
 
-/// The start of the transactional ids of this run's Kafka sinks: the same for every run
-/// of this app on this resilience directory, so a restart fences off the run before it.
-pub fn transactional_id(resilience: &Resilience, topology: &Topology) -> String {
+/// How this run's Kafka sinks are transactional: ids that are the same for every run of
+/// this app on this resilience directory (so a restart fences off the run before it),
+/// and a transaction timeout of two checkpoint intervals and a minute, within Kafka's
+/// default limit (`transaction.max.timeout.ms`, 15 minutes).
+pub fn transactions(resilience: &Resilience, topology: &Topology) -> Transactions {
     let dir = resilience
         .dir
         .canonicalize()
         .unwrap_or_else(|_| resilience.dir.clone());
     let place = files::checksum(dir.to_string_lossy().as_bytes());
-    format!("roo-{}-{place:016x}", topology.name.replace(' ', "_"))
+    let wanted = resilience.interval * 2 + Duration::from_secs(60);
+    if wanted > flow::KAFKA_TRANSACTION_LONGEST {
+        eprintln!(
+            "roo: warning: with --time-between-checkpoints {:?} a Kafka sink's transaction \
+             stays open longer than brokers allow by default ({:?}); give a shorter interval",
+            resilience.interval,
+            flow::KAFKA_TRANSACTION_LONGEST
+        );
+    }
+    Transactions {
+        id: format!("roo-{}-{place:016x}", topology.name.replace(' ', "_")),
+        timeout: wanted.min(flow::KAFKA_TRANSACTION_LONGEST),
+    }
 }
 
 /// Whether two offset maps agree, a source without offsets being one not listed.

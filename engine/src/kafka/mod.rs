@@ -151,6 +151,13 @@ pub struct CoreShare {
     pub producers: Vec<Option<Arc<producer::KafkaProducer>>>,
 }
 
+/// How Kafka sinks are transactional (with checkpoints): the start of their
+/// transactional ids, and how long a transaction may stay open.
+pub struct Transactions {
+    pub id: String,
+    pub timeout: Duration,
+}
+
 /// Per Kafka source (by index): the offsets its group committed.
 pub type GroupOffsets = BTreeMap<usize, BTreeMap<i32, i64>>;
 
@@ -173,14 +180,14 @@ pub fn committed_offsets(
 
 impl Clients {
     /// Starts a producer for every Kafka sink of `topology` and deals them to the cores'
-    /// shares. With `transactions` (the start of their transactional ids) the producers
-    /// are transactional: each fences off the producer of its id in an earlier run.
+    /// shares. With `transactions` the producers are transactional: each fences off the
+    /// producer of its id in an earlier run.
     pub fn start_producers(
         topology: &model::Topology,
         cores: usize,
         options: &KafkaOptions,
         lifecycle: &Arc<crate::lifecycle::Lifecycle>,
-        transactions: Option<&str>,
+        transactions: Option<&Transactions>,
     ) -> Result<(Clients, Vec<CoreShare>), String> {
         let mut shares: Vec<CoreShare> = (0..cores)
             .map(|_| CoreShare {
@@ -193,9 +200,9 @@ impl Clients {
             let model::topology::SinkOutput::Kafka(spec) = &sink.output else {
                 continue;
             };
-            let id = transactions.map(|base| format!("{base}-sink-{index}"));
+            let transactional = transactions.map(|t| (format!("{}-sink-{index}", t.id), t.timeout));
             let producer =
-                producer::KafkaProducer::start(spec, options, lifecycle.clone(), id.as_deref())?;
+                producer::KafkaProducer::start(spec, options, lifecycle.clone(), transactional)?;
             for share in &mut shares {
                 share.producers[index] = Some(producer.clone());
             }

@@ -72,13 +72,14 @@ impl ProducerContext for Deliveries {
 impl KafkaProducer {
     /// The producer of Kafka sink `spec` (made on the main thread, which no core is
     /// pinned to, so librdkafka's threads are not pinned either).
-    /// With `transactional_id`, the producer fences off an earlier producer of that id
-    /// (aborting its open transaction) and opens the first transaction.
+    /// With `transactional` (its transactional id and transaction timeout), the producer
+    /// fences off an earlier producer of that id (aborting its open transaction) and opens
+    /// the first transaction.
     pub fn start(
         spec: &KafkaSink,
         options: &KafkaOptions,
         lifecycle: Arc<Lifecycle>,
-        transactional_id: Option<&str>,
+        transactional: Option<(String, std::time::Duration)>,
     ) -> Result<Arc<KafkaProducer>, String> {
         let place = format!("sink {}", kafka_place(&spec.topic, &spec.brokers));
         let deliveries = Deliveries {
@@ -94,14 +95,18 @@ impl KafkaProducer {
             // The Java client's key -> partition mapping.
             ("partitioner", "murmur2_random"),
         ];
-        if let Some(id) = transactional_id {
+        let timeout_ms = transactional
+            .as_ref()
+            .map(|(_, timeout)| timeout.as_millis().to_string());
+        if let (Some((id, _)), Some(timeout_ms)) = (&transactional, &timeout_ms) {
             defaults.push(("transactional.id", id));
+            defaults.push(("transaction.timeout.ms", timeout_ms));
         }
         let config = options.client_config(&spec.brokers, &defaults);
         let producer: ThreadedProducer<Deliveries> = config
             .create_with_context(deliveries)
             .map_err(|e| format!("{place}: cannot create a producer: {e}"))?;
-        if transactional_id.is_some() {
+        if transactional.is_some() {
             producer
                 .init_transactions(flow::KAFKA_TRANSACTION_WAIT)
                 .and_then(|()| producer.begin_transaction())
