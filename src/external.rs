@@ -4,7 +4,7 @@
 
 use bytes::BytesMut;
 use clap::Args;
-use protocol::external::{encode_external, parse_external, ExternalId, EXTERNAL_MAX_FRAME};
+use protocol::external::{encode_external, parse_external, ExternalId, EXTERNAL_MAX_ANSWER};
 use protocol::{FrameDecoder, Framing, LengthWidth};
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -119,7 +119,7 @@ fn render(id: u16, payload: &str, json: bool) -> Result<String, String> {
 fn read_answer(stream: &mut TcpStream) -> Result<(u16, String), String> {
     let mut decoder = FrameDecoder::new(
         Framing::LengthPrefixed(LengthWidth::U32),
-        EXTERNAL_MAX_FRAME,
+        EXTERNAL_MAX_ANSWER,
     );
     let mut chunk = [0u8; 4096];
     loop {

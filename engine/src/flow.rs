@@ -130,8 +130,11 @@ pub const COMMIT_SETTLE_CHECK: Duration = Duration::from_micros(500);
 pub const QUERY_POLL: Duration = Duration::from_millis(2);
 /// How long a query waits for a core's answer (a core inside a long batch answers after it).
 pub const QUERY_WAIT: Duration = Duration::from_secs(10);
-/// How long the external channel waits for the rest of a started message.
+/// An external channel connection with nothing coming for this long is closed
+/// (Wallaroo's tools send one message per connection).
 pub const EXTERNAL_READ_WAIT: Duration = Duration::from_secs(30);
+/// External channel connections served at once; more are refused.
+pub const EXTERNAL_CONNECTIONS: usize = 64;
 
 // --- Checkpoints ---
 

@@ -4,7 +4,7 @@
 
 use crate::app_output::AppOutput;
 use crate::backlog::Backlogs;
-use crate::checkpoint::{self, Checkpointer, Resilience};
+use crate::checkpoint::{self, Checkpointer, Resilience, Usable};
 use crate::control::{self, StateQueries};
 use crate::flow;
 use crate::kafka::{self, KafkaOptions};
@@ -275,19 +275,16 @@ fn start_up(
         transactions.as_ref(),
     )?;
     let transactional = kafka_clients.transactional_producers();
+    let usable = match transactional.is_empty() {
+        true => Usable::Newest,
+        false => Usable::Committed(kafka::committed_offsets(&topology, &config.kafka)?),
+    };
     let restored = match &config.resilience {
         Some(resilience) => {
-            let committed = match transactional.is_empty() {
-                true => None,
-                false => Some(kafka::committed_offsets(&topology, &config.kafka)?),
-            };
-            let restored = checkpoint::restore(
-                resilience,
-                &topology,
-                cores,
-                committed.as_ref(),
-                |state, key| table.owner(state, key),
-            )?;
+            let restored =
+                checkpoint::restore(resilience, &topology, cores, usable, |state, key| {
+                    table.owner(state, key)
+                })?;
             match &restored {
                 Some(restored) => eprintln!(
                     "roo: restoring checkpoint {} of {}",
@@ -324,6 +321,7 @@ fn start_up(
                 shape: checkpoint::shape_of(&topology),
                 kafka: checkpointed,
                 transactions: transactional,
+                transaction_timeout: transactions.as_ref().map_or(Duration::ZERO, |t| t.timeout),
             };
             let (checkpointer, links) = Checkpointer::start(plan, cores, lifecycle.clone())?;
             (Some(checkpointer), links.into_iter().map(Some).collect())
@@ -344,7 +342,9 @@ fn start_up(
             kafka_producers: share.producers,
             restore: std::mem::take(&mut entries[core]),
             checkpoints: links[core].take(),
-            queries: query_links.next().expect("one per core"),
+            queries: query_links
+                .next()
+                .filter(|_| config.external.is_some() || config.metrics_listen.is_some()),
         });
     }
     for _ in 0..cores {

@@ -48,8 +48,9 @@ pub struct Go {
     pub restore: Vec<Saved>,
     /// With checkpoints: this core's link to the checkpointer.
     pub checkpoints: Option<CoreLink>,
-    /// Questions about this core's state partitions (the external channel's).
-    pub queries: Receiver<CoreQuery>,
+    /// Questions about this core's state partitions, when something may ask them (the
+    /// external channel, the metrics port's `/state`).
+    pub queries: Option<Receiver<CoreQuery>>,
 }
 
 /// One core's channels, built on the main thread.
@@ -372,7 +373,9 @@ pub async fn run_core(
     if let Some(link) = &checkpoints {
         glommio::spawn_local(answer_snapshots(core.clone(), link.clone())).detach();
     }
-    glommio::spawn_local(answer_queries(core.clone(), queries)).detach();
+    if let Some(queries) = queries {
+        glommio::spawn_local(answer_queries(core.clone(), queries)).detach();
+    }
     let _ = startup.send((id, Startup::Ready(listening)));
 
     while lifecycle.running() {

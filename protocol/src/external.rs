@@ -5,8 +5,10 @@
 use bytes::BytesMut;
 use nom::number::complete::be_u16;
 
-/// The largest external message (header excluded) either end accepts, as Wallaroo's.
+/// The largest request (header excluded) the channel accepts, as Wallaroo's.
 pub const EXTERNAL_MAX_FRAME: usize = 16 * 1024;
+/// The largest answer a client accepts: a state's key list can be long.
+pub const EXTERNAL_MAX_ANSWER: usize = 256 * 1024 * 1024;
 
 /// The message ids of Wallaroo's external channel (its numbering from 2018-03 on).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

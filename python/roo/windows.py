@@ -3,9 +3,12 @@
 A window step is a state step with one window state per key (built with its key). A
 message's time is its event time when its source gives one (a Kafka record's timestamp),
 else the time it reaches the step (Wallaroo's TCP sources stamped event time on arrival
-too). Between messages the step's clock is the latest event time seen plus the wall time
-since it was seen, so windows of old (replayed) records end as the records go by, and
-the last ones end once that much time has passed with no newer record. Range windows cut time into panes of gcd(range, slide): each message
+too). Between messages a key's clock is the latest event time it saw plus the wall time
+since then (since this run started, for a state restored from a checkpoint), so windows
+of old (replayed) records end as the records go by, and the last ones end once that much
+time has passed with no newer record. The clock is kept per key, in the key's state:
+it is checkpointed with the windows, and a key whose records lag does not have its
+windows ended by another key's. Range windows cut time into panes of gcd(range, slide): each message
 updates the accumulator of its pane only, and a window [start, start + range) is the
 `combine` of its panes, output once the clock passes its end plus the delay. The engine
 also calls the step's `tick` every `tick_ns` (so a window ends while no message comes)
@@ -197,12 +200,14 @@ class Windows:
 
 
 class _RangeState:
-    __slots__ = ("key", "panes", "next_start")
+    __slots__ = ("key", "panes", "next_start", "latest_event", "seen_at")
 
     def __init__(self, key):
         self.key = key
         self.panes = {}  # pane start (ns) -> accumulator
         self.next_start = None  # start of the earliest window not output yet
+        self.latest_event = None  # the latest event time seen (ns), if any
+        self.seen_at = 0  # the wall time it was seen at (ns)
 
 
 def _update(agg, data, acc):
@@ -216,9 +221,8 @@ class RangeWindows(Windows):
     clock = staticmethod(time.time_ns)
 
     def __init__(self, window_range, slide, delay, agg, late_data_policy="drop"):
-        # The latest event time seen (ns) and the wall time it was seen at.
-        self.latest_event = None
-        self.seen_at = 0
+        # When this run first used the step: idle time of a restored state counts from here.
+        self.started = None
         self.range = window_range
         self.slide = slide
         self.delay = delay
@@ -234,19 +238,21 @@ class RangeWindows(Windows):
     def new_state(self, key):
         return _RangeState(key)
 
-    def _now(self, event_ns=None):
-        """The step's time: the message's event time, or the clock's (see the module)."""
+    def _now(self, state, event_ns=None):
+        """The key's time: the message's event time, or its clock (see the module)."""
         wall = self.clock()
+        if self.started is None:
+            self.started = wall
         if event_ns is not None:
-            if self.latest_event is None or event_ns >= self.latest_event:
-                self.latest_event, self.seen_at = event_ns, wall
+            if state.latest_event is None or event_ns >= state.latest_event:
+                state.latest_event, state.seen_at = event_ns, wall
             return event_ns
-        if self.latest_event is None:
+        if state.latest_event is None:
             return wall
-        return self.latest_event + (wall - self.seen_at)
+        return state.latest_event + (wall - max(state.seen_at, self.started))
 
     def on_message(self, data, state, event_ns=None):
-        now = self._now(event_ns)
+        now = self._now(state, event_ns)
         pane = now - now % self.pane
         if state.next_start is not None and pane < state.next_start:
             # Older than every window still open (the clock went back): its windows were
@@ -278,7 +284,7 @@ class RangeWindows(Windows):
         return [] if output is None else [output]
 
     def tick(self, state, final):
-        return self._ended(state, self._now(), final)
+        return self._ended(state, self._now(state), final)
 
     def _ended(self, state, now, final):
         """Outputs of every window that has ended (all windows holding data, if final)."""

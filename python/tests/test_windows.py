@@ -135,3 +135,16 @@ def test_event_times_place_messages_and_the_clock_goes_on_from_the_latest():
     assert windows.tick(state, False) == []
     clock.now += 1 * S
     assert windows.tick(state, False) == [("k", 16)]
+
+
+def test_a_restored_key_counts_idle_time_from_this_run_not_the_last():
+    """A state restored from a checkpoint (its wall times from a run long ago) does not end
+    its windows at once: idle time counts from when this run first used the step."""
+    windows, state, clock = tumbling(Sum)
+    hour_ago = clock.now - 3600 * S
+    assert windows.on_message(1, state, hour_ago + 1 * S) == []
+    restored, _, later = tumbling(Sum)
+    later.now = clock.now + 600 * S  # the restart, ten minutes on
+    assert restored.tick(state, False) == []
+    later.now += 9 * S
+    assert restored.tick(state, False) == [("k", 1)]

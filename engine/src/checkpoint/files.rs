@@ -163,6 +163,25 @@ pub fn next_epoch(dir: &Path) -> std::io::Result<u64> {
     Ok(epochs(dir)?.first().map_or(1, |newest| newest + 1))
 }
 
+/// The oldest complete checkpoint in `dir` (None if there is none).
+pub fn oldest(dir: &Path) -> Result<Option<Loaded>, String> {
+    let epochs = epochs(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    Ok(epochs
+        .into_iter()
+        .rev()
+        .find_map(|epoch| load(dir, epoch).ok()))
+}
+
+/// Removes every epoch after `epoch` (complete or not): checkpoints whose sinks'
+/// transactions were never committed, so that they are neither restored nor kept in
+/// place of the committed one.
+pub fn remove_after(dir: &Path, epoch: u64) -> std::io::Result<()> {
+    for newer in epochs(dir)?.into_iter().filter(|&e| e > epoch) {
+        fs::remove_dir_all(epoch_dir(dir, newer))?;
+    }
+    Ok(())
+}
+
 /// A complete checkpoint read back.
 pub struct Loaded {
     pub manifest: Manifest,
@@ -192,6 +211,9 @@ fn load(dir: &Path, epoch: u64) -> Result<Loaded, String> {
     let path = epoch_dir(dir, epoch).join("manifest");
     let text = fs::read_to_string(&path).map_err(|e| format!("no manifest: {e}"))?;
     let manifest = Manifest::parse(&text)?;
+    if manifest.epoch != epoch {
+        return Err(format!("its manifest says epoch {}", manifest.epoch));
+    }
     let mut bodies = vec![];
     for (core, &(size, sum)) in manifest.cores.iter().enumerate() {
         let body = fs::read(core_file(dir, epoch, core))

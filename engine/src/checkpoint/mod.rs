@@ -8,16 +8,15 @@
 //! generator positions, encoded on the core: `Worker::snapshot`), takes the Kafka
 //! sources' offsets run, lets the sources go on, and only then writes the files (off the
 //! cores' threads: `files`). Once the checkpoint is durable, each Kafka consumer commits
-//! the offsets it holds. After kill -9, the newest complete checkpoint's state and
+//! the offsets it holds (without transactional sinks; with them, see below). After kill -9, the newest complete checkpoint's state and
 //! offsets belong to one cut: replaying from those offsets applies every update once.
 //!
 //! With Kafka sinks, the output between two checkpoints is one transaction of each
 //! sink's producer. The sources stay paused until the checkpoint is durable and the
 //! transactions are committed, the Kafka sources' offsets with them (so no output of
 //! the next epoch can join this one's transaction). A restart restores the newest
-//! checkpoint whose offsets are the ones the groups committed: the one whose output was
-//! committed; a newer one (written, its transaction not committed) has its output
-//! aborted, and is passed over.
+//! checkpoint whose offsets are the ones the groups committed; newer ones (written, their
+//! transaction not committed, their output aborted) are removed.
 
 pub mod files;
 
@@ -42,7 +41,8 @@ pub struct Resilience {
     pub interval: Duration,
 }
 
-/// The exit status when a Kafka sink's transaction cannot be committed.
+/// The exit status when a Kafka sink's transaction cannot be committed (or would time
+/// out because checkpoints keep failing).
 pub const EXIT_TRANSACTION_FAILED: i32 = 75;
 
 /// One core's answer to a snapshot request: its entries, or why they cannot be saved.
@@ -95,6 +95,15 @@ pub fn transactions(resilience: &Resilience, topology: &Topology) -> Transaction
     }
 }
 
+/// The checkpoint a run starts from.
+pub struct Restored {
+    pub epoch: u64,
+    /// Per core: the entries it owns.
+    pub entries: Vec<Vec<Saved>>,
+    /// Per Kafka source (by index): the offsets to go on from.
+    pub kafka: BTreeMap<usize, BTreeMap<i32, i64>>,
+}
+
 /// Whether two offset maps agree, a source without offsets being one not listed.
 fn same_offsets(a: &GroupOffsets, b: &GroupOffsets) -> bool {
     let listed = |m: &GroupOffsets| -> GroupOffsets {
@@ -106,52 +115,66 @@ fn same_offsets(a: &GroupOffsets, b: &GroupOffsets) -> bool {
     listed(a) == listed(b)
 }
 
-/// The checkpoint a run starts from.
-pub struct Restored {
-    pub epoch: u64,
-    /// Per core: the entries it owns.
-    pub entries: Vec<Vec<Saved>>,
-    /// Per Kafka source (by index): the offsets to go on from.
-    pub kafka: BTreeMap<usize, BTreeMap<i32, i64>>,
+/// Which checkpoint a restart may use.
+pub enum Usable {
+    /// The newest complete one (no transactional sink).
+    Newest,
+    /// The newest whose Kafka offsets are these, the ones the sinks' last committed
+    /// transaction committed for the sources' groups.
+    Committed(GroupOffsets),
 }
 
-/// Reads the newest complete checkpoint of `resilience.dir` (None: there is none) and
+/// Reads the checkpoint of `resilience.dir` that `usable` says (None: there is none) and
 /// deals its entries to the cores that own them now (`owner`: state and key -> core;
-/// generators go to the core that runs their source). With `committed` (the groups'
-/// offsets, when Kafka sinks are transactional) it is the newest whose offsets those
-/// are. Err if the checkpoint belongs to another app.
+/// generators go to the core that runs their source). With transactional sinks, the
+/// checkpoints after the committed one (their output was aborted) are removed. Err if
+/// the checkpoint belongs to another app.
 pub fn restore(
     resilience: &Resilience,
     topology: &Topology,
     cores: usize,
-    committed: Option<&GroupOffsets>,
+    usable: Usable,
     owner: impl Fn(usize, &model::Value) -> usize,
 ) -> Result<Option<Restored>, String> {
     let dir = &resilience.dir;
-    let loaded = match committed {
-        None => files::newest(dir, |_| Ok(()))?,
-        Some(committed) => {
-            let matching = files::newest(dir, |manifest| {
-                match same_offsets(&manifest.kafka, committed) {
+    let loaded = match usable {
+        Usable::Newest => files::newest(dir, |_| Ok(()))?,
+        Usable::Committed(committed) => {
+            let found = files::newest(dir, |manifest| {
+                match same_offsets(&manifest.kafka, &committed) {
                     true => Ok(()),
                     false => Err("its sinks' transaction was not committed: its offsets are \
                                   not the ones the consumer groups committed"
                         .into()),
                 }
             })?;
-            match matching {
-                Some(loaded) => Some(loaded),
-                None if same_offsets(committed, &GroupOffsets::new()) => None,
-                None => {
-                    eprintln!(
-                        "roo: warning: no checkpoint in {} has the offsets the consumer groups \
-                         committed ({committed:?}): restoring the newest; output since then may \
-                         be written twice",
-                        dir.display()
-                    );
-                    files::newest(dir, |_| Ok(()))?
+            // None has them: the committed one is torn or corrupt (or the groups' offsets
+            // were moved). The oldest complete one loses nothing; what its epochs after it
+            // wrote is written again.
+            let found = match found {
+                None if !same_offsets(&committed, &GroupOffsets::new()) => {
+                    let oldest = files::oldest(dir)?;
+                    if let Some(oldest) = &oldest {
+                        eprintln!(
+                            "roo: warning: no checkpoint in {} has the offsets the consumer \
+                             groups committed ({committed:?}): restoring the oldest, epoch {}; \
+                             the sinks' output after it is written again",
+                            dir.display(),
+                            oldest.manifest.epoch
+                        );
+                    }
+                    oldest
                 }
-            }
+                found => found,
+            };
+            let kept = found.as_ref().map_or(0, |l| l.manifest.epoch);
+            files::remove_after(dir, kept).map_err(|e| {
+                format!(
+                    "cannot remove uncommitted checkpoints from {}: {e}",
+                    dir.display()
+                )
+            })?;
+            found
         }
     };
     let Some(loaded) = loaded else {
@@ -213,6 +236,8 @@ pub struct Plan {
     pub kafka: Vec<CheckpointedSource>,
     /// The Kafka sinks' transactional producers (none: sinks are not transactional).
     pub transactions: Vec<Arc<KafkaProducer>>,
+    /// How long the sinks' transactions may stay open.
+    pub transaction_timeout: Duration,
 }
 
 impl Checkpointer {
@@ -280,6 +305,7 @@ impl Run {
     fn serve(&mut self, first_epoch: u64) {
         let mut epoch = first_epoch;
         let mut next = Instant::now() + self.plan.resilience.interval;
+        let mut last_taken = Instant::now();
         while self.lifecycle.running() {
             std::thread::sleep(
                 flow::PHASE_POLL.min(next.saturating_duration_since(Instant::now())),
@@ -289,6 +315,19 @@ impl Run {
             }
             if self.take(epoch, true) {
                 epoch += 1;
+                last_taken = Instant::now();
+            } else if !self.plan.transactions.is_empty()
+                && last_taken.elapsed() > self.plan.transaction_timeout / 2
+            {
+                // The open transaction would soon be aborted by the broker, and what the
+                // sinks write after that is lost.
+                eprintln!(
+                    "roo: no checkpoint could be taken for {:?}: the Kafka sinks' transaction \
+                     would time out; roo stops, so that a restart goes on from the last \
+                     committed checkpoint",
+                    last_taken.elapsed()
+                );
+                std::process::exit(EXIT_TRANSACTION_FAILED);
             }
             next = Instant::now() + self.plan.resilience.interval;
         }
@@ -384,19 +423,21 @@ impl Run {
         Ok(kafka)
     }
 
-    /// Commits every sink's transaction, the first with the Kafka sources' `offsets`. A
-    /// transaction that cannot be committed leaves this run's output and the checkpoint
-    /// apart: roo stops, and a restart goes on from the last committed checkpoint.
+    /// Commits every sink's transaction. The first sink's, committed last, carries the
+    /// Kafka sources' `offsets`: once it is committed the checkpoint is the one a restart
+    /// goes on from (a sink committed before it may have its epoch's output written again). A transaction that cannot be committed leaves
+    /// this run's output and the checkpoint apart: roo stops, and a restart goes on from
+    /// the last committed checkpoint.
     fn commit_transactions(&self, epoch: u64, offsets: &GroupOffsets) {
-        let mut sources = vec![];
+        let mut with_first = vec![];
         for source in &self.plan.kafka {
             let (Some(group), Some(offsets)) = (&source.group, offsets.get(&source.source)) else {
                 continue;
             };
-            sources.push((source.topic.as_str(), group, offsets));
+            with_first.push((source.topic.as_str(), group, offsets));
         }
-        for (index, producer) in self.plan.transactions.iter().enumerate() {
-            let with = if index == 0 { &sources[..] } else { &[] };
+        for (index, producer) in self.plan.transactions.iter().enumerate().rev() {
+            let with = if index == 0 { &with_first[..] } else { &[] };
             if let Err(why) = producer.commit_epoch(with) {
                 eprintln!(
                     "roo: checkpoint {epoch}: {why}; roo stops, so that a restart goes on from \

@@ -1,5 +1,6 @@
 //! Wallaroo's external control channel (`roo run --external HOST:PORT`): a TCP listener
-//! on its own thread, one thread per connection, messages framed as in
+//! on its own thread, one thread per connection (at most `flow::EXTERNAL_CONNECTIONS`,
+//! each closed after `flow::EXTERNAL_READ_WAIT` with nothing coming), messages framed as in
 //! `protocol::external`. Roo is one worker, named `initializer` as Wallaroo's first
 //! worker is. Answers:
 //! - CleanShutdown: the drain a first SIGTERM starts (no answer); Print: the payload on
@@ -25,6 +26,7 @@ use protocol::external::{encode_external, parse_external, ExternalId, EXTERNAL_M
 use protocol::{FrameDecoder, Framing, LengthWidth};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// Roo's one worker, as Wallaroo named its first.
@@ -56,11 +58,23 @@ pub fn start(address: &str, channel: Channel) -> Result<(), String> {
     std::thread::Builder::new()
         .name("roo-external".into())
         .spawn(move || {
+            let open = Arc::new(AtomicUsize::new(0));
             for stream in listener.incoming().flatten() {
-                let channel = channel.clone();
+                if open.load(Ordering::Acquire) >= flow::EXTERNAL_CONNECTIONS {
+                    eprintln!(
+                        "roo: external channel: {} connections open already: one more refused",
+                        flow::EXTERNAL_CONNECTIONS
+                    );
+                    continue;
+                }
+                open.fetch_add(1, Ordering::AcqRel);
+                let (channel, open) = (channel.clone(), open.clone());
                 let _ = std::thread::Builder::new()
                     .name("roo-external-conn".into())
-                    .spawn(move || channel.serve(stream));
+                    .spawn(move || {
+                        channel.serve(stream);
+                        open.fetch_sub(1, Ordering::AcqRel);
+                    });
             }
         })
         .map_err(|e| format!("cannot start the external channel's thread: {e}"))?;

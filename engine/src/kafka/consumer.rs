@@ -329,7 +329,7 @@ pub fn committed_offsets(
         list.add_partition(&spec.topic, partition);
     }
     let committed = consumer
-        .committed_offsets(list, flow::KAFKA_TRANSACTION_WAIT)
+        .committed_offsets(list, flow::KAFKA_METADATA_WAIT)
         .map_err(|e| format!("{place}: cannot read the group's committed offsets: {e}"))?;
     Ok(committed
         .elements()

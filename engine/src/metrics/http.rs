@@ -90,7 +90,7 @@ fn state(queries: &StateQueries, rest: &str) -> (String, &'static str, u16) {
     }
 }
 
-/// `text` with its `%XX` escapes (and `+`, as a space) decoded; invalid UTF-8 replaced.
+/// `text` (a URL path segment) with its `%XX` escapes decoded; invalid UTF-8 replaced.
 fn percent_decoded(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -98,16 +98,12 @@ fn percent_decoded(text: &str) -> String {
     while i < bytes.len() {
         let hex = bytes
             .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
+            .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+            .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
         match (bytes[i], hex) {
             (b'%', Some(byte)) => {
                 out.push(byte);
                 i += 3;
-            }
-            (b'+', _) => {
-                out.push(b' ');
-                i += 1;
             }
             (byte, _) => {
                 out.push(byte);
@@ -123,6 +119,7 @@ mod tests {
     #[test]
     fn percent_escapes_are_decoded() {
         assert_eq!(super::percent_decoded("word%20totals"), "word totals");
-        assert_eq!(super::percent_decoded("%C3%A9lan+x%2"), "élan x%2");
+        assert_eq!(super::percent_decoded("%C3%A9lan+x%2"), "élan+x%2");
+        assert_eq!(super::percent_decoded("%+1"), "%+1");
     }
 }
