@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # A Kafka-compatible broker for trying roo's Kafka sources and sinks and for the tests:
-# nisshi with in-memory storage on a loopback port (installed by scripts/install-broker.sh).
+# nisshi on a loopback port (installed by scripts/install-broker.sh).
 #
-#   scripts/kafka-broker.sh start [PORT]           start in the background (default 9092);
+#   scripts/kafka-broker.sh start [PORT [FILE]]    start in the background (default 9092);
 #                                                  prints the broker's pid
 #   scripts/kafka-broker.sh topic NAME PARTITIONS [PORT]   create a topic
 #   scripts/kafka-broker.sh stop [PORT]            stop the broker started on PORT
 #
 # It advertises 127.0.0.1 (librdkafka may resolve localhost to ::1, where it does not
-# listen). Its data lives in memory: a stopped broker forgets its topics.
+# listen). Its data lives in memory (a stopped broker forgets its topics), or with FILE
+# in that SQLite file (a broker started again on it has its topics, records and offsets).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BROKER=$(scripts/install-broker.sh)
@@ -16,11 +17,13 @@ command=${1:-}
 case "$command" in
 start)
   port=${2:-9092}
+  storage=memory://nisshi/
+  [[ -n "${3:-}" ]] && storage="sqlite:///$(realpath "$3")"
   log="target/kafka-broker-$port.log"
   mkdir -p target
   "$BROKER" broker --listener-url "tcp://127.0.0.1:$port" \
     --advertised-listener-url "tcp://127.0.0.1:$port" \
-    --storage-engine memory://nisshi/ >"$log" 2>&1 &
+    --storage-engine "$storage" >"$log" 2>&1 &
   pid=$!
   echo "$pid" >"target/kafka-broker-$port.pid"
   for _ in $(seq 100); do
@@ -47,7 +50,7 @@ stop)
   rm -f "$pidfile"
   ;;
 *)
-  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
   ;;
 esac

@@ -1,6 +1,7 @@
-//! A real Kafka-compatible broker for the tests (nisshi, in memory, on a free loopback
-//! port, installed by scripts/install-broker.sh and stopped by pid on drop), and a real
-//! Kafka client (rdkafka) to write the tests' input and read roo's output.
+//! A real Kafka-compatible broker for the tests (nisshi, in memory or on a SQLite file,
+//! on a free loopback port, installed by scripts/install-broker.sh and stopped by pid on
+//! drop), and a real Kafka client (rdkafka) to write the tests' input and read roo's
+//! output.
 
 use super::{free_port, start_worker, wait_until, Proc};
 use rdkafka::config::ClientConfig;
@@ -67,14 +68,43 @@ pub const SEAL: &[u8] = b"~seal";
 
 pub struct Broker {
     pub address: String,
+    /// Where it keeps its data: `memory://nisshi/`, or a SQLite file that outlives it.
+    storage: String,
     process: Proc,
 }
 
 impl Broker {
-    /// Starts a broker and waits until it accepts connections.
+    /// Starts a broker keeping its data in memory and waits until it accepts connections.
     pub fn start() -> Broker {
-        let port = free_port();
-        let address = format!("127.0.0.1:{port}");
+        Broker::start_with_storage("memory://nisshi/".to_string())
+    }
+
+    /// Starts a broker keeping its data in `file` (SQLite), so that a restarted broker
+    /// has the topics, records and committed offsets of the one before.
+    pub fn start_stored(file: &std::path::Path) -> Broker {
+        Broker::start_with_storage(format!("sqlite:///{}", file.display()))
+    }
+
+    fn start_with_storage(storage: String) -> Broker {
+        let address = format!("127.0.0.1:{}", free_port());
+        let process = Broker::spawn(&address, &storage);
+        Broker {
+            address,
+            storage,
+            process,
+        }
+    }
+
+    /// Stops the broker (`kill -9`) and, after `down`, starts it again on the same address
+    /// and storage.
+    pub fn restart_after(&mut self, down: Duration) {
+        self.process.signal("KILL");
+        let _ = self.process.wait();
+        std::thread::sleep(down);
+        self.process = Broker::spawn(&self.address, &self.storage);
+    }
+
+    fn spawn(address: &str, storage: &str) -> Proc {
         let url = format!("tcp://{address}");
         let mut command = Command::new(broker_binary());
         command.args([
@@ -84,7 +114,7 @@ impl Broker {
             "--advertised-listener-url",
             &url,
             "--storage-engine",
-            "memory://nisshi/",
+            storage,
             // A group's first join is not held for more members (Kafka holds it 3 s).
             "--group-initial-rebalance-delay",
             "0s",
@@ -93,29 +123,7 @@ impl Broker {
         wait_until(
             Duration::from_secs(20),
             || format!("nisshi listening on {address}"),
-            || std::net::TcpStream::connect(&address).is_ok(),
-        );
-        Broker { address, process }
-    }
-
-    /// Starts a Kafka proxy (nisshi's) on 127.0.0.1:`port` in front of this broker; it
-    /// stops when the returned process drops.
-    pub fn start_proxy(&self, port: u16) -> Proc {
-        let url = format!("tcp://127.0.0.1:{port}");
-        let mut command = Command::new(broker_binary());
-        command.args([
-            "proxy",
-            "--listener-url",
-            &url,
-            "--advertised-listener-url",
-            &url,
-        ]);
-        command.args(["--origin-url", &format!("tcp://{}", self.address)]);
-        let process = Proc::spawn(format!("nisshi proxy on {port}"), command);
-        wait_until(
-            Duration::from_secs(20),
-            || format!("nisshi proxy listening on {port}"),
-            || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+            || std::net::TcpStream::connect(address).is_ok(),
         );
         process
     }
