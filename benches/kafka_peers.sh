@@ -40,7 +40,9 @@
 # Environment: KAFKA_LINES (50000 lines of 10 words), PEER_RUNS (3), KAFKA_PARTITIONS
 # (2), KAFKA_ENGINES ("roo-1 roo-2 roo-1-default bytewax quix faust"), PEER_TIMEOUT (s per
 # run, 400), LATENCY_SECONDS (20), LATENCY_LOAD (0.10 of roo's 1-core rate), ROO_BIN
-# (target/release/roo, built if missing), PEER_VENV (target/kafka-peers-venv).
+# (target/release/roo, built if missing), PEER_VENV (target/kafka-peers-venv),
+# ROO_BASELINE (another roo binary, run as engine "roo-1-baseline" like roo-1: a build
+# from before a change, measured in the same rounds).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -54,6 +56,7 @@ LAT_SECONDS="${LATENCY_SECONDS:-20}"
 LAT_LOAD="${LATENCY_LOAD:-0.10}"
 VENV="${PEER_VENV:-$ROOT/target/kafka-peers-venv}"
 ROO="${ROO_BIN:-$ROOT/target/release/roo}"
+ROO_BASELINE="${ROO_BASELINE:-}"
 WORK="$ROOT/target/kafka-peers"
 TOOLS="$ROOT/benches/kafka_tools.py"
 APP="$ROOT/examples/word_count_kafka.py"
@@ -187,6 +190,10 @@ launch() { # launch ENGINE ROUND IN OUT LOG: starts the engine, sets ENGINE_PID
     case "$engine" in
     roo-1)
         "${ENGINE_CPU[@]}" "$ROO" run --cores 1 "${roo_common[@]}" "$APP" "${app_args[@]}" \
+            --kafka_sink_max_produce_buffer_ms 5 >"$log" 2>&1 &
+        ;;
+    roo-1-baseline)
+        "${ENGINE_CPU[@]}" "$ROO_BASELINE" run --cores 1 "${roo_common[@]}" "$APP" "${app_args[@]}" \
             --kafka_sink_max_produce_buffer_ms 5 >"$log" 2>&1 &
         ;;
     roo-1-default)
@@ -357,6 +364,7 @@ label() {
     roo-1) echo "roo, 1 core" ;;
     roo-2) echo "roo, 2 cores" ;;
     roo-1-default) echo "roo, 1 core, sink linger 0 (default)" ;;
+    roo-1-baseline) echo "roo, 1 core, ROO_BASELINE" ;;
     quix) echo "Quix Streams (1 CPU)" ;;
     faust) echo "Faust (1 CPU)" ;;
     bytewax) echo "Bytewax, 1 worker (1 CPU)" ;;
@@ -394,6 +402,9 @@ done
 if [[ -n "$fastest" && -n "${MEDIAN[roo-1]:-}" ]]; then
     r="$(ratio "${MEDIAN[roo-1]}" "$fastest_rate")"
     echo "roo 1 core / fastest peer ($(label "$fastest")): ${r}x, target >= 5x: $(awk -v r="$r" 'BEGIN { print (r >= 5) ? "met" : "MISSED" }')"
+    if [[ -n "${MEDIAN[roo-1-baseline]:-}" ]]; then
+        echo "roo 1 core / ROO_BASELINE 1 core: $(ratio "${MEDIAN[roo-1]}" "${MEDIAN[roo-1-baseline]}")x"
+    fi
     if [[ -n "${MEDIAN[roo-1-default]:-}" ]]; then
         echo "roo 1 core, sink linger 0 / fastest peer: $(ratio "${MEDIAN[roo-1-default]}" "$fastest_rate")x"
     fi

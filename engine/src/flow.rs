@@ -105,6 +105,9 @@ pub const KAFKA_POLL: Duration = Duration::from_millis(20);
 /// Records a consumer thread polls in one go before it deals its partial batches, so a
 /// less busy core's records do not wait for a full batch.
 pub const KAFKA_RECORDS_PER_POLL: usize = 8 * MESSAGES_PER_BATCH;
+/// The longest a consumer thread sleeps before it tries again to hand a batch to a core
+/// whose queue is full (`KAFKA_BATCHES_QUEUED` batches: far more work than this).
+pub const KAFKA_FULL_QUEUE_WAIT: Duration = Duration::from_millis(5);
 /// The buffer records' bytes are copied into grows by at least this much at a time.
 pub const KAFKA_ARENA: usize = 64 * 1024;
 /// How often a core with no records dealt to it looks again: short, as it is latency.

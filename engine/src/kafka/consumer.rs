@@ -466,8 +466,11 @@ fn assign_from_checkpoint(
 }
 
 /// Hands `batch` to its core, waiting while the core's queue is full (the core is busy:
-/// the consumer then stops polling too); gives up once the engine drains.
+/// the consumer then stops polling too); gives up once the engine drains. The waits grow
+/// up to `flow::KAFKA_FULL_QUEUE_WAIT`: a full queue holds work for far longer than that,
+/// and a consumer thread waking more often takes CPU from the core it waits for.
 fn send(to: &SyncSender<Vec<Record>>, mut batch: Vec<Record>, lifecycle: &Lifecycle) {
+    let mut wait = flow::PAUSED_POLL;
     loop {
         match to.try_send(batch) {
             Ok(()) => return,
@@ -477,7 +480,8 @@ fn send(to: &SyncSender<Vec<Record>>, mut batch: Vec<Record>, lifecycle: &Lifecy
                     return;
                 }
                 batch = back;
-                std::thread::sleep(flow::PAUSED_POLL);
+                std::thread::sleep(wait);
+                wait = (wait * 2).min(flow::KAFKA_FULL_QUEUE_WAIT);
             }
         }
     }
