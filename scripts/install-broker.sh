@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Kafka-compatible test broker (nisshi, tansu's successor, with in-memory
 # and SQLite storage and transactions) under target/tools and prints its path. The
-# first run builds it from crates.io (about 10 minutes); later runs find it and return.
+# first run builds it from crates.io (about 15 minutes); later runs find it and return.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
