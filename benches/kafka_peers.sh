@@ -57,6 +57,10 @@ LAT_LOAD="${LATENCY_LOAD:-0.10}"
 VENV="${PEER_VENV:-$ROOT/target/kafka-peers-venv}"
 ROO="${ROO_BIN:-$ROOT/target/release/roo}"
 ROO_BASELINE="${ROO_BASELINE:-}"
+if [[ " $ENGINES " == *" roo-1-baseline "* && ! -x "$ROO_BASELINE" ]]; then
+    echo "engine roo-1-baseline needs ROO_BASELINE, a roo binary" >&2
+    exit 2
+fi
 WORK="$ROOT/target/kafka-peers"
 TOOLS="$ROOT/benches/kafka_tools.py"
 APP="$ROOT/examples/word_count_kafka.py"
@@ -188,12 +192,10 @@ launch() { # launch ENGINE ROUND IN OUT LOG: starts the engine, sets ENGINE_PID
     local app_args=(--kafka_source_topic "$in" --kafka_source_brokers "$BROKERS"
         --kafka_sink_topic "$out" --kafka_sink_brokers "$BROKERS")
     case "$engine" in
-    roo-1)
-        "${ENGINE_CPU[@]}" "$ROO" run --cores 1 "${roo_common[@]}" "$APP" "${app_args[@]}" \
-            --kafka_sink_max_produce_buffer_ms 5 >"$log" 2>&1 &
-        ;;
-    roo-1-baseline)
-        "${ENGINE_CPU[@]}" "$ROO_BASELINE" run --cores 1 "${roo_common[@]}" "$APP" "${app_args[@]}" \
+    roo-1 | roo-1-baseline)
+        local roo="$ROO"
+        [[ "$engine" == roo-1-baseline ]] && roo="$ROO_BASELINE"
+        "${ENGINE_CPU[@]}" "$roo" run --cores 1 "${roo_common[@]}" "$APP" "${app_args[@]}" \
             --kafka_sink_max_produce_buffer_ms 5 >"$log" 2>&1 &
         ;;
     roo-1-default)
