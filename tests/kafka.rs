@@ -6,7 +6,8 @@
 mod common;
 
 use common::kafka::{
-    self, highest_counts, start_kafka_worker, word_count_args, Broker, ROO_KAFKA_OPTIONS,
+    self, count_differences, highest_counts, start_kafka_worker, word_count_args, Broker,
+    ROO_KAFKA_OPTIONS,
 };
 use common::rng::Rng;
 use common::*;
@@ -320,7 +321,13 @@ fn a_broker_killed_and_restarted_mid_stream_loses_nothing() {
     let (read, done) = broker.read_sealed_for("counts", 2, OUTPUT_WITHIN, |read| {
         highest_counts(read) == want
     });
-    assert!(done, "{} records read\n{}", read.len(), worker.stderr());
+    assert!(
+        done,
+        "{} records read; {}\n{}",
+        read.len(),
+        count_differences(&highest_counts(&read), &want),
+        worker.stderr()
+    );
     let duplicates = read.len() - total;
     eprintln!("{duplicates} duplicate records of {total}");
     assert!(

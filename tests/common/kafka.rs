@@ -244,7 +244,8 @@ impl Broker {
     }
 
     /// Reads `topic` from its beginning again and again (sealing it first, with `seal`)
-    /// until `done` holds or `within` has passed.
+    /// until `done` holds or `within` has passed; then what the longest pass read (the
+    /// last one may be cut short by the deadline).
     fn read_passes(
         &self,
         topic: &str,
@@ -254,6 +255,7 @@ impl Broker {
         done: impl Fn(&[KeyValue]) -> bool,
     ) -> (Vec<KeyValue>, bool) {
         let deadline = Instant::now() + within;
+        let mut longest = vec![];
         loop {
             if seal {
                 self.seal(topic, partitions);
@@ -267,8 +269,11 @@ impl Broker {
             if done(&read) {
                 return (read, true);
             }
+            if read.len() >= longest.len() {
+                longest = read;
+            }
             if Instant::now() >= deadline {
-                return (read, false);
+                return (longest, false);
             }
         }
     }
@@ -301,8 +306,8 @@ impl Broker {
             .expect("seals delivered");
     }
 
-    /// One pass over `topic` from its beginning: until `done` holds, no record comes for
-    /// `QUIET`, or `within` is over.
+    /// One pass over `topic` from its beginning: until `done` holds, the pass reaches
+    /// where the partitions ended when it began, or `within` is over.
     fn read_once(
         &self,
         topic: &str,
@@ -323,15 +328,35 @@ impl Broker {
                 .unwrap();
         }
         consumer.assign(&list).expect("assign");
+        // Where each partition ends now; if the broker does not say, a pass ends once no
+        // record comes for `QUIET` (a broker under load may pause longer than that).
+        let ends: Option<Vec<i64>> = (0..partitions as i32)
+            .map(|partition| {
+                consumer
+                    .fetch_watermarks(topic, partition, Duration::from_secs(10))
+                    .map(|(_, high)| high)
+                    .ok()
+            })
+            .collect();
+        let mut next = vec![0; partitions as usize];
+        let at_the_ends = |next: &[i64]| match &ends {
+            Some(ends) => next.iter().zip(ends).all(|(next, end)| next >= end),
+            None => false,
+        };
         let deadline = Instant::now() + within;
         let mut last_record = Instant::now();
         let mut read = vec![];
-        while !done(&read) && Instant::now() < deadline && last_record.elapsed() < QUIET {
+        while !done(&read)
+            && !at_the_ends(&next)
+            && Instant::now() < deadline
+            && (ends.is_some() || last_record.elapsed() < QUIET)
+        {
             if let Some(Ok(message)) = consumer.poll(Duration::from_millis(100)) {
                 read.push((
                     message.key().map(<[u8]>::to_vec),
                     message.payload().unwrap_or_default().to_vec(),
                 ));
+                next[message.partition() as usize] = message.offset() + 1;
                 last_record = Instant::now();
             }
         }
@@ -367,4 +392,30 @@ pub fn highest_counts(records: &[KeyValue]) -> std::collections::BTreeMap<String
         *entry = count.max(*entry);
     }
     highest
+}
+
+/// How `got` differs from `want` (word -> count), for a failure message: how many words
+/// are short, over or missing, and a few of each.
+pub fn count_differences(
+    got: &std::collections::BTreeMap<String, usize>,
+    want: &std::collections::BTreeMap<String, usize>,
+) -> String {
+    let mut short = vec![];
+    let mut over = vec![];
+    for (word, &wanted) in want {
+        let counted = got.get(word).copied().unwrap_or(0);
+        match counted.cmp(&wanted) {
+            std::cmp::Ordering::Less => short.push(format!("{word} {counted}/{wanted}")),
+            std::cmp::Ordering::Greater => over.push(format!("{word} {counted}/{wanted}")),
+            std::cmp::Ordering::Equal => {}
+        }
+    }
+    let unwanted = got.keys().filter(|word| !want.contains_key(*word)).count();
+    format!(
+        "{} words short (e.g. {:?}), {} over (e.g. {:?}), {unwanted} not in the input",
+        short.len(),
+        &short[..short.len().min(5)],
+        over.len(),
+        &over[..over.len().min(5)],
+    )
 }

@@ -67,6 +67,13 @@ struct Committer {
     deal: Mutex<HashMap<i32, usize>>,
     /// Bumped at every assignment, so the thread knows to reread `deal`.
     assignments: AtomicU64,
+    /// Per partition, the offset after the last record handed to a core.
+    sent: Mutex<HashMap<i32, i64>>,
+    /// `sent` of the partitions taken away whose offsets could not be committed (the
+    /// broker was down, or the group had forgotten this member). Those records have run
+    /// here; if a partition comes back from an older committed offset, they are
+    /// skipped, not run twice.
+    sent_before_failed_commit: Mutex<HashMap<i32, i64>>,
     cores: usize,
     /// With checkpoints, offsets are committed only as part of a durable checkpoint.
     checkpointed: bool,
@@ -84,15 +91,30 @@ impl ClientContext for Committer {
 }
 
 impl ConsumerContext for Committer {
-    /// Partitions taken away are committed first (as far as they have run), so the
-    /// member that gets them goes on from there.
+    /// Partitions taken away are no longer dealt (their records not yet handed to a
+    /// core are dropped: they are read again by whoever gets them) and are committed
+    /// as far as they have run, so the member that gets them goes on from there; where
+    /// the commit fails, how far they were sent is kept (`sent_before_failed_commit`).
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Revoke(revoked) = rebalance {
             if self.checkpointed {
                 return;
             }
             let partitions: Vec<i32> = revoked.elements().iter().map(|e| e.partition()).collect();
-            self.commit_point(consumer, Some(&partitions));
+            self.deal
+                .lock()
+                .expect("lock")
+                .retain(|partition, _| !partitions.contains(partition));
+            self.assignments.fetch_add(1, Ordering::AcqRel);
+            let committed = self.commit_point(consumer, Some(&partitions));
+            let mut sent = self.sent.lock().expect("lock");
+            let mut kept = self.sent_before_failed_commit.lock().expect("lock");
+            for partition in &partitions {
+                match (committed, sent.remove(partition)) {
+                    (false, Some(next)) => kept.insert(*partition, next),
+                    _ => kept.remove(partition),
+                };
+            }
             for partition in partitions {
                 self.offsets.forget(partition);
                 self.committed.lock().expect("lock").remove(&partition);
@@ -129,12 +151,12 @@ impl ConsumerContext for Committer {
 impl Committer {
     /// Pauses every source, waits until what was read has run and been written out, and
     /// commits the offsets run (of `only` these partitions, or of every one assigned).
-    fn commit_point(&self, consumer: &BaseConsumer<Self>, only: Option<&[i32]>) {
+    /// False if that could not be done.
+    fn commit_point(&self, consumer: &BaseConsumer<Self>, only: Option<&[i32]>) -> bool {
         self.lifecycle.pause_sources();
         let settled = self.lifecycle.settle();
-        if settled {
-            self.commit(consumer, only);
-        } else {
+        let committed = settled && self.commit(consumer, only);
+        if !settled {
             self.log.print(
                 "unsettled",
                 "offsets not committed at this commit point: input did not finish running \
@@ -142,21 +164,35 @@ impl Committer {
             );
         }
         self.lifecycle.resume_sources();
+        committed
     }
 
-    /// Commits the run offsets that moved since the last commit.
-    fn commit(&self, consumer: &BaseConsumer<Self>, only: Option<&[i32]>) {
-        self.commit_offsets(consumer, self.offsets.snapshot(), only);
+    /// Notes how far `batch`'s partitions have been handed to the cores.
+    fn note_sent(&self, batch: &[Record]) {
+        let mut sent = self.sent.lock().expect("lock");
+        for (i, record) in batch.iter().enumerate() {
+            let last_of_its_partition = batch
+                .get(i + 1)
+                .is_none_or(|next| next.partition != record.partition);
+            if last_of_its_partition {
+                sent.insert(record.partition, record.offset + 1);
+            }
+        }
+    }
+
+    /// Commits the run offsets that moved since the last commit; false if that failed.
+    fn commit(&self, consumer: &BaseConsumer<Self>, only: Option<&[i32]>) -> bool {
+        self.commit_offsets(consumer, self.offsets.snapshot(), only)
     }
 
     /// Commits `offsets` (of `only` these partitions, or of every one assigned) where
-    /// they moved since the last commit.
+    /// they moved since the last commit; false if the broker refused or did not answer.
     fn commit_offsets(
         &self,
         consumer: &BaseConsumer<Self>,
         offsets: BTreeMap<i32, i64>,
         only: Option<&[i32]>,
-    ) {
+    ) -> bool {
         let assigned = match only {
             Some(partitions) => partitions.to_vec(),
             None => self.deal.lock().expect("lock").keys().copied().collect(),
@@ -171,13 +207,18 @@ impl Committer {
             }
         }
         if moved.is_empty() {
-            return;
+            return true;
         }
         match consumer.commit(&list, CommitMode::Sync) {
-            Ok(()) => committed.extend(moved),
-            Err(error) => self
-                .log
-                .print("commit", &format!("committing offsets failed: {error}")),
+            Ok(()) => {
+                committed.extend(moved);
+                true
+            }
+            Err(error) => {
+                self.log
+                    .print("commit", &format!("committing offsets failed: {error}"));
+                false
+            }
         }
     }
 }
@@ -211,6 +252,8 @@ pub fn start(
         committed: Mutex::default(),
         deal: Mutex::default(),
         assignments: AtomicU64::new(0),
+        sent: Mutex::default(),
+        sent_before_failed_commit: Mutex::default(),
         cores,
         checkpointed: checkpoints.is_some(),
         log: ClientLog::new(place.clone()),
@@ -359,8 +402,11 @@ fn consume(
     let context = consumer.context();
     let cores = senders.len();
     let mut dealer = Dealer::new(cores);
-    let mut seen_assignments = u64::MAX;
-    let mut deal = HashMap::new();
+    let mut assignment = Assignment::default();
+    let hand_over = |core: usize, batch: Vec<Record>| {
+        context.note_sent(&batch);
+        send(&senders[core], batch, &lifecycle);
+    };
     let mut next_commit = Instant::now() + commit_interval;
     while lifecycle.running() {
         let mut timeout = flow::KAFKA_POLL;
@@ -369,16 +415,14 @@ fn consume(
                 break;
             };
             timeout = Duration::ZERO;
-            let assignments = context.assignments.load(Ordering::Acquire);
-            if assignments != seen_assignments {
-                deal = context.deal.lock().expect("lock").clone();
-                seen_assignments = assignments;
-            }
+            assignment.follow(context, &mut dealer);
             match polled {
                 Ok(message) => {
-                    let core = deal.get(&message.partition()).copied().unwrap_or(0);
+                    let Some(core) = assignment.core_of(&message, context) else {
+                        continue;
+                    };
                     if let Some(full) = dealer.add(core, &message) {
-                        send(&senders[core], full, &lifecycle);
+                        hand_over(core, full);
                     }
                 }
                 Err(error) => context
@@ -386,8 +430,9 @@ fn consume(
                     .print("poll", &format!("reading failed: {error}")),
             }
         }
+        assignment.follow(context, &mut dealer);
         for (core, batch) in dealer.take_all() {
-            send(&senders[core], batch, &lifecycle);
+            hand_over(core, batch);
         }
         match &checkpoint_commits {
             Some(commits) => {
@@ -419,6 +464,62 @@ fn consume(
             }
             context.commit(&consumer, None);
         }
+    }
+}
+
+/// The consumer thread's copy of its partitions' deal to the cores, and the records to
+/// skip (see `Committer::sent_before_failed_commit`).
+#[derive(Default)]
+struct Assignment {
+    seen: u64,
+    deal: HashMap<i32, usize>,
+    /// Per partition: the offset below which records have already run here, and how
+    /// many were skipped so far.
+    skip_below: HashMap<i32, (i64, u64)>,
+}
+
+impl Assignment {
+    /// Takes up a new assignment (or a revocation) made in a rebalance: the new deal,
+    /// the records to skip, and drops the records not yet handed over of partitions no
+    /// longer assigned.
+    fn follow(&mut self, context: &Committer, dealer: &mut Dealer) {
+        let assignments = context.assignments.load(Ordering::Acquire);
+        if assignments == self.seen {
+            return;
+        }
+        self.seen = assignments;
+        self.deal = context.deal.lock().expect("lock").clone();
+        let kept = std::mem::take(&mut *context.sent_before_failed_commit.lock().expect("lock"));
+        self.skip_below.extend(
+            kept.into_iter()
+                .map(|(partition, next)| (partition, (next, 0))),
+        );
+        dealer.keep_only(&self.deal);
+    }
+
+    /// The core `message` goes to, or None if it has run here already.
+    fn core_of<M: Message>(&mut self, message: &M, context: &Committer) -> Option<usize> {
+        let partition = message.partition();
+        if !self.skip_below.is_empty() {
+            if let Some((below, skipped)) = self.skip_below.get_mut(&partition) {
+                if message.offset() < *below {
+                    *skipped += 1;
+                    return None;
+                }
+                if *skipped > 0 {
+                    context.log.print(
+                        "skipped",
+                        &format!(
+                            "partition {partition}: {skipped} records before offset {below} \
+                             were read again after offsets could not be committed; they ran \
+                             here before, so they are skipped"
+                        ),
+                    );
+                }
+                self.skip_below.remove(&partition);
+            }
+        }
+        Some(self.deal.get(&partition).copied().unwrap_or(0))
     }
 }
 
@@ -523,6 +624,13 @@ impl Dealer {
             timestamp_ms: message.timestamp().to_millis(),
         });
         (batch.len() >= flow::MESSAGES_PER_BATCH).then(|| std::mem::take(batch))
+    }
+
+    /// Drops the records of partitions not in `deal`.
+    fn keep_only(&mut self, deal: &HashMap<i32, usize>) {
+        for batch in &mut self.batches {
+            batch.retain(|record| deal.contains_key(&record.partition));
+        }
     }
 
     /// Every batch with records in it.
