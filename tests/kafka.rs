@@ -173,14 +173,23 @@ fn kafka_to_tcp(cores: usize) {
 }
 at_core_counts!(kafka_to_tcp);
 
-/// TCP in, Kafka out: every frame becomes a record, the original as its key.
+/// TCP in, Kafka out: every frame becomes a record, the original as its key; records
+/// over `--kafka_sink_max_message_size` are dropped, counted and logged, and the others
+/// around them still arrive.
 fn tcp_to_kafka(cores: usize) {
     let broker = Broker::start();
     broker.create_topic("out", 2);
     let lines = lines_of_text(12, 500);
+    let oversized: Vec<String> = (0..3)
+        .map(|i| format!("{i} {}", "x".repeat(3000)))
+        .collect();
+    let mut frames = lines.clone();
+    for (i, line) in oversized.iter().enumerate() {
+        frames.insert(100 + 150 * i, line.clone());
+    }
     let dir = TempDir::new(&format!("tcp-to-kafka-{cores}"));
     let input = dir.path("in.txt");
-    write_lines(&input, &lines);
+    write_lines(&input, &frames);
     let source_addr = free_addr();
     let app_args = [
         "--in".to_string(),
@@ -189,6 +198,8 @@ fn tcp_to_kafka(cores: usize) {
         "out".into(),
         "--kafka_sink_brokers".into(),
         broker.address.clone(),
+        "--kafka_sink_max_message_size".into(),
+        "2000".into(),
     ];
     let mut worker = start_kafka_worker(&test_app("kafka_reverse.py"), cores, &[], &app_args);
     send(&source_addr, &input, &[], WAIT, &[&worker]);
@@ -205,9 +216,21 @@ fn tcp_to_kafka(cores: usize) {
     assert_same_multiset(got, lines.clone(), "keys of the records");
     worker.signal("TERM");
     expect_success(&mut worker, EXIT_WITHIN, &[]);
-    assert!(worker
-        .stderr()
-        .contains(&format!("{} records delivered", lines.len())));
+    let stderr = worker.stderr();
+    assert!(
+        stderr.contains(&format!(
+            "{} records delivered, 0 not delivered, {} not sent",
+            lines.len(),
+            oversized.len()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "a record of 3002 bytes is larger than --kafka_sink_max_message_size (2000): dropped"
+        ),
+        "{stderr}"
+    );
 }
 at_core_counts!(tcp_to_kafka);
 

@@ -7,7 +7,8 @@
 //! - [`source`]: the core-side task that runs the records it is dealt.
 //! - [`producer`]: one producer per Kafka sink, shared by the cores; deliveries are
 //!   counted against the lifecycle's pending sink bytes.
-//! - [`sink`]: the core-side task that hands a core's encoded records to the producer.
+//! - [`sink`]: the core-side task that hands a core's encoded records to the producer,
+//!   a buffer at a time (`batch`).
 //!
 //! Without checkpoints, offsets are at-least-once: a commit point pauses every source,
 //! waits until what was read has run and every sink has written it (Kafka: the broker
@@ -16,6 +17,7 @@
 //! stops are read again next time. With checkpoints, see `checkpoint`: offsets live in
 //! the checkpoint, and Kafka sinks are transactional.
 
+mod batch;
 pub mod consumer;
 pub mod producer;
 pub mod sink;

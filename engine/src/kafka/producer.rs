@@ -8,6 +8,7 @@
 //! sources' offsets once the checkpoint is durable (`commit_epoch`). Consumers reading
 //! committed records (librdkafka's default) see each epoch's output once or not at all.
 
+use super::batch::TopicHandle;
 use super::{ClientLog, KafkaOptions};
 use crate::flow;
 use crate::lifecycle::Lifecycle;
@@ -22,8 +23,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 pub struct KafkaProducer {
+    /// The sink's topic; declared before `producer`, so that it is dropped first.
+    pub topic: TopicHandle,
     pub producer: ThreadedProducer<Deliveries>,
-    pub topic: String,
     pub max_message_size: usize,
     pub place: String,
 }
@@ -112,9 +114,11 @@ impl KafkaProducer {
                 .and_then(|()| producer.begin_transaction())
                 .map_err(|e| format!("{place}: cannot start a transaction: {e}"))?;
         }
+        let topic =
+            TopicHandle::new(&producer, &spec.topic).map_err(|e| format!("{place}: {e}"))?;
         Ok(Arc::new(KafkaProducer {
+            topic,
             producer,
-            topic: spec.topic.clone(),
             max_message_size: spec.max_message_size,
             place,
         }))
