@@ -166,16 +166,32 @@ def watch(brokers, topic, expected, timeout_s):
     c.assign([TopicPartition(topic, p, 0) for p in parts])
     count = 0
     first = first_count = None
+    # The records' own timestamps (set by the engine's producer as it hands them over):
+    # the engine's pace, however far this reader, sharing a CPU with the broker, lags.
+    stamped_first = stamped_end = None
+    stamped_first_count = 0
     while count < expected:
         msgs = c.consume(100000, 0.005)
         now = time.time()
         if msgs:
             count += len(msgs)
+            stamps = [m.timestamp()[1] for m in msgs]
+            low, high = min(stamps), max(stamps)
+            if stamped_first is None or low < stamped_first:
+                stamped_first, stamped_first_count = low, stamps.count(low)
+            elif low == stamped_first:
+                stamped_first_count += stamps.count(low)
+            stamped_end = high if stamped_end is None else max(stamped_end, high)
             if first is None:
                 first, first_count = now, count
         if now > deadline:
             sys.exit("watch: %s has %d of %d records after %d s" % (topic, count, expected, timeout_s))
-    print("start=%.6f first=%.6f first_count=%d end=%.6f count=%d" % (start, first, first_count, now, count))
+    print(
+        "start=%.6f first=%.6f first_count=%d end=%.6f count=%d "
+        "stamped_first=%.3f stamped_first_count=%d stamped_end=%.3f"
+        % (start, first, first_count, now, count, stamped_first / 1000.0, stamped_first_count,
+           stamped_end / 1000.0)
+    )
     c.close()
 
 

@@ -110,8 +110,12 @@ pub const KAFKA_RECORDS_PER_POLL: usize = 8 * MESSAGES_PER_BATCH;
 pub const KAFKA_FULL_QUEUE_WAIT: Duration = Duration::from_millis(5);
 /// The buffer records' bytes are copied into grows by at least this much at a time.
 pub const KAFKA_ARENA: usize = 64 * 1024;
-/// How often a core with no records dealt to it looks again: short, as it is latency.
+/// How soon a core whose Kafka records ran out looks again: short, as it is latency.
 pub const KAFKA_IDLE_POLL: Duration = Duration::from_micros(100);
+/// The longest a core with no Kafka records waits before it looks again: its waits
+/// double from `KAFKA_IDLE_POLL` up to this, so an idle core costs little CPU, and
+/// records that come after a quiet spell wait at most this long.
+pub const KAFKA_IDLE_POLL_LONGEST: Duration = Duration::from_millis(1);
 /// How long start-up waits for a Kafka broker to say whether a topic exists.
 pub const KAFKA_METADATA_WAIT: Duration = Duration::from_secs(5);
 /// How long a transactional Kafka sink waits for the broker to start, commit or abort a

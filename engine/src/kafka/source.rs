@@ -17,6 +17,7 @@ pub async fn run_records(
     batches: Receiver<Vec<Record>>,
     offsets: Arc<RunOffsets>,
 ) {
+    let mut idle_wait = flow::KAFKA_IDLE_POLL;
     while handle.lifecycle.running() {
         handle.wait_for_room().await;
         if !handle.lifecycle.running() {
@@ -31,9 +32,13 @@ pub async fn run_records(
                 };
                 handle.intake.run_records(source, &batch, meta);
                 offsets.ran(&batch);
+                idle_wait = flow::KAFKA_IDLE_POLL;
                 futures_lite::future::yield_now().await;
             }
-            Err(TryRecvError::Empty) => glommio::timer::sleep(flow::KAFKA_IDLE_POLL).await,
+            Err(TryRecvError::Empty) => {
+                glommio::timer::sleep(idle_wait).await;
+                idle_wait = (idle_wait * 2).min(flow::KAFKA_IDLE_POLL_LONGEST);
+            }
             Err(TryRecvError::Disconnected) => break,
         }
     }
