@@ -234,6 +234,46 @@ fn tcp_to_kafka(cores: usize) {
 }
 at_core_counts!(tcp_to_kafka);
 
+/// An encoder that returns (value, key, partition) puts each record in that partition.
+fn records_go_to_the_partition_their_encoder_names(cores: usize) {
+    let broker = Broker::start();
+    broker.create_topic("out", 3);
+    let lines = lines_of_text(13, 300);
+    let dir = TempDir::new(&format!("kafka-partitions-{cores}"));
+    let input = dir.path("in.txt");
+    write_lines(&input, &lines);
+    let source_addr = free_addr();
+    let app_args = [
+        "--in".to_string(),
+        source_addr.clone(),
+        "--kafka_sink_topic".into(),
+        "out".into(),
+        "--kafka_sink_brokers".into(),
+        broker.address.clone(),
+        "--to-partitions".into(),
+        "3".into(),
+    ];
+    let mut worker = start_kafka_worker(&test_app("kafka_reverse.py"), cores, &[], &app_args);
+    send(&source_addr, &input, &[], WAIT, &[&worker]);
+    worker.signal("TERM");
+    expect_success(&mut worker, EXIT_WITHIN, &[]);
+    let mut keys = vec![];
+    for (partition, records) in broker
+        .read_sealed_partitions("out", 3)
+        .into_iter()
+        .enumerate()
+    {
+        for (key, _) in records {
+            let key = String::from_utf8(key.expect("a key")).unwrap();
+            let characters = key.chars().count();
+            assert_eq!(characters % 3, partition, "{key:?} in {partition}");
+            keys.push(key);
+        }
+    }
+    assert_same_multiset(keys, lines, "keys of the records");
+}
+at_core_counts!(records_go_to_the_partition_their_encoder_names);
+
 /// Wallaroo's celsius over Kafka (the 0.5 ApplicationBuilder with the default Kafka CLI
 /// parsers): every temperature converted, a value that is no number counted.
 fn celsius_over_kafka(cores: usize) {

@@ -3,7 +3,8 @@
 The source is TCP when --in HOST:PORT is given (length-prefixed frames), else the Kafka
 topic of --kafka_source_topic; the sink is TCP when --out HOST:PORT is given (each
 reversed message and a newline), else the Kafka topic of --kafka_sink_topic (the
-reversed message as the value, the original as the key).
+reversed message as the value, the original as the key; with --to-partitions N, in
+partition len(original) % N, as the encoder says).
 """
 
 import struct
@@ -25,7 +26,10 @@ def application_setup(args):
         sink = wallaroo.TCPSinkConfig(host, port, encode_line)
     else:
         topic, brokers, log_level, buffer_ms, max_size = wallaroo.kafka_parse_sink_options(args)
-        sink = wallaroo.KafkaSinkConfig(topic, brokers, log_level, buffer_ms, max_size, encode_record)
+        encode = encode_record
+        if "--to-partitions" in args:
+            encode = encoder_to_partitions(int(args[args.index("--to-partitions") + 1]))
+        sink = wallaroo.KafkaSinkConfig(topic, brokers, log_level, buffer_ms, max_size, encode)
     pipeline = wallaroo.source("reverse", source).to(reverse).to_sink(sink)
     return wallaroo.build_application("Reverse between Kafka and TCP", pipeline)
 
@@ -54,3 +58,12 @@ def encode_line(pair):
 def encode_record(pair):
     original, reversed_text = pair
     return (reversed_text, original)
+
+
+def encoder_to_partitions(count):
+    @wallaroo.encoder
+    def encode_to_partition(pair):
+        original, reversed_text = pair
+        return (reversed_text, original, len(original) % count)
+
+    return encode_to_partition

@@ -211,7 +211,26 @@ impl Broker {
 
     /// Every record `topic` holds now: read until none comes for `QUIET`.
     pub fn read_all(&self, topic: &str, partitions: u32) -> Vec<KeyValue> {
-        self.read_once(topic, partitions, Duration::from_secs(120), &|_| false)
+        self.read_once(
+            topic,
+            0..partitions as i32,
+            Duration::from_secs(120),
+            &|_| false,
+        )
+    }
+
+    /// Per partition of `topic`, every record it holds but the seals, after sealing it
+    /// (see `read_sealed_for`).
+    pub fn read_sealed_partitions(&self, topic: &str, partitions: u32) -> Vec<Vec<KeyValue>> {
+        self.seal(topic, partitions);
+        (0..partitions as i32)
+            .map(|partition| {
+                let range = partition..partition + 1;
+                let mut read = self.read_once(topic, range, Duration::from_secs(120), &|_| false);
+                read.retain(|(_, value)| value != SEAL);
+                read
+            })
+            .collect()
     }
 
     /// Reads `topic` like `read_until`, for at most `within`: returns what was read and
@@ -260,8 +279,8 @@ impl Broker {
             }
             let left = deadline.saturating_duration_since(Instant::now());
             let mut read = match seal {
-                true => self.read_once(topic, partitions, left, &|_| false),
-                false => self.read_once(topic, partitions, left, &done),
+                true => self.read_once(topic, 0..partitions as i32, left, &|_| false),
+                false => self.read_once(topic, 0..partitions as i32, left, &done),
             };
             read.retain(|(_, value)| value != SEAL);
             if done(&read) {
@@ -306,7 +325,7 @@ impl Broker {
     fn read_once(
         &self,
         topic: &str,
-        partitions: u32,
+        partitions: std::ops::Range<i32>,
         within: Duration,
         done: &dyn Fn(&[KeyValue]) -> bool,
     ) -> Vec<KeyValue> {
@@ -319,7 +338,7 @@ impl Broker {
             .create()
             .expect("consumer");
         let mut list = TopicPartitionList::new();
-        for partition in 0..partitions as i32 {
+        for partition in partitions {
             list.add_partition_offset(topic, partition, Offset::Beginning)
                 .unwrap();
         }
