@@ -173,6 +173,33 @@ fn kafka_to_tcp(cores: usize) {
 }
 at_core_counts!(kafka_to_tcp);
 
+/// Starts `kafka_reverse.py` reading TCP and writing to `broker`'s topic "out" (with
+/// `app_options` too), and sends it `frames`.
+fn reverse_tcp_into_kafka(
+    broker: &Broker,
+    cores: usize,
+    frames: &[String],
+    app_options: &[&str],
+) -> Proc {
+    let source_addr = free_addr();
+    // Named by the source's port: tests run at once, each on ports of its own.
+    let dir = TempDir::new(&format!("tcp-into-kafka-{}", source_addr.replace(':', "-")));
+    let input = dir.path("in.txt");
+    write_lines(&input, frames);
+    let mut app_args = vec![
+        "--in".to_string(),
+        source_addr.clone(),
+        "--kafka_sink_topic".into(),
+        "out".into(),
+        "--kafka_sink_brokers".into(),
+        broker.address.clone(),
+    ];
+    app_args.extend(app_options.iter().map(|option| option.to_string()));
+    let worker = start_kafka_worker(&test_app("kafka_reverse.py"), cores, &[], &app_args);
+    send(&source_addr, &input, &[], WAIT, &[&worker]);
+    worker
+}
+
 /// TCP in, Kafka out: every frame becomes a record, the original as its key; records
 /// over `--kafka_sink_max_message_size` are dropped, counted and logged, and the others
 /// around them still arrive.
@@ -187,22 +214,12 @@ fn tcp_to_kafka(cores: usize) {
     for (i, line) in oversized.iter().enumerate() {
         frames.insert(100 + 150 * i, line.clone());
     }
-    let dir = TempDir::new(&format!("tcp-to-kafka-{cores}"));
-    let input = dir.path("in.txt");
-    write_lines(&input, &frames);
-    let source_addr = free_addr();
-    let app_args = [
-        "--in".to_string(),
-        source_addr.clone(),
-        "--kafka_sink_topic".into(),
-        "out".into(),
-        "--kafka_sink_brokers".into(),
-        broker.address.clone(),
-        "--kafka_sink_max_message_size".into(),
-        "2000".into(),
-    ];
-    let mut worker = start_kafka_worker(&test_app("kafka_reverse.py"), cores, &[], &app_args);
-    send(&source_addr, &input, &[], WAIT, &[&worker]);
+    let mut worker = reverse_tcp_into_kafka(
+        &broker,
+        cores,
+        &frames,
+        &["--kafka_sink_max_message_size", "2000"],
+    );
     let read = broker.read_until("out", 2, OUTPUT_WITHIN, |read| read.len() >= lines.len());
     let got: Vec<String> = read
         .iter()
@@ -239,22 +256,7 @@ fn records_go_to_the_partition_their_encoder_names(cores: usize) {
     let broker = Broker::start();
     broker.create_topic("out", 3);
     let lines = lines_of_text(13, 300);
-    let dir = TempDir::new(&format!("kafka-partitions-{cores}"));
-    let input = dir.path("in.txt");
-    write_lines(&input, &lines);
-    let source_addr = free_addr();
-    let app_args = [
-        "--in".to_string(),
-        source_addr.clone(),
-        "--kafka_sink_topic".into(),
-        "out".into(),
-        "--kafka_sink_brokers".into(),
-        broker.address.clone(),
-        "--to-partitions".into(),
-        "3".into(),
-    ];
-    let mut worker = start_kafka_worker(&test_app("kafka_reverse.py"), cores, &[], &app_args);
-    send(&source_addr, &input, &[], WAIT, &[&worker]);
+    let mut worker = reverse_tcp_into_kafka(&broker, cores, &lines, &["--to-partitions", "3"]);
     worker.signal("TERM");
     expect_success(&mut worker, EXIT_WITHIN, &[]);
     let mut keys = vec![];

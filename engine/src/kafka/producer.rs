@@ -36,8 +36,18 @@ pub struct Deliveries {
     delivered: AtomicU64,
     failed: AtomicU64,
     /// Records never handed to the producer (too large, or refused).
-    pub refused: AtomicU64,
+    refused: AtomicU64,
     pub log: ClientLog,
+}
+
+impl Deliveries {
+    /// A record of `bytes` that is not sent: counted, logged (`why`, under `facility`)
+    /// and taken off the pending sink bytes.
+    pub fn refuse(&self, bytes: usize, facility: &str, why: &str) {
+        self.refused.fetch_add(1, Ordering::Relaxed);
+        self.log.print(facility, why);
+        self.lifecycle.sink_bytes_written(bytes as u64);
+    }
 }
 
 impl ClientContext for Deliveries {

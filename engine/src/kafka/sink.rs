@@ -9,16 +9,12 @@ use crate::flow;
 use crate::sink_queue::SinkHandle;
 use model::record::OutRecord;
 use rdkafka::producer::Producer;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// Produces what is queued in `sink.queue` until the core stops and the queue is empty.
 pub async fn produce(sink: SinkHandle, producer: Arc<KafkaProducer>) {
     let SinkHandle {
-        queue,
-        doorbell,
-        lifecycle,
-        ..
+        queue, doorbell, ..
     } = sink;
     let context = producer.producer.context();
     let limit = producer.max_message_size;
@@ -32,32 +28,30 @@ pub async fn produce(sink: SinkHandle, producer: Arc<KafkaProducer>) {
             }
             continue;
         }
-        for record in buffer.records().filter(|record| !fits(record)) {
-            context.refused.fetch_add(1, Ordering::Relaxed);
-            context.log.print(
-                "too large",
-                &format!(
-                    "a record of {} bytes is larger than --kafka_sink_max_message_size \
-                     ({limit}): dropped",
-                    record.value.len(),
-                ),
+        let mut total = 0;
+        for record in buffer.records() {
+            if fits(&record) {
+                total += 1;
+                continue;
+            }
+            let why = format!(
+                "a record of {} bytes is larger than --kafka_sink_max_message_size ({limit}): \
+                 dropped",
+                record.value.len(),
             );
-            lifecycle.sink_bytes_written(
-                (record.value.len() + record.key.map_or(0, <[u8]>::len)) as u64,
+            context.refuse(
+                record.value.len() + record.key.map_or(0, <[u8]>::len),
+                "too large",
+                &why,
             );
         }
-        let total = buffer.records().filter(fits).count();
         let mut offered = 0;
         loop {
             let records = buffer.records().filter(fits).skip(offered);
             offered += producer
                 .topic
                 .produce(records, &mut scratch, |bytes, error| {
-                    context.refused.fetch_add(1, Ordering::Relaxed);
-                    context
-                        .log
-                        .print("send", &format!("a record was not sent: {error}"));
-                    lifecycle.sink_bytes_written(bytes as u64);
+                    context.refuse(bytes, "send", &format!("a record was not sent: {error}"));
                 });
             if offered == total {
                 break;
